@@ -1,0 +1,136 @@
+"""The only part of ``ge`` that touches ctypes declarations.
+
+``api.<C name>`` is the C function with its declared signature, resolved on
+first use (which loads its library group). ``has(name)`` tells whether an
+optional function exists. ``describe()`` reports what was found.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ge._ffi import status
+from ge._ffi.loader import GROUP_FILES, Loader
+from ge._ffi.report import FfiReport, GroupReport
+from ge._ffi.signatures import SPECS, SPECS_BY_NAME, FunctionSpec
+from ge.error import LibraryNotFoundError, MissingSymbolError
+
+__all__ = [
+    "FfiReport",
+    "GroupReport",
+    "api",
+    "describe",
+    "has",
+    "hidden_symbols",
+    "reset",
+    "status",
+]
+
+_loader = Loader()
+_hidden: set[str] = set()
+_resolve_lock = threading.Lock()
+
+
+def _bind(spec: FunctionSpec) -> Any:
+    """The function of ``spec`` with its signature set; raise if unavailable."""
+    if spec.name in _hidden:
+        raise MissingSymbolError(spec.name, "(hidden for this test)")
+    first_error: LibraryNotFoundError | None = None
+    searched: list[str] = []
+    for group in spec.groups:
+        load = _loader.load(group)
+        if load.error is not None:
+            first_error = first_error or load.error
+            continue
+        for lib, path in zip(load.libraries, load.paths):
+            searched.append(path)
+            try:
+                fn = lib[spec.name]
+            except AttributeError:
+                continue
+            fn.restype = spec.restype
+            fn.argtypes = spec.argtypes
+            return fn
+    if not searched and first_error is not None:
+        raise first_error
+    raise MissingSymbolError(spec.name, ", ".join(searched))
+
+
+class _Api:
+    """Attribute access to every declared C function, bound on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        spec = SPECS_BY_NAME.get(name)
+        if spec is None:
+            raise AttributeError(f"{name!r} is not a declared C function")
+        with _resolve_lock:
+            fn = _bind(spec)
+            self.__dict__[name] = fn
+        return fn
+
+
+api: Any = _Api()
+"""``api.GeApiWrapper_Session_RunGraph(...)`` and so on."""
+
+
+def has(name: str) -> bool:
+    """Whether the declared function ``name`` can be called with the libraries found."""
+    if name in api.__dict__:
+        return True
+    try:
+        getattr(api, name)
+    except (MissingSymbolError, LibraryNotFoundError):
+        return False
+    return True
+
+
+def reset() -> None:
+    """Forget every loaded library and bound function (tests, library switch)."""
+    with _resolve_lock:
+        api.__dict__.clear()
+        _loader.reset()
+
+
+@contextmanager
+def hidden_symbols(*names: str) -> Iterator[None]:
+    """Make optional functions look absent while the block runs (tests, benchmarks)."""
+    for name in names:
+        if not SPECS_BY_NAME[name].optional:
+            raise ValueError(f"{name} is not optional")
+    with _resolve_lock:
+        _hidden.update(names)
+        for name in names:
+            api.__dict__.pop(name, None)
+    try:
+        yield
+    finally:
+        with _resolve_lock:
+            _hidden.difference_update(names)
+
+
+def describe() -> FfiReport:
+    """Load every library group and report, per group, what was found or tried."""
+    groups: list[GroupReport] = []
+    for group in GROUP_FILES:
+        load = _loader.load(group)
+        specs = [s for s in SPECS if s.groups[0] == group]
+        missing: list[str] = []
+        missing_optional: list[str] = []
+        if load.error is None:
+            for spec in specs:
+                if not has(spec.name):
+                    (missing_optional if spec.optional else missing).append(spec.name)
+        groups.append(
+            GroupReport(
+                group=group,
+                paths=list(load.paths),
+                attempts=list(load.attempts),
+                error=None if load.error is None else str(load.error),
+                missing=missing,
+                missing_optional=missing_optional,
+            )
+        )
+    return FfiReport(groups=groups)

@@ -1,0 +1,252 @@
+"""Every C function of the ABI (``shared/ABI.md``), with its ctypes signature.
+
+Grouped as the ABI groups them. ``groups`` names the library groups searched
+for the symbol, in order; ``optional`` symbols may be absent without making
+their library unusable.
+"""
+
+from __future__ import annotations
+
+from ctypes import (
+    POINTER,
+    c_bool,
+    c_char_p,
+    c_int,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Any, NamedTuple, Optional
+
+from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
+
+Status = c_uint32
+AclError = c_int
+CharArray = POINTER(c_char_p)
+VoidPtrArray = POINTER(c_void_p)
+
+
+class FunctionSpec(NamedTuple):
+    """A C function: name, return type, argument types, where it lives."""
+
+    name: str
+    restype: Optional[Any]
+    argtypes: tuple[Any, ...]
+    groups: tuple[str, ...]
+    optional: bool = False
+
+
+ACL = ("acl",)
+GE = ("ge",)
+GRAPH = ("graph",)
+BUILDER = ("builder",)
+OPS = ("ops", "builder")
+TENSOR = ("graph", "ge", "builder")
+STUB = ("stub",)
+
+_OPTIONS = (CharArray, CharArray, c_int)
+
+SPECS: tuple[FunctionSpec, ...] = (
+    # GE lifecycle
+    FunctionSpec("GeApiWrapper_GEInitialize", Status, _OPTIONS, GE),
+    FunctionSpec("GeApiWrapper_GEFinalize", Status, (), GE),
+    FunctionSpec("GeApiWrapper_IsGEInitialized", c_bool, (), GE),
+    FunctionSpec("GeApiWrapper_GEGetErrorMsg", c_char_p, (), GE),
+    # Session
+    FunctionSpec("GeApiWrapper_Session_CreateSession", c_void_p, (), GE),
+    FunctionSpec("GeApiWrapper_Session_CreateSessionWithOptions", c_void_p, _OPTIONS, GE),
+    FunctionSpec("GeApiWrapper_Session_DestroySession", None, (c_void_p,), GE),
+    FunctionSpec("GeApiWrapper_Session_AddGraph", Status, (c_void_p, c_uint32, c_void_p), GE),
+    FunctionSpec(
+        "GeApiWrapper_Session_AddGraphWithOptions",
+        Status,
+        (c_void_p, c_uint32, c_void_p, *_OPTIONS),
+        GE,
+    ),
+    FunctionSpec("GeApiWrapper_Session_RemoveGraph", Status, (c_void_p, c_uint32), GE),
+    FunctionSpec(
+        "GeApiWrapper_Session_RunGraph",
+        Status,
+        (c_void_p, c_uint32, VoidPtrArray, c_int, POINTER(VoidPtrArray), POINTER(c_size_t)),
+        GE,
+    ),
+    FunctionSpec(
+        "GeApiWrapper_Session_RunGraphWithStreamAsync",
+        Status,
+        (
+            c_void_p,
+            c_uint32,
+            c_void_p,
+            VoidPtrArray,
+            c_int,
+            POINTER(VoidPtrArray),
+            POINTER(c_size_t),
+        ),
+        GE,
+    ),
+    FunctionSpec("GeApiWrapper_Session_FreeTensorArray", None, (VoidPtrArray,), GE),
+    FunctionSpec(
+        "GeApiWrapper_Session_RegisterExternalAllocator",
+        Status,
+        (c_void_p, c_void_p, MallocFn, FreeFn, GetAddrFn, OnDestroyFn, c_void_p),
+        GE,
+    ),
+    FunctionSpec(
+        "GeApiWrapper_Session_RegisterDefaultAllocator", Status, (c_void_p, c_void_p), GE
+    ),
+    FunctionSpec(
+        "GeApiWrapper_Session_UnregisterExternalAllocator", Status, (c_void_p, c_void_p), GE
+    ),
+    FunctionSpec("GeApiWrapper_HasExternalAllocator", c_bool, (c_void_p,), GE),
+    FunctionSpec("GeApiWrapper_HasDefaultAllocator", c_bool, (c_void_p,), GE),
+    FunctionSpec(
+        "GeApiWrapper_Session_CompileGraph", Status, (c_void_p, c_uint32), GE, optional=True
+    ),
+    FunctionSpec(
+        "GeApiWrapper_Session_LoadGraph",
+        Status,
+        (c_void_p, c_uint32, *_OPTIONS, c_void_p),
+        GE,
+        optional=True,
+    ),
+    FunctionSpec(
+        "GeApiWrapper_Session_IsGraphNeedRebuild",
+        c_bool,
+        (c_void_p, c_uint32),
+        GE,
+        optional=True,
+    ),
+    FunctionSpec(
+        "GeApiWrapper_Session_GetSessionId", c_uint64, (c_void_p,), GE, optional=True
+    ),
+    # Tensor
+    FunctionSpec(
+        "EsCreateEsCTensor",
+        c_void_p,
+        (c_void_p, POINTER(c_int64), c_int64, c_int, c_int),
+        BUILDER,
+    ),
+    FunctionSpec("GeApiWrapper_Tensor_CreateTensor", c_void_p, (), TENSOR),
+    FunctionSpec("GeApiWrapper_Tensor_DestroyEsCTensor", None, (c_void_p,), TENSOR),
+    FunctionSpec(
+        "GeApiWrapper_Tensor_GetShape",
+        c_uint32,
+        (c_void_p, POINTER(POINTER(c_int64)), POINTER(c_size_t)),
+        TENSOR,
+    ),
+    FunctionSpec("GeApiWrapper_Tensor_FreeDimsArray", None, (POINTER(c_int64),), TENSOR),
+    FunctionSpec("GeApiWrapper_Tensor_GetDataType", c_int, (c_void_p,), TENSOR),
+    FunctionSpec("GeApiWrapper_Tensor_GetFormat", c_int, (c_void_p,), TENSOR),
+    FunctionSpec(
+        "GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), TENSOR
+    ),
+    FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (c_void_p, POINTER(c_int)), TENSOR),
+    FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (c_void_p,), TENSOR),
+    FunctionSpec("GeApiWrapper_Tensor_GetData", c_char_p, (c_void_p,), TENSOR),
+    FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (c_void_p,), ("ge", "graph")),
+    FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (c_void_p,), ("ge", "graph")),
+    # Raw-bytes fast path: ge::Tensor::GetData() const / GetSize() const.
+    FunctionSpec("_ZNK2ge6Tensor7GetDataEv", c_void_p, (c_void_p,), TENSOR, optional=True),
+    FunctionSpec("_ZNK2ge6Tensor7GetSizeEv", c_size_t, (c_void_p,), TENSOR, optional=True),
+    # Graph
+    FunctionSpec("GeApiWrapper_Graph_CreateGraph", c_void_p, (c_char_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_GetName", c_char_p, (c_void_p,), GRAPH),
+    FunctionSpec(
+        "GeApiWrapper_Graph_SaveToAir", c_uint32, (c_void_p, c_char_p), GRAPH, optional=True
+    ),
+    FunctionSpec(
+        "GeApiWrapper_Graph_LoadFromAir", c_uint32, (c_void_p, c_char_p), GRAPH, optional=True
+    ),
+    # Eager-style builder
+    FunctionSpec("EsCreateGraphBuilder", c_void_p, (c_char_p,), BUILDER),
+    FunctionSpec("EsDestroyGraphBuilder", None, (c_void_p,), BUILDER),
+    FunctionSpec(
+        "EsCreateGraphInputWithDetails",
+        c_void_p,
+        (c_void_p, c_int64, c_char_p, c_char_p, c_int, c_int, POINTER(c_int64), c_int64),
+        BUILDER,
+    ),
+    FunctionSpec("EsSetGraphOutput", c_uint32, (c_void_p, c_int64), BUILDER),
+    FunctionSpec("EsBuildGraphAndReset", c_void_p, (c_void_p,), BUILDER),
+    FunctionSpec("EsAdd", c_void_p, (c_void_p, c_void_p), OPS),
+    FunctionSpec("EsSub", c_void_p, (c_void_p, c_void_p), OPS),
+    FunctionSpec("EsMul", c_void_p, (c_void_p, c_void_p), OPS),
+    FunctionSpec("EsDiv", c_void_p, (c_void_p, c_void_p), OPS),
+    # ACL runtime
+    FunctionSpec("aclInit", AclError, (c_char_p,), ACL),
+    FunctionSpec("aclFinalize", AclError, (), ACL),
+    FunctionSpec("aclrtSetDevice", AclError, (c_int32,), ACL),
+    FunctionSpec("aclrtResetDevice", AclError, (c_int32,), ACL),
+    FunctionSpec("aclrtGetDevice", AclError, (POINTER(c_int32),), ACL),
+    FunctionSpec("aclrtGetDeviceCount", AclError, (POINTER(c_uint32),), ACL),
+    FunctionSpec("aclrtCreateStream", AclError, (POINTER(c_void_p),), ACL),
+    FunctionSpec("aclrtDestroyStream", AclError, (c_void_p,), ACL),
+    FunctionSpec("aclrtSynchronizeStream", AclError, (c_void_p,), ACL),
+    FunctionSpec("aclrtMalloc", AclError, (POINTER(c_void_p), c_size_t, c_int), ACL),
+    FunctionSpec("aclrtFree", AclError, (c_void_p,), ACL),
+    FunctionSpec("aclrtMallocHost", AclError, (POINTER(c_void_p), c_size_t), ACL),
+    FunctionSpec("aclrtFreeHost", AclError, (c_void_p,), ACL),
+    FunctionSpec(
+        "aclrtMemcpy", AclError, (c_void_p, c_size_t, c_void_p, c_size_t, c_int), ACL
+    ),
+    FunctionSpec(
+        "aclrtMemcpyAsync",
+        AclError,
+        (c_void_p, c_size_t, c_void_p, c_size_t, c_int, c_void_p),
+        ACL,
+    ),
+    FunctionSpec("aclrtMemset", AclError, (c_void_p, c_size_t, c_int32, c_size_t), ACL),
+    FunctionSpec("aclGetRecentErrMsg", c_char_p, (), ACL),
+    FunctionSpec(
+        "aclrtGetVersion",
+        AclError,
+        (POINTER(c_int32), POINTER(c_int32), POINTER(c_int32)),
+        ACL,
+        optional=True,
+    ),
+    # Stand-in control and inspection (stubs/README.md); only in the stand-in.
+    FunctionSpec("GeStub_Reset", None, (), STUB),
+    FunctionSpec("GeStub_FailNext", None, (c_char_p, c_uint32, c_int32), STUB),
+    FunctionSpec("GeStub_FaultsPending", c_int32, (), STUB),
+    FunctionSpec("GeStub_ClearFaults", None, (), STUB),
+    FunctionSpec("GeStub_FailableFunctions", c_char_p, (), STUB),
+    FunctionSpec("GeStub_LiveKinds", c_char_p, (), STUB),
+    FunctionSpec("GeStub_LiveCount", c_int64, (c_char_p,), STUB),
+    FunctionSpec("GeStub_CallbackNames", c_char_p, (), STUB),
+    FunctionSpec("GeStub_CallbackCount", c_int64, (c_char_p,), STUB),
+    FunctionSpec("GeStub_SetDeviceCount", None, (c_uint32,), STUB),
+    FunctionSpec("GeStub_SetMemoryLimit", None, (c_uint64,), STUB),
+    FunctionSpec("GeStub_PendingWork", c_int64, (c_void_p,), STUB),
+    FunctionSpec("GeStub_GraphInputCount", c_int64, (c_void_p,), STUB),
+    FunctionSpec("GeStub_GraphOutputCount", c_int64, (c_void_p,), STUB),
+    FunctionSpec(
+        "GeStub_GraphInputDesc",
+        c_int32,
+        (
+            c_void_p,
+            c_int64,
+            POINTER(c_int32),
+            POINTER(c_int32),
+            POINTER(c_int64),
+            c_int64,
+            POINTER(c_int64),
+        ),
+        STUB,
+    ),
+    FunctionSpec(
+        "GeStub_GraphOutputDesc",
+        c_int32,
+        (c_void_p, c_int64, POINTER(c_int32), POINTER(c_int64), c_int64, POINTER(c_int64)),
+        STUB,
+    ),
+)
+
+SPECS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in SPECS}
+"""Every declared function by its C name."""
+
+ABI_SPECS: tuple[FunctionSpec, ...] = tuple(s for s in SPECS if s.groups != STUB)
+"""The functions of the ABI proper (the stand-in's control symbols left out)."""

@@ -1,0 +1,34 @@
+"""pytest plugin (entry point ``pytest11``): the ``ge_stub`` fixture.
+
+``ge_stub`` builds the stand-in once per test session, points ``ge`` (and
+child processes, through ``GE_FFI_LIBRARY``) at it, resets its state before
+each test and fails the test if any native object is still alive after it.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from ge.testing.control import StubControl, activate_stub
+
+
+@pytest.fixture(scope="session")
+def ge_stub_library(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Path of the built stand-in library, active for the whole test session."""
+    return activate_stub()
+
+
+@pytest.fixture
+def ge_stub(ge_stub_library: str) -> Iterator[StubControl]:
+    """The stand-in, freshly reset; the test fails if it leaks a native object."""
+    control = StubControl()
+    control.reset()
+    yield control
+    gc.collect()
+    leaked = {kind: n for kind, n in control.live_counts().items() if n}
+    control.reset()
+    if leaked:
+        pytest.fail(f"native objects still alive after the test: {leaked}", pytrace=False)
