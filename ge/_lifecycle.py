@@ -9,6 +9,7 @@ a C call from a half-torn-down interpreter is not safe.
 from __future__ import annotations
 
 import atexit
+import contextlib
 from typing import Callable
 
 _hooks: list[Callable[[], None]] = []
@@ -30,10 +31,8 @@ def exiting() -> bool:
 def _run_exit_hooks() -> None:
     global _exiting
     for hook in reversed(_hooks):
-        try:
+        with contextlib.suppress(BaseException):  # nobody to report to here
             hook()
-        except BaseException:  # noqa: BLE001 - nobody is left to tell at exit
-            pass
     _exiting = True
 
 

@@ -7,6 +7,7 @@ finalizer), refuses use after close with a clear ``ValueError``, and refuses
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, ClassVar, NoReturn, Optional
 
@@ -79,10 +80,8 @@ class NativeObject:
         handle = self._detach()
         if handle is None:
             return
-        try:
+        with contextlib.suppress(BaseException):  # nobody to report to here
             self._finalize(handle)
-        except BaseException:  # noqa: BLE001 - a finalizer has nobody to tell
-            pass
 
     def __copy__(self) -> NoReturn:
         raise RuntimeError(f"{type(self).__name__} does not support copy")

@@ -44,14 +44,16 @@ def test_import_needs_no_library(tmp_path: Path) -> None:
     assert done.stderr == ""
 
 
-def test_missing_library_lists_every_path_tried(no_library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_library_lists_every_path_tried(
+    no_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lib_dir = no_library / "libdir"
     root = no_library / "root"
     monkeypatch.setenv(loader.ENV_LIBRARY_DIR, str(lib_dir))
     monkeypatch.setenv("ASCEND_HOME_PATH", str(root))
     monkeypatch.setenv("ASCEND_OPP_PATH", str(no_library / "opp" / "op"))
     with pytest.raises(LibraryNotFoundError) as info:
-        _ffi.api.aclInit
+        _ = _ffi.api.aclInit
     err = info.value
     assert isinstance(err, OSError) and isinstance(err, GeError)
     tried = [path for path, _ in err.attempts]
@@ -78,7 +80,7 @@ def test_env_library_that_cannot_load(no_library: Path, monkeypatch: pytest.Monk
     bogus.write_text("not an ELF file")
     monkeypatch.setenv(loader.ENV_LIBRARY, str(bogus))
     with pytest.raises(LibraryNotFoundError) as info:
-        _ffi.api.GeApiWrapper_GEInitialize
+        _ = _ffi.api.GeApiWrapper_GEInitialize
     assert str(bogus) in str(info.value)
     assert info.value.attempts[0][0] == str(bogus)
 
@@ -102,12 +104,12 @@ def test_library_dir_finds_each_group(
 
 def test_unknown_and_hidden_symbols(ge_stub_library: str) -> None:
     with pytest.raises(AttributeError):
-        _ffi.api.NotARealFunction
+        _ = _ffi.api.NotARealFunction
     assert _ffi.has("GeApiWrapper_Session_CompileGraph")
     with _ffi.hidden_symbols("GeApiWrapper_Session_CompileGraph"):
         assert not _ffi.has("GeApiWrapper_Session_CompileGraph")
         with pytest.raises(MissingSymbolError, match="GeApiWrapper_Session_CompileGraph"):
-            _ffi.api.GeApiWrapper_Session_CompileGraph
+            _ = _ffi.api.GeApiWrapper_Session_CompileGraph
     assert _ffi.has("GeApiWrapper_Session_CompileGraph")
     with pytest.raises(ValueError, match="not optional"), _ffi.hidden_symbols("aclInit"):
         pass

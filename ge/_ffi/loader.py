@@ -72,8 +72,7 @@ def search_roots() -> list[str]:
         path = os.path.join(value, "..") if var == "ASCEND_OPP_PATH" else value
         roots.append(os.path.normpath(path))
     roots.extend(DEFAULT_ROOTS)
-    seen: set[str] = set()
-    return [r for r in roots if not (r in seen or seen.add(r))]
+    return list(dict.fromkeys(roots))
 
 
 def candidate_paths(file_name: str) -> list[str]:

@@ -94,9 +94,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         (c_void_p, c_void_p, MallocFn, FreeFn, GetAddrFn, OnDestroyFn, c_void_p),
         GE,
     ),
-    FunctionSpec(
-        "GeApiWrapper_Session_RegisterDefaultAllocator", Status, (c_void_p, c_void_p), GE
-    ),
+    FunctionSpec("GeApiWrapper_Session_RegisterDefaultAllocator", Status, (c_void_p, c_void_p), GE),
     FunctionSpec(
         "GeApiWrapper_Session_UnregisterExternalAllocator", Status, (c_void_p, c_void_p), GE
     ),
@@ -119,9 +117,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         GE,
         optional=True,
     ),
-    FunctionSpec(
-        "GeApiWrapper_Session_GetSessionId", c_uint64, (c_void_p,), GE, optional=True
-    ),
+    FunctionSpec("GeApiWrapper_Session_GetSessionId", c_uint64, (c_void_p,), GE, optional=True),
     # Tensor
     FunctionSpec(
         "EsCreateEsCTensor",
@@ -140,9 +136,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeApiWrapper_Tensor_FreeDimsArray", None, (POINTER(c_int64),), TENSOR),
     FunctionSpec("GeApiWrapper_Tensor_GetDataType", c_int, (c_void_p,), TENSOR),
     FunctionSpec("GeApiWrapper_Tensor_GetFormat", c_int, (c_void_p,), TENSOR),
-    FunctionSpec(
-        "GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), TENSOR
-    ),
+    FunctionSpec("GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), TENSOR),
     FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (c_void_p, POINTER(c_int)), TENSOR),
     FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (c_void_p,), TENSOR),
     FunctionSpec("GeApiWrapper_Tensor_GetData", c_char_p, (c_void_p,), TENSOR),
@@ -190,9 +184,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("aclrtFree", AclError, (c_void_p,), ACL),
     FunctionSpec("aclrtMallocHost", AclError, (POINTER(c_void_p), c_size_t), ACL),
     FunctionSpec("aclrtFreeHost", AclError, (c_void_p,), ACL),
-    FunctionSpec(
-        "aclrtMemcpy", AclError, (c_void_p, c_size_t, c_void_p, c_size_t, c_int), ACL
-    ),
+    FunctionSpec("aclrtMemcpy", AclError, (c_void_p, c_size_t, c_void_p, c_size_t, c_int), ACL),
     FunctionSpec(
         "aclrtMemcpyAsync",
         AclError,

@@ -21,9 +21,7 @@ class StatusInfo(NamedTuple):
 _GE_CODES = (
     StatusInfo("SUCCESS", 0, "success"),
     StatusInfo("FAILED", 4294967295, "generic failure"),
-    StatusInfo(
-        "GE_CLI_GE_ALREADY_INITIALIZED", 1343229962, "GE is already initialised"
-    ),
+    StatusInfo("GE_CLI_GE_ALREADY_INITIALIZED", 1343229962, "GE is already initialised"),
     StatusInfo(
         "GE_CLI_GE_NOT_INITIALIZED", 1343229963, "GE is not initialised (GEInitialize first)"
     ),

@@ -9,12 +9,19 @@ pytest plugin (``ge.testing.pytest_plugin``) provides the ``ge_stub`` fixture.
 from __future__ import annotations
 
 from ge.testing.build import StubBuildError, build_stub_library, stub_source_dir
-from ge.testing.control import GraphTensorDesc, StubControl, stub_control, use_stub
+from ge.testing.control import (
+    GraphTensorDesc,
+    StubControl,
+    activate_stub,
+    stub_control,
+    use_stub,
+)
 
 __all__ = [
     "GraphTensorDesc",
     "StubBuildError",
     "StubControl",
+    "activate_stub",
     "build_stub_library",
     "stub_control",
     "stub_source_dir",

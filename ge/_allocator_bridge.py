@@ -1,0 +1,157 @@
+"""The bridge between Python allocators and GE: CFUNCTYPE trampolines.
+
+A :class:`Trampoline` wraps one registered :class:`~ge.allocator.Allocator`
+in the four C callbacks. It stays alive (in ``Registry.alive``) until GE's
+``OnDestroy`` says GE will never call it again; only then, and only outside
+the callback, are the callback objects released. Every exception a callback
+raises is caught there: GE sees a failure (NULL), and the exception reaches
+the Python call that caused the callback (see ``ge._callback_errors``) or, if
+there was none on that thread, the next session call on the same stream.
+
+The :class:`Registry` is process-wide, as GE keeps allocators per stream: it
+records which session registered the current allocator of each stream, so
+that closing the session unregisters only what it still owns.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ge import _lifecycle
+from ge._callback_errors import report
+from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
+from ge.allocator import Allocator, MemBlock
+
+_tokens = itertools.count(1)
+
+
+class Trampoline:
+    """The four C callbacks of one allocator registration on one stream."""
+
+    def __init__(self, allocator: Allocator, stream: int, registry: Registry) -> None:
+        self.allocator = allocator
+        self.stream = stream
+        self.token = next(_tokens)
+        self.blocks: dict[int, MemBlock] = {}
+        self.destroyed = False
+        self._registry = registry
+        self._block_ids = itertools.count(1)
+        self.c_malloc = MallocFn(self._malloc)
+        self.c_free = FreeFn(self._free)
+        self.c_get_addr = GetAddrFn(self._get_addr)
+        self.c_on_destroy = OnDestroyFn(self._on_destroy)
+
+    def _defer(self, exc: BaseException) -> None:
+        self._registry.defer(self.stream, exc)
+
+    def _malloc(self, obj: Any, size: int) -> Optional[int]:
+        try:
+            block = self.allocator.malloc(size)
+            if not isinstance(block, MemBlock):
+                raise TypeError(
+                    f"{type(self.allocator).__name__}.malloc must return a MemBlock, "
+                    f"not {type(block).__name__}"
+                )
+            if block.size < size:
+                raise ValueError(
+                    f"{type(self.allocator).__name__}.malloc({size}) returned {block!r}, "
+                    "smaller than asked"
+                )
+        except BaseException as exc:
+            report(exc, self._defer)
+            return None
+        block_id = next(self._block_ids)
+        self.blocks[block_id] = block
+        return block_id
+
+    def _get_addr(self, block_id: Optional[int]) -> Optional[int]:
+        block = self.blocks.get(block_id or 0)
+        if block is None:
+            report(RuntimeError(f"GE asked the address of unknown block {block_id}"), self._defer)
+            return None
+        return block.addr
+
+    def _free(self, obj: Any, block_id: Optional[int]) -> None:
+        block = self.blocks.pop(block_id or 0, None)
+        try:
+            if block is None:
+                raise RuntimeError(f"GE freed unknown block {block_id} (freed twice?)")
+            self.allocator.free(block)
+        except BaseException as exc:
+            report(exc, self._defer)
+
+    def _on_destroy(self, user_handle: Optional[int]) -> None:
+        self.destroyed = True
+        self._registry.retire(self)
+
+
+@dataclass
+class Registration:
+    """What a session registered on a stream: a trampoline, or GE's default (None)."""
+
+    session_id: int
+    trampoline: Optional[Trampoline]
+
+
+class Registry:
+    """Process-wide: each stream's current registration, live trampolines,
+    and exceptions from callbacks that no caller was waiting for."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.current: dict[int, Registration] = {}
+        self.alive: dict[int, Trampoline] = {}
+        self._graveyard: list[Trampoline] = []
+        self._deferred: dict[int, list[BaseException]] = {}
+
+    def new_trampoline(self, allocator: Allocator, stream: int) -> Trampoline:
+        """A trampoline kept alive until GE calls its OnDestroy."""
+        trampoline = Trampoline(allocator, stream, self)
+        self.alive[trampoline.token] = trampoline
+        return trampoline
+
+    def retire(self, trampoline: Trampoline) -> None:
+        """OnDestroy: GE is done with it. Called from inside the callback, so the
+        callback objects go to a graveyard, released later outside any callback.
+        Only GIL-atomic operations here: no lock, whatever thread this is."""
+        self.alive.pop(trampoline.token, None)
+        self._graveyard.append(trampoline)
+
+    def bury(self) -> None:
+        """Release retired trampolines; call only from Python, never from a callback."""
+        del self._graveyard[:]
+
+    def defer(self, stream: int, exc: BaseException) -> None:
+        """Keep a callback's exception for the next session call on ``stream``."""
+        self._deferred.setdefault(stream, []).append(exc)
+
+    def take_deferred(self, stream: int) -> list[BaseException]:
+        """The exceptions kept for ``stream``, now forgotten."""
+        return self._deferred.pop(stream, [])
+
+    def owned_by(self, session_id: int) -> list[int]:
+        """Streams whose current registration was made by this session."""
+        with self.lock:
+            return [s for s, reg in self.current.items() if reg.session_id == session_id]
+
+    def on_ge_finalize(self) -> None:
+        """``GEFinalize`` unregisters every allocator (OnDestroy still follows)."""
+        with self.lock:
+            self.current.clear()
+
+    def forget(self) -> None:
+        """The native side was wiped (tests): no callback will ever come."""
+        with self.lock:
+            self.current.clear()
+            self.alive.clear()
+            self._deferred.clear()
+            self.bury()
+
+
+registry = Registry()
+"""The process-wide allocator registry."""
+
+_lifecycle.on_forget(registry.forget)

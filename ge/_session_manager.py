@@ -1,0 +1,65 @@
+"""The process-wide session manager, after GE's ``session_manager.cc``.
+
+It holds the initialised flag that follows ``GEInitialize``/``GEFinalize``,
+hands out Python session ids in increasing order, and maps each id to its
+live session (weakly: a session nobody references is closed by its
+finalizer). Everything is guarded by one lock and safe from many threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+from ge import _lifecycle
+
+if TYPE_CHECKING:
+    from ge.session import Session
+
+
+class SessionManager:
+    """Initialised flag, session ids and the id -> live session map."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.initialized = False
+        self._last_id = 0
+        self._sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
+
+    def add(self, session: Session) -> int:
+        """Register a new live session and return its id."""
+        with self.lock:
+            self._last_id += 1
+            self._sessions[self._last_id] = session
+            return self._last_id
+
+    def remove(self, session_id: int) -> None:
+        """Forget a session that was closed."""
+        with self.lock:
+            self._sessions.pop(session_id, None)
+
+    def has_session(self, session_id: int) -> bool:
+        """Whether a live session has this id."""
+        with self.lock:
+            return session_id in self._sessions
+
+    def live_sessions(self) -> list[Session]:
+        """The live sessions, oldest first."""
+        with self.lock:
+            return [self._sessions[k] for k in sorted(self._sessions.keys())]
+
+    def forget(self) -> None:
+        """The native side was wiped (tests): mark every session closed, touch no C."""
+        with self.lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+            self.initialized = False
+        for session in sessions:
+            session._forget()
+
+
+manager = SessionManager()
+"""The one session manager of the process."""
+
+_lifecycle.on_forget(manager.forget)

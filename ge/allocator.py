@@ -1,0 +1,197 @@
+"""Python memory allocators that GE can use for a stream's outputs.
+
+Subclass :class:`Allocator` (``malloc(size) -> MemBlock``, ``free(block)``)
+and register it with ``Session.register_external_allocator(stream, alloc)``.
+:class:`AclAllocator` allocates device memory with ``aclrtMalloc``;
+:class:`CachingAllocator` keeps freed blocks in size classes and reuses them.
+"""
+
+from __future__ import annotations
+
+import abc
+import ctypes
+import threading
+from typing import NamedTuple
+
+from ge._ffi import api
+from ge._ffi.marshal import check_acl
+from ge.error import AclError
+
+__all__ = ["AclAllocator", "Allocator", "AllocatorStats", "CachingAllocator", "MemBlock"]
+
+_MAX_SIZE = 2**64 - 1
+
+
+def _check_size(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
+    if not 0 <= value <= _MAX_SIZE:
+        raise ValueError(f"{what} must be in 0..2**64-1, got {value}")
+    return value
+
+
+class MemBlock:
+    """A block of device memory: its address and size in bytes (read-only)."""
+
+    __slots__ = ("_addr", "_size")
+
+    def __init__(self, addr: int, size: int) -> None:
+        self._addr = _check_size(addr, "addr")
+        self._size = _check_size(size, "size")
+
+    @property
+    def addr(self) -> int:
+        """The device address."""
+        return self._addr
+
+    @property
+    def size(self) -> int:
+        """The size in bytes."""
+        return self._size
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MemBlock):
+            return NotImplemented
+        return (self._addr, self._size) == (other._addr, other._size)
+
+    def __hash__(self) -> int:
+        return hash((self._addr, self._size))
+
+    def __repr__(self) -> str:
+        return f"MemBlock(addr={self._addr:#x}, size={self._size})"
+
+
+class Allocator(abc.ABC):
+    """A memory allocator GE can call (from any thread) for a stream's outputs."""
+
+    @abc.abstractmethod
+    def malloc(self, size: int) -> MemBlock:
+        """Return a block of at least ``size`` bytes of device memory."""
+
+    @abc.abstractmethod
+    def free(self, block: MemBlock) -> None:
+        """Release a block this allocator returned."""
+
+
+class AclAllocator(Allocator):
+    """Device memory straight from ``aclrtMalloc`` / ``aclrtFree``."""
+
+    def __init__(self, policy: int = 0) -> None:
+        if not isinstance(policy, int) or isinstance(policy, bool):
+            raise TypeError("policy must be an integer (aclrtMemMallocPolicy)")
+        self.policy = policy
+
+    def malloc(self, size: int) -> MemBlock:
+        """``aclrtMalloc`` of ``size`` bytes."""
+        ptr = ctypes.c_void_p()
+        check_acl(api.aclrtMalloc(ctypes.byref(ptr), size, self.policy), "aclrtMalloc")
+        return MemBlock(ptr.value or 0, size)
+
+    def free(self, block: MemBlock) -> None:
+        """``aclrtFree`` of the block."""
+        check_acl(api.aclrtFree(block.addr), "aclrtFree")
+
+
+class AllocatorStats(NamedTuple):
+    """Counters of a :class:`CachingAllocator`."""
+
+    bytes_in_use: int
+    bytes_cached: int
+    hits: int
+    misses: int
+    peak_bytes_in_use: int
+
+
+def size_class(size: int) -> int:
+    """The size a request is rounded up to: 512-byte steps up to 1 MiB, then
+    four classes per power of two (at most 25% waste)."""
+    if size <= 512:
+        return 512
+    if size <= 1 << 20:
+        return (size + 511) & ~511
+    step = 1 << ((size - 1).bit_length() - 3)
+    return (size + step - 1) & ~(step - 1)
+
+
+class CachingAllocator(Allocator):
+    """Keeps freed blocks in size classes and hands them out again.
+
+    ``inner`` supplies the memory (for example :class:`AclAllocator`). When
+    ``inner`` fails, the cache is emptied and the request tried once more.
+    Thread-safe; ``inner`` is never called with the lock held.
+    """
+
+    def __init__(self, inner: Allocator) -> None:
+        if not isinstance(inner, Allocator):
+            raise TypeError("inner must be an Allocator instance")
+        self.inner = inner
+        self._lock = threading.Lock()
+        self._free: dict[int, list[MemBlock]] = {}
+        self._in_use: dict[int, tuple[MemBlock, int]] = {}
+        self._bytes_in_use = 0
+        self._bytes_cached = 0
+        self._hits = 0
+        self._misses = 0
+        self._peak = 0
+
+    def malloc(self, size: int) -> MemBlock:
+        """A cached block of ``size``'s class, else a new one from ``inner``."""
+        cls = size_class(size)
+        with self._lock:
+            bucket = self._free.get(cls)
+            if bucket:
+                block = bucket.pop()
+                self._bytes_cached -= block.size
+                self._hits += 1
+                self._take(block, cls)
+                return block
+            self._misses += 1
+        try:
+            block = self.inner.malloc(cls)
+        except AclError:
+            self.empty_cache()
+            block = self.inner.malloc(cls)
+        if not isinstance(block, MemBlock) or block.size < cls:
+            raise TypeError(f"the inner allocator must return a MemBlock of {cls} bytes or more")
+        with self._lock:
+            self._take(block, cls)
+        return block
+
+    def _take(self, block: MemBlock, cls: int) -> None:
+        self._in_use[block.addr] = (block, cls)
+        self._bytes_in_use += block.size
+        if self._bytes_in_use > self._peak:
+            self._peak = self._bytes_in_use
+
+    def free(self, block: MemBlock) -> None:
+        """Return a block to the cache (``ValueError`` if it is not in use here)."""
+        with self._lock:
+            entry = self._in_use.get(block.addr) if isinstance(block, MemBlock) else None
+            if entry is None or entry[0] != block:
+                raise ValueError(f"{block!r} was not allocated by this CachingAllocator")
+            del self._in_use[block.addr]
+            self._bytes_in_use -= block.size
+            self._bytes_cached += block.size
+            self._free.setdefault(entry[1], []).append(block)
+
+    def empty_cache(self) -> None:
+        """Give every cached block back to ``inner``."""
+        with self._lock:
+            blocks = [b for bucket in self._free.values() for b in bucket]
+            self._free.clear()
+            self._bytes_cached = 0
+        errors = []
+        for block in blocks:
+            try:
+                self.inner.free(block)
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def stats(self) -> AllocatorStats:
+        """Bytes in use and cached, cache hits and misses, peak bytes in use."""
+        with self._lock:
+            return AllocatorStats(
+                self._bytes_in_use, self._bytes_cached, self._hits, self._misses, self._peak
+            )

@@ -1,0 +1,106 @@
+"""GE's global lifecycle: ``initialize`` / ``finalize`` and the ``GeApi`` class.
+
+``finalize()`` first closes every live session (releasing its graphs and
+allocators), then calls ``GEFinalize``. At interpreter exit, GE is finalized
+the same way if the script did not do it, before the libraries go away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Optional
+
+from ge import _allocator_bridge, _lifecycle
+from ge._ffi import api
+from ge._ffi.marshal import COptions, check_ge
+from ge._session_manager import manager
+
+__all__ = ["GeApi", "finalize", "initialize", "initialized", "is_initialized"]
+
+
+def _check_config(config: object, message: str) -> dict[str, str]:
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in config.items()
+    ):
+        raise TypeError(message)
+    return dict(config)
+
+
+def initialize(options: Optional[Mapping[str, str]] = None) -> None:
+    """Initialise GE (``GEInitialize``) with string options such as ``ge.exec.deviceId``.
+
+    Initialising twice is harmless, as in GE.
+    """
+    config = _check_config(options, "Ge init config must be a dictionary")
+    with manager.lock:
+        if manager.initialized:
+            return
+        c_options = COptions(config)
+        check_ge(api.GeApiWrapper_GEInitialize(*c_options.args), "GEInitialize")
+        manager.initialized = True
+
+
+def finalize() -> None:
+    """Close every live session, then finalize GE (``GEFinalize``).
+
+    Harmless when GE is not initialised. Every session is closed even if
+    closing one raises; the first such error is raised after ``GEFinalize``.
+    """
+    with manager.lock:
+        errors: list[BaseException] = []
+        for session in manager.live_sessions():
+            try:
+                session._close(finalizing=True)
+            except Exception as exc:
+                errors.append(exc)
+        if manager.initialized:
+            status = api.GeApiWrapper_GEFinalize()
+            if status == 0:
+                manager.initialized = False
+                _allocator_bridge.registry.on_ge_finalize()
+            check_ge(status, "GEFinalize")
+        if errors:
+            raise errors[0]
+
+
+def is_initialized() -> bool:
+    """Whether GE is initialised (by this process, through ``ge``)."""
+    return manager.initialized
+
+
+@contextmanager
+def initialized(options: Optional[Mapping[str, str]] = None) -> Iterator[None]:
+    """``initialize(options)`` for the duration of a ``with`` block, then ``finalize()``."""
+    initialize(options)
+    try:
+        yield
+    finally:
+        finalize()
+
+
+class GeApi:
+    """GE's global API as the CANN Python package spells it."""
+
+    def ge_initialize(self, config: Mapping[str, str]) -> None:
+        """Initialise GE; ``config`` must be a dict of str to str."""
+        if not isinstance(config, Mapping):
+            raise TypeError("Ge init config must be a dictionary")
+        initialize(config)
+
+    def ge_finalize(self) -> None:
+        """Close every session and finalize GE."""
+        finalize()
+
+
+def _finalize_at_exit() -> None:
+    if manager.initialized:
+        finalize()
+    else:
+        for session in manager.live_sessions():
+            session._close(finalizing=True)
+
+
+_lifecycle.at_exit(_finalize_at_exit)

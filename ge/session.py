@@ -1,0 +1,407 @@
+"""``ge.Session``: graphs, runs and stream allocators of one GE session.
+
+The semantics follow GE's session manager: sessions get increasing ids and
+are tracked process-wide (``has_session``); ``ge.finalize()`` closes them
+all; a closed session raises :class:`~ge.error.GeError` on every call and
+never touches freed memory. Closing waits for the session's calls that are in
+flight on other threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import numbers
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn, Optional, Union
+
+from ge import _allocator_bridge, _lifecycle
+from ge._callback_errors import collecting, raise_first
+from ge._ffi import api
+from ge._ffi.marshal import COptions, check_ge, ge_error
+from ge._ffi.status import GE_SESSION_MANAGER_NOT_INIT, GE_SESSION_NOT_EXIST
+from ge._native import NativeObject
+from ge._session_manager import manager
+from ge.acl import Stream
+from ge.allocator import Allocator
+from ge.error import GeError
+from ge.graph import Graph, Tensor
+
+__all__ = ["Session", "has_session"]
+
+StreamLike = Union[int, Stream]
+_UINT32_MAX = 2**32 - 1
+_UINT64_MAX = 2**64 - 1
+_registry = _allocator_bridge.registry
+
+
+def has_session(session_id: int) -> bool:
+    """Whether a live session has this id."""
+    return manager.has_session(session_id)
+
+
+def _graph_id(graph_id: object) -> int:
+    if not isinstance(graph_id, numbers.Integral) or isinstance(graph_id, bool):
+        raise TypeError("Graph_id must be an integer")
+    value = int(graph_id)
+    if not 0 <= value <= _UINT32_MAX:
+        raise ValueError(f"Graph_id must be in 0..2**32-1, got {value}")
+    return value
+
+
+def _stream(stream: object, message: str) -> int:
+    if isinstance(stream, Stream):
+        return stream.handle
+    if not isinstance(stream, numbers.Integral) or isinstance(stream, bool):
+        raise TypeError(message)
+    value = int(stream)
+    if not 0 <= value <= _UINT64_MAX:
+        raise ValueError(f"stream handle must be in 0..2**64-1, got {value}")
+    return value
+
+
+def _options(options: object) -> Optional[COptions]:
+    if options is None:
+        return None
+    if not isinstance(options, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in options.items()
+    ):
+        raise TypeError("options must be a dictionary")
+    return COptions(options) if options else None
+
+
+def _input_array(inputs: object) -> tuple[Any, int]:
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError("inputs must be a list of Tensor")
+    handles = []
+    for tensor in inputs:
+        if not isinstance(tensor, Tensor):
+            raise TypeError("All elements in inputs must be the type of Tensor")
+        handles.append(tensor.handle)
+    count = len(handles)
+    return (ctypes.c_void_p * count)(*handles), count
+
+
+class Session(NativeObject):
+    """A GE session: add graphs, run them, register stream allocators.
+
+    ``options`` is a dict of str to str (GE session options) or ``None``.
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    __slots__ = ("_closed_by_finalize", "_cond", "_inflight", "_session_id")
+
+    _kind = "Session"
+
+    def __init__(self, options: Optional[Mapping[str, str]] = None) -> None:
+        self._handle = None
+        self._session_id = 0
+        self._inflight = 0
+        self._closed_by_finalize = False
+        self._cond = threading.Condition(threading.Lock())
+        if options is not None and (
+            not isinstance(options, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in options.items())
+        ):
+            raise TypeError("option must be a dictionary")
+        if options:
+            handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(options).args)
+        else:
+            handle = api.GeApiWrapper_Session_CreateSession()
+        if not handle:
+            raise ge_error("CreateSession", None, {})
+        self._handle = handle
+        self._session_id = manager.add(self)
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def session_id(self) -> int:
+        """This session's id in the process-wide session manager."""
+        return self._session_id
+
+    @property
+    def ge_session_id(self) -> int:
+        """GE's own id of the session (``GetSessionId``, where the ABI has it)."""
+        handle = self._enter("GetSessionId", {})
+        try:
+            return int(api.GeApiWrapper_Session_GetSessionId(handle))
+        finally:
+            self._leave()
+
+    def _raise_closed(
+        self, api_name: str = "Session", context: Optional[dict[str, object]] = None
+    ) -> NoReturn:
+        if self._closed_by_finalize:
+            raise GeError(
+                api_name,
+                GE_SESSION_MANAGER_NOT_INIT,
+                f"session {self._session_id} was closed by ge.finalize()",
+                context,
+            )
+        raise GeError(
+            api_name, GE_SESSION_NOT_EXIST, f"session {self._session_id} is closed", context
+        )
+
+    def _enter(self, api_name: str, context: dict[str, object]) -> int:
+        """Start a call: the live handle, counted in flight until ``_leave``."""
+        with self._cond:
+            handle = self._handle
+            if handle is None:
+                self._raise_closed(api_name, context)
+            self._inflight += 1
+            return handle
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._inflight -= 1
+            if not self._inflight:
+                self._cond.notify_all()
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        """Unregister the allocators this session still owns, release its graphs
+        and the session. Waits for calls in flight; closing twice is harmless."""
+        self._close(finalizing=False)
+
+    def _close(self, finalizing: bool) -> None:
+        with self._cond:
+            handle = self._handle
+            if handle is None:
+                return
+            self._handle = None
+            self._closed_by_finalize = finalizing
+            while self._inflight:
+                self._cond.wait()
+        manager.remove(self._session_id)
+        errors: list[BaseException] = []
+        with collecting() as callback_errors:
+            for stream in _registry.owned_by(self._session_id):
+                with _registry.lock:
+                    status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, stream)
+                    _registry.current.pop(stream, None)
+                if status:
+                    errors.append(
+                        ge_error("UnregisterExternalAllocator", status, {"stream": stream})
+                    )
+            api.GeApiWrapper_Session_DestroySession(handle)
+        _registry.bury()
+        errors.extend(callback_errors)
+        raise_first(errors)
+
+    def _forget(self) -> None:
+        """The native side was wiped (tests): drop the handle without calling C."""
+        with self._cond:
+            self._handle = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is None or _lifecycle.exiting():
+            return
+        with contextlib.suppress(BaseException):  # nobody to report to here
+            self._close(finalizing=False)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._handle is None else "open"
+        return f"<ge.Session id={self._session_id} {state}>"
+
+    # -- graphs ---------------------------------------------------------------
+
+    def add_graph(
+        self, graph_id: int, graph: Graph, options: Optional[Mapping[str, str]] = None
+    ) -> None:
+        """Add ``graph`` under ``graph_id`` (GE keeps its own reference)."""
+        gid = _graph_id(graph_id)
+        if not isinstance(graph, Graph):
+            raise TypeError("Add_graph must be a Graph")
+        c_options = _options(options)
+        graph_handle = graph.handle
+        context: dict[str, object] = {"graph_id": gid}
+        handle = self._enter("AddGraph", context)
+        try:
+            if c_options is None:
+                status = api.GeApiWrapper_Session_AddGraph(handle, gid, graph_handle)
+            else:
+                status = api.GeApiWrapper_Session_AddGraphWithOptions(
+                    handle, gid, graph_handle, *c_options.args
+                )
+        finally:
+            self._leave()
+        check_ge(status, "AddGraph", context)
+
+    def remove_graph(self, graph_id: int) -> None:
+        """Remove the graph ``graph_id``."""
+        self._graph_call("RemoveGraph", api.GeApiWrapper_Session_RemoveGraph, graph_id)
+
+    def compile_graph(self, graph_id: int) -> None:
+        """Compile the graph ``graph_id`` ahead of running it (``CompileGraph``)."""
+        self._graph_call("CompileGraph", api.GeApiWrapper_Session_CompileGraph, graph_id)
+
+    def _graph_call(self, api_name: str, fn: Any, graph_id: int) -> None:
+        gid = _graph_id(graph_id)
+        context: dict[str, object] = {"graph_id": gid}
+        handle = self._enter(api_name, context)
+        try:
+            status = fn(handle, gid)
+        finally:
+            self._leave()
+        check_ge(status, api_name, context)
+
+    def load_graph(
+        self, graph_id: int, stream: StreamLike, options: Optional[Mapping[str, str]] = None
+    ) -> None:
+        """Load the compiled graph ``graph_id`` for execution on ``stream`` (``LoadGraph``)."""
+        gid = _graph_id(graph_id)
+        s = _stream(stream, "Stream must be an integer")
+        c_options = _options(options) or COptions({})
+        fn = api.GeApiWrapper_Session_LoadGraph
+        context: dict[str, object] = {"graph_id": gid, "stream": s}
+        handle = self._enter("LoadGraph", context)
+        try:
+            status = fn(handle, gid, *c_options.args, s or None)
+        finally:
+            self._leave()
+        check_ge(status, "LoadGraph", context)
+
+    def is_graph_need_rebuild(self, graph_id: int) -> bool:
+        """Whether the graph must be compiled again before it runs."""
+        gid = _graph_id(graph_id)
+        fn = api.GeApiWrapper_Session_IsGraphNeedRebuild
+        handle = self._enter("IsGraphNeedRebuild", {"graph_id": gid})
+        try:
+            return bool(fn(handle, gid))
+        finally:
+            self._leave()
+
+    # -- runs -------------------------------------------------------------------
+
+    def run_graph(self, graph_id: int, inputs: Sequence[Tensor]) -> list[Tensor]:
+        """Run the graph synchronously; the outputs are new host tensors."""
+        gid = _graph_id(graph_id)
+        array, count = _input_array(inputs)
+        outputs = ctypes.POINTER(ctypes.c_void_p)()
+        n_out = ctypes.c_size_t()
+        handle = self._enter("RunGraph", {"graph_id": gid})
+        try:
+            status = api.GeApiWrapper_Session_RunGraph(
+                handle, gid, array, count, ctypes.byref(outputs), ctypes.byref(n_out)
+            )
+        finally:
+            self._leave()
+        if status:
+            raise ge_error("RunGraph", status, {"graph_id": gid})
+        return _adopt_outputs(outputs, n_out.value)
+
+    def run_graph_with_stream_async(
+        self, graph_id: int, stream: StreamLike, inputs: Sequence[Tensor]
+    ) -> list[Tensor]:
+        """Enqueue a run on ``stream``; the outputs are valid after it synchronizes.
+
+        Output memory comes from the stream's allocator; a stream without one
+        gets GE's default allocator, registered by (and owned by) this session.
+        """
+        gid = _graph_id(graph_id)
+        s = _stream(stream, "Stream must be an integer")
+        array, count = _input_array(inputs)
+        outputs = ctypes.POINTER(ctypes.c_void_p)()
+        n_out = ctypes.c_size_t()
+        context: dict[str, object] = {"graph_id": gid, "stream": s}
+        handle = self._enter("RunGraphWithStreamAsync", context)
+        try:
+            if s not in _registry.current:
+                self._register_default(handle, s)
+            with collecting() as errors:
+                status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                    handle, gid, s or None, array, count, ctypes.byref(outputs), ctypes.byref(n_out)
+                )
+        finally:
+            self._leave()
+        errors.extend(_registry.take_deferred(s))
+        result = _adopt_outputs(outputs, n_out.value) if not status else []
+        _finish(status, "RunGraphWithStreamAsync", context, errors)
+        return result
+
+    # -- allocators ---------------------------------------------------------------
+
+    def _register_default(self, handle: int, stream: int) -> None:
+        with _registry.lock:
+            if stream in _registry.current or api.GeApiWrapper_HasExternalAllocator(stream or None):
+                return
+            status = api.GeApiWrapper_Session_RegisterDefaultAllocator(handle, stream or None)
+            check_ge(status, "RegisterDefaultAllocator", {"stream": stream})
+            _registry.current[stream] = _allocator_bridge.Registration(self._session_id, None)
+
+    def register_external_allocator(self, stream: StreamLike, allocator: Allocator) -> None:
+        """Let GE take ``stream``'s output memory from ``allocator`` (replacing any other)."""
+        s = _stream(stream, "stream must be an integer")
+        if not isinstance(allocator, Allocator):
+            raise TypeError("allocator must be an Allocator instance")
+        context: dict[str, object] = {"stream": s}
+        handle = self._enter("RegisterExternalAllocator", context)
+        try:
+            with _registry.lock, collecting() as errors:
+                trampoline = _registry.new_trampoline(allocator, s)
+                status = api.GeApiWrapper_Session_RegisterExternalAllocator(
+                    handle,
+                    s or None,
+                    trampoline.c_malloc,
+                    trampoline.c_free,
+                    trampoline.c_get_addr,
+                    trampoline.c_on_destroy,
+                    trampoline.token,
+                )
+                if status:
+                    _registry.alive.pop(trampoline.token, None)
+                else:
+                    _registry.current[s] = _allocator_bridge.Registration(
+                        self._session_id, trampoline
+                    )
+        finally:
+            self._leave()
+        _registry.bury()
+        errors.extend(_registry.take_deferred(s))
+        _finish(status, "RegisterExternalAllocator", context, errors)
+
+    def unregister_external_allocator(self, stream: StreamLike) -> None:
+        """Drop ``stream``'s allocator; GE releases it once its blocks are freed."""
+        s = _stream(stream, "stream must be an integer")
+        context: dict[str, object] = {"stream": s}
+        handle = self._enter("UnregisterExternalAllocator", context)
+        try:
+            with _registry.lock, collecting() as errors:
+                status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, s or None)
+                if not status:
+                    _registry.current.pop(s, None)
+        finally:
+            self._leave()
+        _registry.bury()
+        errors.extend(_registry.take_deferred(s))
+        _finish(status, "UnregisterExternalAllocator", context, errors)
+
+
+def _finish(
+    status: int, api_name: str, context: dict[str, object], errors: list[BaseException]
+) -> None:
+    """Raise for a call that may also have collected callback exceptions: GE's
+    failure with the first callback exception as its cause, else that exception."""
+    if status:
+        error = ge_error(api_name, status, context)
+        if errors:
+            raise error from errors[0]
+        raise error
+    raise_first(errors)
+
+
+def _adopt_outputs(outputs: Any, count: int) -> list[Tensor]:
+    """Own the output tensor handles of a run and free the C array."""
+    if not outputs:
+        return []
+    try:
+        handles = [outputs[i] for i in range(count)]
+        tensors = [Tensor._adopt(h) for h in handles if h]
+    finally:
+        api.GeApiWrapper_Session_FreeTensorArray(outputs)
+    if len(tensors) != count:
+        raise GeError("RunGraph", None, "GE returned a NULL output tensor")
+    return tensors

@@ -1,0 +1,348 @@
+"""Allocators: MemBlock, CachingAllocator, and the trampolines GE calls."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import ge
+from ge import _allocator_bridge
+from ge._ffi import status as S
+from ge.allocator import (
+    AclAllocator,
+    Allocator,
+    CachingAllocator,
+    MemBlock,
+    size_class,
+)
+from ge.error import GeError
+
+# -- MemBlock and the caching allocator, no GE involved ------------------------------
+
+
+def test_memblock_is_read_only_and_checked() -> None:
+    block = MemBlock(0x1000, 64)
+    assert (block.addr, block.size) == (0x1000, 64)
+    with pytest.raises(AttributeError):
+        block.addr = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        MemBlock("1", 2)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        MemBlock(1, True)
+    with pytest.raises(ValueError):
+        MemBlock(-1, 2)
+    assert MemBlock(1, 2) == MemBlock(1, 2) and len({MemBlock(1, 2), MemBlock(1, 2)}) == 1
+
+
+class FakeDevice(Allocator):
+    """Hands out fake addresses and records every call."""
+
+    def __init__(self) -> None:
+        self.next = 0x10000
+        self.live: dict[int, int] = {}
+        self.calls: list[tuple[str, int]] = []
+
+    def malloc(self, size: int) -> MemBlock:
+        addr, self.next = self.next, self.next + size + 4096
+        self.live[addr] = size
+        self.calls.append(("malloc", size))
+        return MemBlock(addr, size)
+
+    def free(self, block: MemBlock) -> None:
+        assert self.live.pop(block.addr) == block.size
+        self.calls.append(("free", block.size))
+
+
+@given(st.integers(1, 2**40))
+def test_size_classes_cover_the_request_with_little_waste(size: int) -> None:
+    cls = size_class(size)
+    assert cls >= size and cls >= 512
+    if size <= 1 << 20:
+        assert cls - size < 512 and cls % 512 == 0
+    else:
+        assert cls <= size * 1.25
+    assert size_class(cls) == cls
+
+
+def test_caching_allocator_reuses_blocks_and_counts() -> None:
+    inner = FakeDevice()
+    cache = CachingAllocator(inner)
+    a = cache.malloc(1000)
+    assert a.size == 1024
+    cache.free(a)
+    b = cache.malloc(900)
+    assert b == a
+    stats = cache.stats()
+    assert (stats.hits, stats.misses, stats.bytes_in_use, stats.bytes_cached) == (1, 1, 1024, 0)
+    c = cache.malloc(5000)
+    assert cache.stats().peak_bytes_in_use == 1024 + c.size
+    cache.free(b)
+    cache.free(c)
+    assert cache.stats().bytes_cached == 1024 + c.size
+    with pytest.raises(ValueError, match="not allocated"):
+        cache.free(c)
+    cache.empty_cache()
+    assert inner.live == {} and cache.stats().bytes_cached == 0
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(1, 1 << 22)), max_size=60))
+def test_caching_allocator_accounting_matches_a_model(ops: list[tuple[bool, int]]) -> None:
+    inner = FakeDevice()
+    cache = CachingAllocator(inner)
+    held: list[MemBlock] = []
+    for is_malloc, size in ops:
+        if is_malloc or not held:
+            block = cache.malloc(size)
+            assert block.size >= size
+            assert all(block.addr != h.addr for h in held)
+            held.append(block)
+        else:
+            cache.free(held.pop(size % len(held)))
+        stats = cache.stats()
+        assert stats.bytes_in_use == sum(b.size for b in held)
+        assert stats.bytes_in_use + stats.bytes_cached == sum(inner.live.values())
+    for block in held:
+        cache.free(block)
+    cache.empty_cache()
+    assert inner.live == {}
+
+
+def test_caching_allocator_retries_after_emptying_on_out_of_memory(acl_ready: Any) -> None:
+    acl_ready.set_memory_limit(4096)
+    cache = CachingAllocator(AclAllocator())
+    a = cache.malloc(2048)
+    cache.free(a)  # cached: 2048 of the 4096 bytes
+    b = cache.malloc(3000)  # needs the cache emptied first
+    assert cache.stats().bytes_cached == 0
+    cache.free(b)
+    cache.empty_cache()
+
+
+def test_caching_allocator_is_thread_safe() -> None:
+    inner = FakeDevice()
+    cache = CachingAllocator(inner)
+
+    def work() -> None:
+        for i in range(300):
+            blocks = [cache.malloc(512 * (1 + (i + j) % 5)) for j in range(4)]
+            for block in blocks:
+                cache.free(block)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats = cache.stats()
+    assert stats.bytes_in_use == 0 and stats.hits + stats.misses == 4 * 300 * 4
+    cache.empty_cache()
+    assert inner.live == {}
+
+
+# -- Python allocators driven by GE ---------------------------------------------------
+
+
+class Recording(Allocator):
+    """AclAllocator that records calls and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.inner = AclAllocator()
+        self.mallocs = 0
+        self.frees = 0
+        self.fail_malloc: BaseException | None = None
+        self.fail_free: BaseException | None = None
+        self.bad_return: object = None
+
+    def malloc(self, size: int) -> MemBlock:
+        self.mallocs += 1
+        if self.fail_malloc is not None:
+            raise self.fail_malloc
+        if self.bad_return is not None:
+            return self.bad_return  # type: ignore[return-value]
+        return self.inner.malloc(size)
+
+    def free(self, block: MemBlock) -> None:
+        self.frees += 1
+        self.inner.free(block)
+        if self.fail_free is not None:
+            raise self.fail_free
+
+
+@pytest.fixture
+def graph_session(ge_ready: Any, make_graph: Any) -> Any:
+    with ge.Session() as session:
+        with make_graph() as graph:
+            session.add_graph(1, graph)
+        yield session
+
+
+def _inputs() -> list[ge.Tensor]:
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    return [ge.Tensor.from_numpy(x), ge.Tensor.from_numpy(x + 1)]
+
+
+def _expected() -> np.ndarray:
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    return (x + x + 1) * x
+
+
+def test_python_allocator_serves_outputs(graph_session: Any, stream: Any, ge_stub: Any) -> None:
+    alloc = Recording()
+    graph_session.register_external_allocator(stream, alloc)
+    for _ in range(3):
+        (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
+        stream.synchronize()
+        np.testing.assert_array_equal(out.numpy(), _expected())
+        out.close()
+    assert alloc.mallocs == alloc.frees == 3
+    counts = ge_stub.callback_counts()
+    assert counts["malloc"] == counts["free"] == 3 and counts["on_destroy"] == 0
+    graph_session.unregister_external_allocator(stream)
+    assert ge_stub.callback_counts()["on_destroy"] == 1
+
+
+def test_on_destroy_waits_for_outstanding_blocks(
+    graph_session: Any, stream: Any, ge_stub: Any
+) -> None:
+    alloc = Recording()
+    graph_session.register_external_allocator(stream, alloc)
+    (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
+    trampoline = _allocator_bridge.registry.current[stream.handle].trampoline
+    ref = weakref.ref(trampoline)
+    del trampoline
+    graph_session.unregister_external_allocator(stream)
+    assert ge_stub.callback_counts()["on_destroy"] == 0
+    assert ref() is not None  # C can still call free on it
+    stream.synchronize()
+    out.close()
+    assert ge_stub.callback_counts()["on_destroy"] == 1 and alloc.frees == 1
+    _allocator_bridge.registry.bury()
+    gc.collect()
+    assert ref() is None
+
+
+def test_registering_again_replaces(graph_session: Any, stream: Any, ge_stub: Any) -> None:
+    first, second = Recording(), Recording()
+    graph_session.register_external_allocator(stream, first)
+    graph_session.register_external_allocator(stream, second)
+    assert ge_stub.callback_counts()["on_destroy"] == 1
+    (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
+    out.close()
+    assert (first.mallocs, second.mallocs) == (0, 1)
+
+
+def test_exception_in_malloc_reaches_the_caller(graph_session: Any, stream: Any) -> None:
+    alloc = Recording()
+    alloc.fail_malloc = MemoryError("pool exhausted")
+    graph_session.register_external_allocator(stream, alloc)
+    with pytest.raises(GeError) as info:
+        graph_session.run_graph_with_stream_async(1, stream, _inputs())
+    assert info.value.status == S.GE_GRAPH_MALLOC_FAILED
+    assert info.value.api_name == "RunGraphWithStreamAsync"
+    assert isinstance(info.value.__cause__, MemoryError)
+    assert str(info.value.__cause__) == "pool exhausted"
+    alloc.fail_malloc = None
+    (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())  # recovers
+    out.close()
+
+
+@pytest.mark.parametrize("bad", [None, 0x1000, "block", MemBlock(0x1000, 1)])
+def test_malloc_returning_garbage_is_a_clear_error(
+    graph_session: Any, stream: Any, bad: object
+) -> None:
+    alloc = Recording()
+    alloc.bad_return = bad if bad is not None else 0
+    graph_session.register_external_allocator(stream, alloc)
+    with pytest.raises(GeError) as info:
+        graph_session.run_graph_with_stream_async(1, stream, _inputs())
+    assert info.value.status == S.GE_GRAPH_MALLOC_FAILED
+    if not isinstance(bad, MemBlock):
+        assert isinstance(info.value.__cause__, TypeError)
+
+
+def test_exception_in_free_reaches_close(graph_session: Any, stream: Any) -> None:
+    alloc = Recording()
+    graph_session.register_external_allocator(stream, alloc)
+    (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
+    stream.synchronize()
+    alloc.fail_free = KeyError("free failed")
+    with pytest.raises(KeyError, match="free failed"):
+        out.close()
+    assert out.closed and alloc.frees == 1
+
+
+def test_exception_in_free_from_a_finalizer_reaches_the_next_call(
+    graph_session: Any, stream: Any
+) -> None:
+    alloc = Recording()
+    graph_session.register_external_allocator(stream, alloc)
+    (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
+    stream.synchronize()
+    alloc.fail_free = KeyError("late free failed")
+    del out
+    gc.collect()
+    alloc.fail_free = None
+    with pytest.raises(KeyError, match="late free failed"):
+        graph_session.unregister_external_allocator(stream)
+
+
+def test_closing_the_session_unregisters_what_it_owns(
+    ge_ready: Any, stream: Any, ge_stub: Any
+) -> None:
+    owner, other = ge.Session(), ge.Session()
+    owner.register_external_allocator(stream, Recording())
+    other.close()  # owns nothing: the allocator stays
+    assert ge.session._registry.current[stream.handle].session_id == owner.session_id
+    owner.close()
+    assert stream.handle not in ge.session._registry.current
+    assert ge_stub.callback_counts()["on_destroy"] == 1
+    assert ge_stub.live_counts()["allocators"] == 0
+
+
+def test_replaced_allocator_is_not_unregistered_by_its_first_owner(
+    ge_ready: Any, stream: Any, ge_stub: Any
+) -> None:
+    first, second = ge.Session(), ge.Session()
+    first.register_external_allocator(stream, Recording())
+    second.register_external_allocator(stream, Recording())
+    first.close()
+    assert _ffi_has_external(stream)
+    second.close()
+    assert not _ffi_has_external(stream)
+
+
+def _ffi_has_external(stream: Any) -> bool:
+    from ge._ffi import api
+
+    return bool(api.GeApiWrapper_HasExternalAllocator(stream.handle))
+
+
+def test_finalize_with_registered_allocators(ge_ready: Any, stream: Any, ge_stub: Any) -> None:
+    session = ge.Session()
+    session.register_external_allocator(stream, CachingAllocator(AclAllocator()))
+    ge.finalize()
+    assert ge_stub.callback_counts()["on_destroy"] == 1
+    assert ge_stub.live_counts()["allocators"] == 0
+    ge.initialize()
+
+
+def test_caching_allocator_end_to_end(graph_session: Any, stream: Any, ge_stub: Any) -> None:
+    cache = CachingAllocator(AclAllocator())
+    graph_session.register_external_allocator(stream, cache)
+    for _ in range(5):
+        (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
+        stream.synchronize()
+        np.testing.assert_array_equal(out.numpy(), _expected())
+        out.close()
+    stats = cache.stats()
+    assert (stats.misses, stats.hits, stats.bytes_in_use) == (1, 4, 0)
+    graph_session.unregister_external_allocator(stream)
+    cache.empty_cache()
+    assert ge_stub.live_counts()["device_blocks"] == 0

@@ -1,0 +1,284 @@
+"""The stand-in itself, driven through ``ge._ffi``: the misuse codes of ABI.md,
+deferred stream work, allocator callback order, fault injection, counters."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from ctypes import POINTER, byref, c_char_p, c_int64, c_size_t, c_void_p
+from typing import Any
+
+import pytest
+
+from ge._ffi import api
+from ge._ffi import status as S
+from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
+
+F32 = 0
+
+
+def opts(**kv: str) -> tuple[Any, Any, int]:
+    keys = (c_char_p * max(len(kv), 1))(*(k.encode() for k in kv))
+    values = (c_char_p * max(len(kv), 1))(*(v.encode() for v in kv.values()))
+    return keys, values, len(kv)
+
+
+def graph_add(n: int = 4) -> int:
+    b = api.EsCreateGraphBuilder(b"g")
+    dims = (c_int64 * 1)(n)
+    x = api.EsCreateGraphInputWithDetails(b, 0, None, None, F32, 2, dims, 1)
+    y = api.EsCreateGraphInputWithDetails(b, 1, None, None, F32, 2, dims, 1)
+    assert api.EsSetGraphOutput(api.EsAdd(x, y), 0) == 0
+    g = api.EsBuildGraphAndReset(b)
+    api.EsDestroyGraphBuilder(b)
+    return int(g)
+
+
+def tensor(values: list[float]) -> int:
+    data = (ctypes.c_float * len(values))(*values)
+    return int(api.EsCreateEsCTensor(data, (c_int64 * 1)(len(values)), 1, F32, 2))
+
+
+def run(
+    session: int, gid: int, inputs: list[int], stream: int | None = None
+) -> tuple[int, list[int]]:
+    arr = (c_void_p * len(inputs))(*inputs)
+    outs, n = POINTER(c_void_p)(), c_size_t()
+    if stream is None:
+        st = api.GeApiWrapper_Session_RunGraph(
+            session, gid, arr, len(inputs), byref(outs), byref(n)
+        )
+    else:
+        st = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+            session, gid, stream, arr, len(inputs), byref(outs), byref(n)
+        )
+    handles = [outs[i] for i in range(n.value)] if st == 0 else []
+    if outs:
+        api.GeApiWrapper_Session_FreeTensorArray(outs)
+    return st, handles
+
+
+def read_f32(handle: int, n: int) -> list[float]:
+    return list((ctypes.c_float * n).from_address(api._ZNK2ge6Tensor7GetDataEv(handle)))
+
+
+def ge_message() -> str:
+    return (api.GeApiWrapper_GEGetErrorMsg() or b"").decode()
+
+
+def test_ge_lifecycle_codes(ge_stub: Any) -> None:
+    early = api.GeApiWrapper_Session_CreateSession()
+    assert early, "a session can be created before GEInitialize"
+    g = graph_add()
+    assert api.GeApiWrapper_Session_AddGraph(early, 1, g) == S.GE_CLI_GE_NOT_INITIALIZED
+    assert "AddGraph" in ge_message()
+    assert api.GeApiWrapper_GEInitialize(*opts(**{"ge.exec.deviceId": "x"})) == (
+        S.ACL_ERROR_GE_PARAM_INVALID
+    )
+    assert api.GeApiWrapper_GEInitialize(*opts()) == 0
+    assert api.GeApiWrapper_GEInitialize(*opts()) == 0  # twice: success, as in ge_api.cc
+    assert api.GeApiWrapper_Session_AddGraph(early, 1, g) == S.GE_SESSION_NOT_EXIST
+    s = api.GeApiWrapper_Session_CreateSession()
+    assert api.GeApiWrapper_Session_AddGraph(s, 1, None) == S.GE_GRAPH_PARAM_NULLPTR
+    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == 0
+    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == S.GE_GRAPH_GRAPH_ALREADY_EXIST
+    assert api.GeApiWrapper_Session_RemoveGraph(s, 2) == S.GE_GRAPH_GRAPH_NOT_EXIST
+    assert run(s, 2, [])[0] == S.GE_GRAPH_GRAPH_NOT_EXIST
+    assert run(s, 1, [])[0] == S.ACL_ERROR_GE_PARAM_INVALID  # wrong input count
+    assert api.GeApiWrapper_GEFinalize() == 0
+    assert api.GeApiWrapper_GEFinalize() == 0  # before/after init: success
+    assert api.GeApiWrapper_Session_RemoveGraph(s, 1) == S.GE_CLI_GE_NOT_INITIALIZED
+    assert api.GeApiWrapper_GEInitialize(*opts()) == 0
+    assert api.GeApiWrapper_Session_RemoveGraph(s, 1) == S.GE_SESSION_NOT_EXIST  # old generation
+    assert ge_stub.live_counts()["session_graphs"] == 0
+    for h in (s, early):
+        api.GeApiWrapper_Session_DestroySession(h)
+    api.GeApiWrapper_Graph_DestroyGraph(g)
+    assert api.GeApiWrapper_GEFinalize() == 0
+
+
+def test_acl_misuse_codes(ge_stub: Any) -> None:
+    p = c_void_p()
+    assert api.aclrtMalloc(byref(p), 16, 0) == S.ACL_ERROR_UNINITIALIZE
+    assert api.aclFinalize() == S.ACL_ERROR_REPEAT_FINALIZE
+    assert api.aclInit(None) == 0
+    assert api.aclInit(None) == S.ACL_ERROR_REPEAT_INITIALIZE
+    assert api.aclrtSetDevice(1) == S.ACL_ERROR_INVALID_DEVICE
+    assert api.aclrtMalloc(byref(p), 0, 0) == S.ACL_ERROR_INVALID_PARAM
+    assert api.aclrtMalloc(byref(p), 16, 7) == S.ACL_ERROR_INVALID_PARAM
+    ge_stub.set_memory_limit(1024)
+    assert api.aclrtMalloc(byref(p), 2048, 0) == S.ACL_ERROR_BAD_ALLOC
+    assert api.aclrtMalloc(byref(p), 16, 0) == 0
+    host = ctypes.create_string_buffer(64)
+    assert api.aclrtMemcpy(p, 16, host, 32, 1) == S.ACL_ERROR_INVALID_PARAM  # count > dst_max
+    assert api.aclrtMemcpy(p, 16, host, 16, 9) == S.ACL_ERROR_INVALID_PARAM  # bad kind
+    assert api.aclrtMemcpy(host, 64, host, 16, 2) == S.ACL_ERROR_INVALID_PARAM  # src not device
+    assert api.aclrtMemcpy((p.value or 0) + 8, 16, host, 16, 1) == S.ACL_ERROR_INVALID_PARAM
+    assert api.aclrtMemcpy(p, 16, host, 16, 4) == 0  # DEFAULT infers host-to-device
+    assert api.aclrtFree((p.value or 0) + 1) == S.ACL_ERROR_INVALID_PARAM
+    assert api.aclrtFree(p) == 0
+    assert api.aclrtFree(p) == S.ACL_ERROR_INVALID_PARAM  # double free
+    assert b"aclrtFree" in api.aclGetRecentErrMsg()
+    s = c_void_p()
+    assert api.aclrtCreateStream(byref(s)) == 0
+    assert api.aclrtDestroyStream(s) == 0
+    assert api.aclrtSynchronizeStream(s) == S.ACL_ERROR_INVALID_RESOURCE_HANDLE
+    assert api.aclrtSynchronizeStream(0xDEADBEEF) == S.ACL_ERROR_INVALID_RESOURCE_HANDLE
+    assert api.aclrtSynchronizeStream(None) == 0  # the default stream
+    assert api.aclFinalize() == 0
+
+
+def test_stream_work_is_deferred_until_synchronize(ge_stub: Any) -> None:
+    assert api.aclInit(None) == 0
+    s, dev = c_void_p(), c_void_p()
+    assert api.aclrtCreateStream(byref(s)) == 0
+    assert api.aclrtMalloc(byref(dev), 8, 0) == 0
+    assert api.aclrtMemset(dev, 8, 0, 8) == 0
+    src = ctypes.create_string_buffer(b"abcdefgh", 8)
+    dst = ctypes.create_string_buffer(8)
+    assert api.aclrtMemcpyAsync(dev, 8, src, 8, 1, s) == 0
+    assert api.aclrtMemcpy(dst, 8, dev, 8, 2) == 0
+    assert dst.raw == b"\0" * 8  # not yet
+    assert api.aclrtSynchronizeStream(s) == 0
+    assert api.aclrtMemcpy(dst, 8, dev, 8, 2) == 0
+    assert dst.raw == b"abcdefgh"
+    # memory freed while a copy into it is queued: skipped, the synchronize reports it
+    assert api.aclrtMemcpyAsync(dev, 8, src, 8, 1, s) == 0
+    assert api.aclrtFree(dev) == 0
+    assert api.aclrtSynchronizeStream(s) == S.ACL_ERROR_FAILURE
+    # destroying a stream drains its queue
+    assert api.aclrtMalloc(byref(dev), 8, 0) == 0
+    assert api.aclrtMemcpyAsync(dev, 8, src, 8, 1, s) == 0
+    assert ge_stub.pending_work(s.value) == 1
+    assert api.aclrtDestroyStream(s) == 0
+    assert api.aclrtMemcpy(dst, 8, dev, 8, 2) == 0 and dst.raw == b"abcdefgh"
+    assert api.aclrtFree(dev) == 0
+    assert api.aclFinalize() == 0
+
+
+def test_allocator_callback_order_and_on_destroy_once(ge_stub: Any) -> None:
+    assert api.aclInit(None) == 0
+    assert api.GeApiWrapper_GEInitialize(*opts()) == 0
+    s = c_void_p()
+    assert api.aclrtCreateStream(byref(s)) == 0
+    session = api.GeApiWrapper_Session_CreateSession()
+    g = graph_add(2)
+    assert api.GeApiWrapper_Session_AddGraph(session, 1, g) == 0
+    a, b = tensor([1, 2]), tensor([10, 20])
+    assert run(session, 1, [a, b], s.value)[0] == S.ACL_ERROR_GE_PARAM_INVALID  # no allocator
+    calls: list[tuple[str, int]] = []
+    memory: dict[int, Any] = {}
+
+    def malloc(obj: Any, size: int) -> int:
+        ptr = c_void_p()
+        assert api.aclrtMalloc(byref(ptr), size, 0) == 0  # re-entering the library
+        memory[len(memory) + 100] = ptr.value
+        calls.append(("malloc", size))
+        return len(memory) + 99
+
+    def free(obj: Any, block: int) -> None:
+        calls.append(("free", block))
+        assert api.aclrtFree(memory.pop(block)) == 0
+
+    def get_addr(block: int) -> int:
+        calls.append(("get_addr", block))
+        return int(memory[block])
+
+    def on_destroy(user: int) -> None:
+        calls.append(("on_destroy", user))
+
+    cbs = (MallocFn(malloc), FreeFn(free), GetAddrFn(get_addr), OnDestroyFn(on_destroy))
+    assert api.GeApiWrapper_Session_RegisterExternalAllocator(session, s, *cbs, 5) == 0
+    st, (out,) = run(session, 1, [a, b], s.value)
+    assert st == 0
+    assert calls == [("malloc", 8), ("get_addr", 100)]
+    assert read_f32(out, 2) == [0.0, 0.0]  # fresh memory, stale until synchronize
+    assert api.aclrtSynchronizeStream(s) == 0
+    host = (ctypes.c_float * 2)()
+    assert api.aclrtMemcpy(host, 8, api._ZNK2ge6Tensor7GetDataEv(out), 8, 2) == 0
+    assert list(host) == [11.0, 22.0]
+    assert api.GeApiWrapper_Session_UnregisterExternalAllocator(session, s) == 0
+    assert ("on_destroy", 5) not in calls  # a block is still out
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(out)
+    assert calls[-2:] == [("free", 100), ("on_destroy", 5)]
+    assert ge_stub.callback_counts() == {"malloc": 1, "free": 1, "get_addr": 1, "on_destroy": 1}
+    for h in (a, b):
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+    api.GeApiWrapper_Graph_DestroyGraph(g)
+    api.GeApiWrapper_Session_DestroySession(session)
+    assert api.aclrtDestroyStream(s) == 0
+    assert api.GeApiWrapper_GEFinalize() == 0
+    assert api.aclFinalize() == 0
+
+
+def test_fault_injection_hits_the_nth_call_only(ge_stub: Any) -> None:
+    assert api.aclInit(None) == 0
+    ge_stub.fail_next("aclrtMalloc", S.ACL_ERROR_BAD_ALLOC, nth=2)
+    p = [c_void_p() for _ in range(3)]
+    assert api.aclrtMalloc(byref(p[0]), 8, 0) == 0
+    assert api.aclrtMalloc(byref(p[1]), 8, 0) == S.ACL_ERROR_BAD_ALLOC
+    assert b"inject" in api.aclGetRecentErrMsg()
+    assert p[1].value is None  # no other effect
+    assert api.aclrtMalloc(byref(p[2]), 8, 0) == 0
+    assert ge_stub.live_counts()["device_blocks"] == 2
+    ge_stub.fail_next("GeApiWrapper_Session_CreateSession", S.FAILED)
+    assert not api.GeApiWrapper_Session_CreateSession()
+    assert ge_stub.faults_pending() == 0
+    with pytest.raises(ValueError):
+        ge_stub.fail_next("not_a_function", 1)
+    for q in (p[0], p[2]):
+        assert api.aclrtFree(q) == 0
+    assert api.aclFinalize() == 0
+
+
+def test_every_failable_function_is_declared(ge_stub: Any) -> None:
+    from ge._ffi.signatures import SPECS_BY_NAME
+
+    failable = ge_stub.failable_functions()
+    assert len(failable) > 40
+    assert set(failable) <= set(SPECS_BY_NAME)
+
+
+def test_text_rendering_of_special_values(ge_stub: Any) -> None:
+    t = tensor([1.5, float("nan"), float("inf"), -float("inf"), -0.0])
+    text = api.GeApiWrapper_Tensor_GetData(t).decode()
+    assert text.split(",") == ["1.5", "nan", "inf", "-inf", "-0"]
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(t)
+
+
+def test_threads_on_their_own_sessions_and_streams(ge_stub: Any) -> None:
+    assert api.aclInit(None) == 0
+    assert api.GeApiWrapper_GEInitialize(*opts()) == 0
+    failures: list[str] = []
+
+    def work(k: int) -> None:
+        session = api.GeApiWrapper_Session_CreateSession()
+        s = c_void_p()
+        api.aclrtCreateStream(byref(s))
+        g = graph_add(3)
+        api.GeApiWrapper_Session_AddGraph(session, 1, g)
+        api.GeApiWrapper_Session_RegisterDefaultAllocator(session, s)
+        for i in range(50):
+            a, b = tensor([k, i, 1]), tensor([1, 1, 1])
+            st, (out,) = run(session, 1, [a, b], s.value)
+            api.aclrtSynchronizeStream(s)
+            host = (ctypes.c_float * 3)()
+            api.aclrtMemcpy(host, 12, api._ZNK2ge6Tensor7GetDataEv(out), 12, 2)
+            if st or list(host) != [k + 1, i + 1, 2]:
+                failures.append(f"{k}/{i}: {st} {list(host)}")
+            for h in (a, b, out):
+                api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+        api.GeApiWrapper_Session_UnregisterExternalAllocator(session, s)
+        api.GeApiWrapper_Graph_DestroyGraph(g)
+        api.GeApiWrapper_Session_DestroySession(session)
+        api.aclrtDestroyStream(s)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+        assert not t.is_alive()
+    assert failures == []
+    assert api.GeApiWrapper_GEFinalize() == 0
+    assert api.aclFinalize() == 0
