@@ -1,0 +1,24 @@
+"""The data plane: GE's enums, tensors, graphs and the eager-style graph builder.
+
+Importing this package loads no native library; C is called on first use.
+"""
+
+from __future__ import annotations
+
+from ge.graph import types
+from ge.graph.builder import GraphBuilder, TensorHolder
+from ge.graph.graph import Graph, GraphInput
+from ge.graph.tensor import Tensor
+from ge.graph.types import DataType, Format, Placement
+
+__all__ = [
+    "DataType",
+    "Format",
+    "Graph",
+    "GraphBuilder",
+    "GraphInput",
+    "Placement",
+    "Tensor",
+    "TensorHolder",
+    "types",
+]

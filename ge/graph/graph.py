@@ -1,0 +1,150 @@
+"""``Graph``: a GE graph handle, its name, and saving/loading it as a GE IR file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional, Union
+
+from typing_extensions import Self
+
+from ge._ffi import api
+from ge._ffi.marshal import check_ge, decode, ge_error
+from ge._native import NativeObject
+from ge.graph.types import DataType, Format
+
+__all__ = ["Graph", "GraphInput"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class GraphInput:
+    """A graph input as it was declared with ``GraphBuilder.input``."""
+
+    index: int
+    dtype: DataType
+    shape: tuple[int, ...]
+    format: Format
+    name: Optional[str]
+
+
+def _encode_name(name: object) -> bytes:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}")
+    data = name.encode("utf-8")
+    if b"\0" in data:
+        raise ValueError(f"name must not contain NUL characters: {name!r}")
+    return data
+
+
+def _encode_path(path: object) -> bytes:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    data = os.fsencode(path)
+    if b"\0" in data:
+        raise ValueError(f"path must not contain NUL characters: {path!r}")
+    return data
+
+
+class Graph(NativeObject):
+    """A GE graph (owns its handle).
+
+    ``Graph(name)`` is an empty graph; ``GraphBuilder.build`` makes one with
+    inputs, ops and outputs, and such a graph also remembers, in Python, its
+    declared ``inputs`` and ``num_outputs``.
+    """
+
+    __slots__ = ("_inputs", "_num_outputs")
+
+    _kind: ClassVar[str] = "graph"
+
+    _inputs: Optional[tuple[GraphInput, ...]]
+    _num_outputs: Optional[int]
+
+    def __init__(self, name: str) -> None:
+        self._inputs = None
+        self._num_outputs = None
+        encoded = _encode_name(name)
+        handle = api.GeApiWrapper_Graph_CreateGraph(encoded)
+        if not handle:
+            raise ge_error("CreateGraph", None, {"name": name})
+        super().__init__(int(handle))
+
+    @classmethod
+    def _adopt(cls, handle: int) -> Self:
+        """Wrap a graph handle this object now owns (freed when it is closed)."""
+        if isinstance(handle, bool) or not isinstance(handle, int):
+            raise TypeError(f"handle must be an int, not {type(handle).__name__}")
+        if not handle:
+            raise ValueError("cannot adopt a NULL graph handle")
+        graph = cls.__new__(cls)
+        graph._inputs = None
+        graph._num_outputs = None
+        NativeObject.__init__(graph, handle)
+        return graph
+
+    def _release(self, handle: int) -> None:
+        api.GeApiWrapper_Graph_DestroyGraph(handle)
+
+    def _remember(self, inputs: tuple[GraphInput, ...], num_outputs: int) -> None:
+        self._inputs = inputs
+        self._num_outputs = num_outputs
+
+    @property
+    def name(self) -> str:
+        """The graph's name, as GE has it."""
+        return decode(api.GeApiWrapper_Graph_GetName(self.handle))
+
+    @property
+    def inputs(self) -> Optional[tuple[GraphInput, ...]]:
+        """The declared inputs, by index, of a graph from ``GraphBuilder``; else ``None``."""
+        self.handle  # noqa: B018 - refuse a closed graph
+        return self._inputs
+
+    @property
+    def num_outputs(self) -> Optional[int]:
+        """How many outputs a graph from ``GraphBuilder`` has; else ``None``."""
+        self.handle  # noqa: B018 - refuse a closed graph
+        return self._num_outputs
+
+    def save(self, path: PathLike) -> None:
+        """Write the graph to a GE IR (``.air``) file.
+
+        Needs ``GeApiWrapper_Graph_SaveToAir``; without it raises
+        ``MissingSymbolError``.
+        """
+        encoded = _encode_path(path)
+        save_to_air: Any = api.GeApiWrapper_Graph_SaveToAir
+        check_ge(save_to_air(self.handle, encoded), "SaveToAir", {"path": os.fsdecode(encoded)})
+
+    @classmethod
+    def load(cls, path: PathLike, name: Optional[str] = None) -> Self:
+        """A new graph read from a GE IR file.
+
+        ``name`` (default: the file's stem) names the graph created to load
+        into; GE replaces the whole content, the name included, with what the
+        file holds. Needs ``GeApiWrapper_Graph_LoadFromAir``; without it raises
+        ``MissingSymbolError``.
+        """
+        encoded = _encode_path(path)
+        if name is None:
+            name = os.path.splitext(os.path.basename(os.fsdecode(encoded)))[0]
+        load_from_air: Any = api.GeApiWrapper_Graph_LoadFromAir
+        graph = cls(name)
+        try:
+            check_ge(
+                load_from_air(graph.handle, encoded), "LoadFromAir", {"path": os.fsdecode(encoded)}
+            )
+        except BaseException:
+            graph.close()
+            raise
+        return graph
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return f"{type(self).__name__}(<closed>)"
+        try:
+            return f"{type(self).__name__}(name={self.name!r})"
+        except Exception as exc:
+            return f"{type(self).__name__}(<{type(exc).__name__}: {exc}>)"

@@ -1,0 +1,157 @@
+"""GE's enumerations from CANN's ``graph/types.h`` (and ``graph/c_types.h``).
+
+Every value of ``ge::DataType`` and ``ge::Format`` is listed under GE's own
+name, so ``DataType.DT_FLOAT`` is 0 exactly as in C. The boundary sentinels
+(``DT_MAX``, ``FORMAT_END``, ``FORMAT_MAX``, ``kPlacementEnd``) are left out:
+they are not values a tensor can have and they move between CANN releases.
+Pure data: importing this module loads no library.
+"""
+
+from __future__ import annotations
+
+import operator
+from enum import IntEnum
+from typing import TypeVar
+
+__all__ = ["DataType", "Format", "Placement"]
+
+
+class DataType(IntEnum):
+    """Element type of a tensor (``ge::DataType``)."""
+
+    DT_FLOAT = 0
+    DT_FLOAT16 = 1
+    DT_INT8 = 2
+    DT_INT32 = 3
+    DT_UINT8 = 4
+    # 5 is reserved in GE
+    DT_INT16 = 6
+    DT_UINT16 = 7
+    DT_UINT32 = 8
+    DT_INT64 = 9
+    DT_UINT64 = 10
+    DT_DOUBLE = 11
+    DT_BOOL = 12
+    DT_STRING = 13
+    DT_DUAL_SUB_INT8 = 14
+    DT_DUAL_SUB_UINT8 = 15
+    DT_COMPLEX64 = 16
+    DT_COMPLEX128 = 17
+    DT_QINT8 = 18
+    DT_QINT16 = 19
+    DT_QINT32 = 20
+    DT_QUINT8 = 21
+    DT_QUINT16 = 22
+    DT_RESOURCE = 23
+    DT_STRING_REF = 24
+    DT_DUAL = 25
+    DT_VARIANT = 26
+    DT_BF16 = 27
+    DT_UNDEFINED = 28
+    DT_INT4 = 29
+    DT_UINT1 = 30
+    DT_INT2 = 31
+    DT_UINT2 = 32
+    DT_COMPLEX32 = 33
+    DT_HIFLOAT8 = 34
+    DT_FLOAT8_E5M2 = 35
+    DT_FLOAT8_E4M3FN = 36
+    DT_FLOAT8_E8M0 = 37
+    DT_FLOAT6_E3M2 = 38
+    DT_FLOAT6_E2M3 = 39
+    DT_FLOAT4_E2M1 = 40
+    DT_FLOAT4_E1M2 = 41
+    DT_HIFLOAT4 = 42
+    DT_HIFLOAT4_SCALE = 43
+
+
+class Format(IntEnum):
+    """Memory layout of a tensor (``ge::Format``, primary formats only)."""
+
+    FORMAT_NCHW = 0
+    FORMAT_NHWC = 1
+    FORMAT_ND = 2
+    FORMAT_NC1HWC0 = 3
+    FORMAT_FRACTAL_Z = 4
+    FORMAT_NC1C0HWPAD = 5
+    FORMAT_NHWC1C0 = 6
+    FORMAT_FSR_NCHW = 7
+    FORMAT_FRACTAL_DECONV = 8
+    FORMAT_C1HWNC0 = 9
+    FORMAT_FRACTAL_DECONV_TRANSPOSE = 10
+    FORMAT_FRACTAL_DECONV_SP_STRIDE_TRANS = 11
+    FORMAT_NC1HWC0_C04 = 12
+    FORMAT_FRACTAL_Z_C04 = 13
+    FORMAT_CHWN = 14
+    FORMAT_FRACTAL_DECONV_SP_STRIDE8_TRANS = 15
+    FORMAT_HWCN = 16
+    FORMAT_NC1KHKWHWC0 = 17
+    FORMAT_BN_WEIGHT = 18
+    FORMAT_FILTER_HWCK = 19
+    FORMAT_HASHTABLE_LOOKUP_LOOKUPS = 20
+    FORMAT_HASHTABLE_LOOKUP_KEYS = 21
+    FORMAT_HASHTABLE_LOOKUP_VALUE = 22
+    FORMAT_HASHTABLE_LOOKUP_OUTPUT = 23
+    FORMAT_HASHTABLE_LOOKUP_HITS = 24
+    FORMAT_C1HWNCoC0 = 25
+    FORMAT_MD = 26
+    FORMAT_NDHWC = 27
+    FORMAT_FRACTAL_ZZ = 28
+    FORMAT_FRACTAL_NZ = 29
+    FORMAT_NCDHW = 30
+    FORMAT_DHWCN = 31
+    FORMAT_NDC1HWC0 = 32
+    FORMAT_FRACTAL_Z_3D = 33
+    FORMAT_CN = 34
+    FORMAT_NC = 35
+    FORMAT_DHWNC = 36
+    FORMAT_FRACTAL_Z_3D_TRANSPOSE = 37
+    FORMAT_FRACTAL_ZN_LSTM = 38
+    FORMAT_FRACTAL_Z_G = 39
+    FORMAT_RESERVED = 40
+    FORMAT_ALL = 41
+    FORMAT_NULL = 42
+    FORMAT_ND_RNN_BIAS = 43
+    FORMAT_FRACTAL_ZN_RNN = 44
+    FORMAT_NYUV = 45
+    FORMAT_NYUV_A = 46
+    FORMAT_NCL = 47
+    FORMAT_FRACTAL_Z_WINO = 48
+    FORMAT_C1HWC0 = 49
+    FORMAT_FRACTAL_NZ_C0_16 = 50
+    FORMAT_FRACTAL_NZ_C0_32 = 51
+    FORMAT_FRACTAL_NZ_C0_2 = 52
+    FORMAT_FRACTAL_NZ_C0_4 = 53
+    FORMAT_FRACTAL_NZ_C0_8 = 54
+
+
+class Placement(IntEnum):
+    """Where a tensor's data lives (``ge::Placement``)."""
+
+    PLACEMENT_HOST = 0
+    PLACEMENT_DEVICE = 1
+
+
+_E = TypeVar("_E", bound=IntEnum)
+
+
+def coerce_enum(enum: type[_E], value: object, what: str) -> _E:
+    """``value`` as a member of ``enum``: a member, or an ``int`` that is one.
+
+    ``TypeError`` for anything but an integer (``bool`` included), ``ValueError``
+    for an integer that is not a value of ``enum``.
+    """
+    if isinstance(value, enum):
+        return value
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise TypeError(f"{what} must be a {enum.__name__} or an int, not bool")
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"{what} must be a {enum.__name__} or an int, not {type(value).__name__}"
+        ) from None
+    try:
+        return enum(number)
+    except ValueError:
+        raise ValueError(f"{what}: {number} is not a {enum.__name__} value") from None
