@@ -1,6 +1,6 @@
 """Run a graph asynchronously on a stream, with a caching allocator for the outputs.
 
-    python examples/run_async.py
+python examples/run_async.py
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ with ge.acl.Device(0), ge.acl.Stream() as stream, ge.initialized({"ge.exec.devic
         session.add_graph(1, graph)
         session.register_external_allocator(stream, allocator)
         inputs = [ge.Tensor.from_numpy(x).to_device(), ge.Tensor.from_numpy(y).to_device()]
-        for step in range(3):
+        for _ in range(3):
             (out,) = session.run_graph_with_stream_async(1, stream, inputs)
             stream.synchronize()  # outputs are valid only after this
             result = out.numpy()

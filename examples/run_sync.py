@@ -1,7 +1,7 @@
 """Run a graph synchronously: build (x + y) * x, run it, read the result as numpy.
 
-    python examples/run_sync.py          # on CANN, or on the stand-in if
-                                         # GE_FFI_LIBRARY points at it
+python examples/run_sync.py          # on CANN, or on the stand-in if
+                                     # GE_FFI_LIBRARY points at it
 """
 
 from __future__ import annotations
