@@ -33,6 +33,7 @@ import numpy.typing as npt
 from typing_extensions import Self
 
 from ge import _ffi, _lifecycle
+from ge._checks import as_dims, as_int
 from ge._ffi import api
 from ge._ffi.marshal import check_acl
 from ge._ffi.status import ACL_ERROR_REPEAT_FINALIZE, ACL_ERROR_REPEAT_INITIALIZE
@@ -80,16 +81,9 @@ class MemMallocPolicy(enum.IntEnum):
 # Argument checks
 
 
-def _as_int(value: object, what: str) -> int:
-    """``value`` as an ``int``; ``TypeError`` for anything else, bool included."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    return int(value)
-
-
 def _check_size(value: object, what: str = "size") -> int:
     """A byte count for an allocation: an int in ``1 .. 2**64 - 1``."""
-    size = _as_int(value, what)
+    size = as_int(value, what)
     if size <= 0:
         raise ValueError(f"{what} must be positive, got {size}")
     if size >= _SIZE_LIMIT:
@@ -99,25 +93,12 @@ def _check_size(value: object, what: str = "size") -> int:
 
 def _check_count(value: object, limit: int, what: str = "nbytes") -> int:
     """A byte count of a copy: an int in ``0 .. limit``."""
-    count = _as_int(value, what)
+    count = as_int(value, what)
     if count < 0:
         raise ValueError(f"{what} must not be negative, got {count}")
     if count > limit:
         raise ValueError(f"{what}={count} exceeds the buffer size {limit}")
     return count
-
-
-def _check_shape(shape: object) -> tuple[int, ...]:
-    """An int or a sequence of non-negative ints, as a tuple."""
-    if isinstance(shape, (bool, np.bool_, str, bytes, bytearray)) or not isinstance(
-        shape, (int, np.integer, Iterable)
-    ):
-        raise TypeError(f"shape must be an int or a sequence of ints, not {type(shape).__name__}")
-    items: Iterable[object] = (shape,) if isinstance(shape, (int, np.integer)) else shape
-    dims = tuple(_as_int(d, "a shape dimension") for d in items)
-    if any(d < 0 for d in dims):
-        raise ValueError(f"shape dimensions must not be negative: {dims}")
-    return dims
 
 
 def _check_dtype(dtype: object) -> np.dtype[Any]:
@@ -303,7 +284,7 @@ class Device:
     __slots__ = ("_id",)
 
     def __init__(self, id: int) -> None:
-        device = _as_int(id, "device id")
+        device = as_int(id, "device id")
         if device < 0 or device > _INT32_MAX:
             raise ValueError(f"device id must be in 0..{_INT32_MAX}, got {device}")
         self._id = device
@@ -442,7 +423,7 @@ def _resolve_stream(stream: object) -> tuple[int, Optional[Stream]]:
     _check_stream(stream)
     if isinstance(stream, Stream):
         return stream.handle, stream
-    handle = _as_int(stream, "stream")
+    handle = as_int(stream, "stream")
     with _state_lock:
         ref = _streams.get(handle)
     owner = ref() if ref is not None else None
@@ -564,7 +545,7 @@ class Buffer(NativeObject):
         """
         _check_stream(stream)
         dt = _check_dtype(dtype)
-        dims = _check_shape(shape)
+        dims = as_dims(shape, allow_int=True)
         nbytes = dt.itemsize
         for d in dims:
             nbytes *= d
@@ -602,7 +583,7 @@ class Buffer(NativeObject):
 
     def memset(self, value: int, nbytes: Optional[int] = None) -> None:
         """Set the first ``nbytes`` (default: all) bytes to ``value`` (0..255), synchronously."""
-        byte = _as_int(value, "value")
+        byte = as_int(value, "value")
         if not 0 <= byte <= 255:
             raise ValueError(f"value must be a byte (0..255), got {byte}")
         count = self._size if nbytes is None else _check_count(nbytes, self._size)
@@ -627,7 +608,7 @@ class DeviceBuffer(Buffer):
 
     def __init__(self, size: int, policy: MemMallocPolicy = MemMallocPolicy.HUGE_FIRST) -> None:
         nbytes = _check_size(size)
-        rule = _as_int(policy, "policy")
+        rule = as_int(policy, "policy")
         try:
             rule = MemMallocPolicy(rule)
         except ValueError:

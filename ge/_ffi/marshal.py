@@ -6,6 +6,7 @@ import ctypes
 from collections.abc import Mapping
 from typing import Any
 
+from ge._checks import encode_text
 from ge._ffi import api
 from ge.error import AclError, GeError
 
@@ -21,7 +22,10 @@ class COptions:
     __slots__ = ("_encoded", "keys", "size", "values")
 
     def __init__(self, options: Mapping[str, str]) -> None:
-        encoded = [(_encode(k), _encode(v)) for k, v in options.items()]
+        encoded = [
+            (encode_text(k, "option key"), encode_text(v, "option value"))
+            for k, v in options.items()
+        ]
         self._encoded = encoded
         self.size = len(encoded)
         self.keys: Any = (ctypes.c_char_p * max(self.size, 1))(*(k for k, _ in encoded))
@@ -31,13 +35,6 @@ class COptions:
     def args(self) -> tuple[Any, Any, int]:
         """``(keys, values, size)`` to splice into a call."""
         return self.keys, self.values, self.size
-
-
-def _encode(text: str) -> bytes:
-    data = text.encode("utf-8")
-    if b"\0" in data:
-        raise ValueError(f"option strings must not contain NUL characters: {text!r}")
-    return data
 
 
 def decode(raw: bytes | None) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Callable, ClassVar, NoReturn, Optional, Union
 
 import numpy as np
 
+from ge._checks import as_dims, encode_text
 from ge._ffi import api
 from ge._ffi.marshal import check_ge, ge_error
 from ge._native import NativeObject
@@ -26,29 +27,8 @@ __all__ = ["GraphBuilder", "TensorHolder"]
 _UNKNOWN_DIM = -1
 
 
-def _check_input_shape(shape: object) -> tuple[int, ...]:
-    """A declared input shape: a sequence of ints, each >= 0 or -1 (unknown)."""
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
-        raise TypeError(f"shape must be a sequence of ints, not {type(shape).__name__}")
-    dims: list[int] = []
-    for dim in shape:
-        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
-            raise TypeError(f"shape must be a sequence of ints, got {dim!r}")
-        if dim < _UNKNOWN_DIM:
-            raise ValueError(f"shape dims must be >= 0 or -1 (unknown), got {tuple(shape)!r}")
-        dims.append(int(dim))
-    return tuple(dims)
-
-
 def _encode_name(name: object, what: str) -> Optional[bytes]:
-    if name is None:
-        return None
-    if not isinstance(name, str):
-        raise TypeError(f"{what} must be a str or None, not {type(name).__name__}")
-    data = name.encode("utf-8")
-    if b"\0" in data:
-        raise ValueError(f"{what} must not contain NUL characters: {name!r}")
-    return data
+    return None if name is None else encode_text(name, what)
 
 
 class GraphBuilder(NativeObject):
@@ -123,7 +103,7 @@ class GraphBuilder(NativeObject):
         if index in self._inputs:
             raise ValueError(f"graph input {index} is already declared")
         data_type = as_data_type(dtype)
-        dims = _check_input_shape(shape)
+        dims = as_dims(shape, min_dim=_UNKNOWN_DIM)
         fmt = coerce_enum(Format, format, "format")
         encoded = _encode_name(name, "name")
         c_dims = (ctypes.c_int64 * max(len(dims), 1))(*dims)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Optional, Union
 
 from typing_extensions import Self
 
+from ge._checks import encode_text
 from ge._ffi import api
 from ge._ffi.marshal import check_ge, decode, ge_error
 from ge._native import NativeObject
@@ -27,15 +28,6 @@ class GraphInput:
     shape: tuple[int, ...]
     format: Format
     name: Optional[str]
-
-
-def _encode_name(name: object) -> bytes:
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, not {type(name).__name__}")
-    data = name.encode("utf-8")
-    if b"\0" in data:
-        raise ValueError(f"name must not contain NUL characters: {name!r}")
-    return data
 
 
 def _encode_path(path: object) -> bytes:
@@ -65,7 +57,7 @@ class Graph(NativeObject):
     def __init__(self, name: str) -> None:
         self._inputs = None
         self._num_outputs = None
-        encoded = _encode_name(name)
+        encoded = encode_text(name, "name")
         handle = api.GeApiWrapper_Graph_CreateGraph(encoded)
         if not handle:
             raise ge_error("CreateGraph", None, {"name": name})

@@ -12,6 +12,7 @@ import numpy as np
 from typing_extensions import Self
 
 from ge import _callback_errors, _ffi
+from ge._checks import as_dims
 from ge._ffi import api
 from ge._ffi.marshal import check_acl, check_ge, decode, ge_error
 from ge._native import NativeObject
@@ -30,20 +31,6 @@ _DEVICE_TO_HOST = 2  # aclrtMemcpyKind
 _PRIMARY_FORMAT_MASK = 0xFF
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-def _check_shape(shape: object, what: str = "shape") -> tuple[int, ...]:
-    """A tensor shape: a sequence of non-negative ints."""
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
-        raise TypeError(f"{what} must be a sequence of ints, not {type(shape).__name__}")
-    dims: list[int] = []
-    for dim in shape:
-        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
-            raise TypeError(f"{what} must be a sequence of ints, got {dim!r}")
-        if dim < 0:
-            raise ValueError(f"{what} dims must be >= 0, got {tuple(shape)!r}")
-        dims.append(int(dim))
-    return tuple(dims)
 
 
 def _data_to_array(data: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
@@ -122,7 +109,7 @@ class Tensor(NativeObject):
         dt = coerce_enum(DataType, data_type, "data_type")
         fmt = coerce_enum(Format, format, "format")
         where = coerce_enum(Placement, placement, "placement")
-        dims = None if shape is None else _check_shape(shape)
+        dims = None if shape is None else as_dims(shape)
         if data is not None and file_path is not None:
             raise ValueError("give data or file_path, not both")
         empty = data is None and file_path is None and dims is None
