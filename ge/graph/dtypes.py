@@ -68,19 +68,33 @@ def _unsupported(what: str) -> TypeError:
     return TypeError(f"unsupported data type {what}; supported: {names}")
 
 
+_to_numpy_cache: dict[DataType, np.dtype[Any]] = {}
+_from_numpy_cache: dict[np.dtype[Any], DataType] = {}
+"""Answers already worked out (every Tensor.numpy() and from_numpy asks)."""
+
+
 def to_numpy_dtype(data_type: DataType | int) -> np.dtype[Any]:
     """The numpy dtype (native byte order) of a GE ``DataType``."""
+    if type(data_type) is DataType:  # not a bare int, nor bool (== 1, refused below)
+        cached = _to_numpy_cache.get(data_type)
+        if cached is not None:
+            return cached
     dt = coerce_enum(DataType, data_type, "data_type")
     row = _BY_DATA_TYPE.get(dt)
     if row is None:
         raise _unsupported(dt.name)
     if dt is DataType.DT_BF16:
-        return _bfloat16()
-    return np.dtype(row[1])
+        return _bfloat16()  # not cached: it depends on ml_dtypes being importable
+    result = _to_numpy_cache[dt] = np.dtype(row[1])
+    return result
 
 
 def from_numpy_dtype(dtype: Any) -> DataType:
     """The GE ``DataType`` of a numpy dtype (either byte order)."""
+    if isinstance(dtype, np.dtype):
+        cached = _from_numpy_cache.get(dtype)
+        if cached is not None:
+            return cached
     try:
         dt = np.dtype(dtype)
     except (TypeError, ValueError) as exc:
@@ -92,6 +106,8 @@ def from_numpy_dtype(dtype: Any) -> DataType:
     found = _BY_NAME.get(dt.name)
     if found is None or dt.itemsize != _BY_DATA_TYPE[found][2]:
         raise _unsupported(str(dt))
+    if isinstance(dtype, np.dtype):
+        _from_numpy_cache[dtype] = found
     return found
 
 

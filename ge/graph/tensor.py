@@ -268,7 +268,10 @@ class Tensor(NativeObject):
         shape = self.shape
         np_dtype = to_numpy_dtype(self.dtype)
         if _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE):
-            return _read_raw(handle, shape, np_dtype, self.placement)
+            # The raw int, not self.placement: no enum conversion on the hot path.
+            on_device = api.GeApiWrapper_Tensor_GetPlacement(handle) == Placement.PLACEMENT_DEVICE
+            placement = Placement.PLACEMENT_DEVICE if on_device else Placement.PLACEMENT_HOST
+            return _read_raw(handle, shape, np_dtype, placement)
         if self.placement is Placement.PLACEMENT_DEVICE:
             raise ValueError(
                 "this tensor's data is on the device and this GE has no raw-bytes access "
@@ -302,10 +305,11 @@ def _create(array: np.ndarray[Any, Any], data_type: DataType, fmt: Format) -> in
     native = array.dtype if array.dtype.byteorder in ("=", "|") else array.dtype.newbyteorder("=")
     contiguous = np.asarray(array, dtype=native, order="C")
     ndim = contiguous.ndim
-    dims = (ctypes.c_int64 * max(ndim, 1))(*contiguous.shape)
-    handle = api.EsCreateEsCTensor(
-        ctypes.c_void_p(contiguous.ctypes.data), dims, ndim, int(data_type), int(fmt)
-    )
+    dims_type = _dims_types.get(ndim)
+    if dims_type is None:
+        dims_type = _dims_types[ndim] = ctypes.c_int64 * (ndim or 1)
+    dims = dims_type(*contiguous.shape)
+    handle = api.EsCreateEsCTensor(_address(contiguous), dims, ndim, int(data_type), int(fmt))
     if not handle:
         raise ge_error(
             "CreateTensor",
@@ -313,6 +317,26 @@ def _create(array: np.ndarray[Any, Any], data_type: DataType, fmt: Format) -> in
             {"shape": contiguous.shape, "data_type": data_type.name, "format": fmt.name},
         )
     return int(handle)
+
+
+_dims_types: dict[int, Any] = {}
+"""``int64_t[ndim]`` array types by ``ndim`` (``int64_t[1]`` for a scalar)."""
+
+
+def _address(array: np.ndarray[Any, Any]) -> int:
+    """The address of a C-contiguous array's data.
+
+    Through the buffer protocol where the array allows it (writable, not
+    empty, a dtype numpy can export, which bfloat16 is not):
+    ``array.ctypes.data`` builds a helper object and costs about 1 us, more
+    than copying a few KiB.
+    """
+    if array.flags.writeable and array.nbytes:
+        try:
+            return ctypes.addressof(ctypes.c_char.from_buffer(array))  # type: ignore[arg-type]
+        except (TypeError, ValueError, BufferError):
+            pass
+    return int(array.ctypes.data)
 
 
 def _get_shape(handle: int) -> tuple[int, ...]:
@@ -349,11 +373,12 @@ def _read_raw(
     source = api._ZNK2ge6Tensor7GetDataEv(handle)
     if not source:
         raise GeError("GetData", None, "the tensor has no data")
+    target = _address(out)
     if placement is Placement.PLACEMENT_DEVICE:
-        code = api.aclrtMemcpy(out.ctypes.data, expected, source, expected, _DEVICE_TO_HOST)
+        code = api.aclrtMemcpy(target, expected, source, expected, _DEVICE_TO_HOST)
         check_acl(code, "aclrtMemcpy", {"count": expected, "kind": "DEVICE_TO_HOST"})
     else:
-        ctypes.memmove(out.ctypes.data, source, expected)
+        ctypes.memmove(target, source, expected)
     return out
 
 
