@@ -1,0 +1,171 @@
+"""1. Per-call overhead of ``Session.run_graph`` and ``run_graph_with_stream_async``.
+
+Both sides make the same C calls to the same stand-in functions, through the
+same ctypes function objects (``ge._ffi.api``, argtypes set):
+
+* ``run_graph``: wrapper ``outs = session.run_graph(gid, inputs)`` then
+  ``close()`` of each output; baseline ``RunGraph`` with a pre-built input
+  array and pre-built ``byref`` out-parameters, ``DestroyEsCTensor`` of each
+  output handle, ``FreeTensorArray``.
+* ``run_graph_with_stream_async``: wrapper ``outs =
+  session.run_graph_with_stream_async(gid, stream, inputs)``,
+  ``stream.synchronize()``, ``close()`` of each output; baseline
+  ``RunGraphWithStreamAsync`` (same stream, pre-built arguments),
+  ``FreeTensorArray``, ``aclrtSynchronizeStream``, ``DestroyEsCTensor``. The
+  stream's allocator is GE's default one, registered by the wrapper's first
+  (warm-up) call and used by both sides, so no Python callback runs.
+
+The graphs sum 1, 8 or 64 float32 inputs of 16 elements into one output.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Callable
+
+import ge
+import ge.acl
+from benchmarks._env import ge_ready, small_inputs, sum_graph
+from benchmarks._report import Row
+from benchmarks._timing import Case, Plan, interleaved
+from ge._ffi import api
+
+FAMILY = "calls"
+INPUT_COUNTS = (1, 8, 64)
+ASYNC_TARGET_INPUTS = 8
+ASYNC_TARGET = 1.5
+"""run_graph_with_stream_async with 8 inputs: at most 1.5x the bare sequence."""
+
+NOTES = [
+    "calls: wrapper = Session.run_graph(gid, inputs) + close() of each output; baseline = "
+    "bare ctypes RunGraph with a pre-built input array and pre-built byref out-parameters, "
+    "DestroyEsCTensor of each output, FreeTensorArray (same ge._ffi.api function objects).",
+    "calls (async): wrapper = run_graph_with_stream_async(gid, stream, inputs) + "
+    "stream.synchronize() + close() of each output; baseline = RunGraphWithStreamAsync on the "
+    "same stream with pre-built arguments, FreeTensorArray, aclrtSynchronizeStream, "
+    "DestroyEsCTensor. GE's default allocator serves both (no Python callback).",
+    "calls: graphs sum 1/8/64 float32[16] inputs into one output; inputs are pre-built Tensors.",
+]
+
+
+def _bare_sync(session_handle: int, gid: int, inputs: list[ge.Tensor]) -> Callable[[], None]:
+    run = api.GeApiWrapper_Session_RunGraph
+    free_array = api.GeApiWrapper_Session_FreeTensorArray
+    destroy = api.GeApiWrapper_Tensor_DestroyEsCTensor
+    count = len(inputs)
+    in_array = (ctypes.c_void_p * count)(*(t.handle for t in inputs))
+    out_ptr = ctypes.POINTER(ctypes.c_void_p)()
+    out_count = ctypes.c_size_t()
+    p_out, p_count = ctypes.byref(out_ptr), ctypes.byref(out_count)
+
+    def bare() -> None:
+        if run(session_handle, gid, in_array, count, p_out, p_count):
+            raise RuntimeError("RunGraph failed")
+        for i in range(out_count.value):
+            destroy(out_ptr[i])
+        free_array(out_ptr)
+
+    return bare
+
+
+def _bare_async(
+    session_handle: int, gid: int, stream_handle: int, inputs: list[ge.Tensor]
+) -> Callable[[], None]:
+    run = api.GeApiWrapper_Session_RunGraphWithStreamAsync
+    free_array = api.GeApiWrapper_Session_FreeTensorArray
+    sync = api.aclrtSynchronizeStream
+    destroy = api.GeApiWrapper_Tensor_DestroyEsCTensor
+    count = len(inputs)
+    in_array = (ctypes.c_void_p * count)(*(t.handle for t in inputs))
+    out_ptr = ctypes.POINTER(ctypes.c_void_p)()
+    out_count = ctypes.c_size_t()
+    p_out, p_count = ctypes.byref(out_ptr), ctypes.byref(out_count)
+
+    def bare() -> None:
+        if run(session_handle, gid, stream_handle, in_array, count, p_out, p_count):
+            raise RuntimeError("RunGraphWithStreamAsync failed")
+        outputs = [out_ptr[i] for i in range(out_count.value)]
+        free_array(out_ptr)
+        if sync(stream_handle):
+            raise RuntimeError("aclrtSynchronizeStream failed")
+        for handle in outputs:
+            destroy(handle)
+
+    return bare
+
+
+def _wrapper_sync(session: ge.Session, gid: int, inputs: list[ge.Tensor]) -> Callable[[], None]:
+    def wrapper() -> None:
+        for tensor in session.run_graph(gid, inputs):
+            tensor.close()
+
+    return wrapper
+
+
+def _wrapper_async(
+    session: ge.Session, gid: int, stream: ge.acl.Stream, inputs: list[ge.Tensor]
+) -> Callable[[], None]:
+    def wrapper() -> None:
+        outputs = session.run_graph_with_stream_async(gid, stream, inputs)
+        stream.synchronize()
+        for tensor in outputs:
+            tensor.close()
+
+    return wrapper
+
+
+def run(quick: bool) -> list[Row]:
+    """Time both run methods against their bare sequences for 1, 8 and 64 inputs."""
+    plan = Plan(rounds=31 if quick else 101, warmup=200, batch_ns=5_000_000)
+    rows: list[Row] = []
+    with ge_ready(), ge.Session() as session, ge.acl.Stream() as stream:
+        handle = session.handle
+        for count in INPUT_COUNTS:
+            with sum_graph(count) as graph:
+                session.add_graph(count, graph)
+            inputs = small_inputs(count)
+            try:
+                # The first async call registers GE's default allocator on the stream.
+                _wrapper_async(session, count, stream, inputs)()
+                timings = interleaved(
+                    [
+                        Case("wrapper run_graph", _wrapper_sync(session, count, inputs)),
+                        Case("bare RunGraph", _bare_sync(handle, count, inputs)),
+                        Case(
+                            "wrapper run_graph_with_stream_async",
+                            _wrapper_async(session, count, stream, inputs),
+                        ),
+                        Case(
+                            "bare RunGraphWithStreamAsync",
+                            _bare_async(handle, count, stream.handle, inputs),
+                        ),
+                    ],
+                    plan,
+                )
+            finally:
+                for tensor in inputs:
+                    tensor.close()
+            size = f"{count} input{'s' if count > 1 else ''}"
+            rows.append(
+                Row.from_timings(
+                    FAMILY,
+                    "Session.run_graph",
+                    size,
+                    timings[0],
+                    timings[1],
+                    extra={"inputs": count, "outputs": 1},
+                )
+            )
+            rows.append(
+                Row.from_timings(
+                    FAMILY,
+                    "run_graph_with_stream_async",
+                    size,
+                    timings[2],
+                    timings[3],
+                    target=ASYNC_TARGET if count == ASYNC_TARGET_INPUTS else None,
+                    extra={"inputs": count, "outputs": 1, "synchronize_each_call": True},
+                )
+            )
+    rows.sort(key=lambda r: (r.benchmark != "Session.run_graph", r.extra["inputs"]))
+    return rows
