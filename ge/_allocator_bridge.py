@@ -6,7 +6,9 @@ in the four C callbacks. It stays alive (in ``Registry.alive``) until GE's
 the callback, are the callback objects released. Every exception a callback
 raises is caught there: GE sees a failure (NULL), and the exception reaches
 the Python call that caused the callback (see ``ge._callback_errors``) or, if
-there was none on that thread, the next session call on the same stream.
+there was none on that thread, the next session call on the same stream
+(closing the session that owns the stream's allocator counts), else
+``ge.finalize()``.
 
 The :class:`Registry` is process-wide, as GE keeps allocators per stream: it
 records which session registered the current allocator of each stream, so
@@ -131,6 +133,13 @@ class Registry:
     def take_deferred(self, stream: int) -> list[BaseException]:
         """The exceptions kept for ``stream``, now forgotten."""
         return self._deferred.pop(stream, [])
+
+    def take_all_deferred(self) -> list[BaseException]:
+        """The exceptions kept for every stream, now forgotten."""
+        errors: list[BaseException] = []
+        for stream in list(self._deferred):
+            errors.extend(self.take_deferred(stream))
+        return errors
 
     def owned_by(self, session_id: int) -> list[int]:
         """Streams whose current registration was made by this session."""

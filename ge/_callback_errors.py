@@ -46,14 +46,33 @@ def report(exc: BaseException, fallback: Callable[[BaseException], None]) -> Non
         fallback(exc)
 
 
+def preferred(errors: list[BaseException]) -> BaseException:
+    """The exception to raise of several: the first that is not an ``Exception``
+    (``KeyboardInterrupt``, ``SystemExit``: what the user asked for wins), else the first."""
+    for exc in errors:
+        if not isinstance(exc, Exception):
+            return exc
+    return errors[0]
+
+
 def raise_first(errors: list[BaseException]) -> None:
-    """Raise the first collected exception, if any (the later ones as its notes)."""
+    """Raise the :func:`preferred` collected exception, if any (the others as its notes)."""
     if not errors:
         return
-    first = errors[0]
-    for extra in errors[1:]:
-        _add_note(first, f"also raised in an allocator callback: {extra!r}")
+    first = preferred(errors)
+    note_others(first, [exc for exc in errors if exc is not first])
     raise first
+
+
+def note_others(target: BaseException, others: list[BaseException]) -> None:
+    """Record on ``target`` (as notes) the other exceptions it cannot carry itself."""
+    for extra in others:
+        _add_note(target, f"also raised: {extra!r}")
+
+
+def note_failure(target: BaseException, failure: BaseException) -> None:
+    """Record on ``target`` (as a note) the failure of the call it interrupted."""
+    _add_note(target, f"the call then failed: {failure}")
 
 
 def _add_note(exc: BaseException, note: str) -> None:

@@ -47,7 +47,10 @@ class SessionManager:
     def live_sessions(self) -> list[Session]:
         """The live sessions, oldest first."""
         with self.lock:
-            return [self._sessions[k] for k in sorted(self._sessions.keys())]
+            # items() skips a session whose weak reference died meanwhile (the
+            # collector, on any thread); indexing by a listed key could fail
+            items = list(self._sessions.items())
+        return [session for _, session in sorted(items, key=lambda item: item[0])]
 
     def forget(self) -> None:
         """The native side was wiped (tests): mark every session closed, touch no C."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import ctypes
+import numbers
 import threading
 from typing import NamedTuple
 
@@ -23,11 +24,12 @@ _MAX_SIZE = 2**64 - 1
 
 
 def _check_size(value: object, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
-    if not 0 <= value <= _MAX_SIZE:
-        raise ValueError(f"{what} must be in 0..2**64-1, got {value}")
-    return value
+    number = int(value)
+    if not 0 <= number <= _MAX_SIZE:
+        raise ValueError(f"{what} must be in 0..2**64-1, got {number}")
+    return number
 
 
 class MemBlock:
@@ -79,16 +81,21 @@ class AclAllocator(Allocator):
     def __init__(self, policy: int = 0) -> None:
         if not isinstance(policy, int) or isinstance(policy, bool):
             raise TypeError("policy must be an integer (aclrtMemMallocPolicy)")
+        if not -(2**31) <= policy < 2**31:
+            raise ValueError(f"policy must fit in a C int (aclrtMemMallocPolicy), got {policy}")
         self.policy = policy
 
     def malloc(self, size: int) -> MemBlock:
         """``aclrtMalloc`` of ``size`` bytes."""
+        nbytes = _check_size(size, "size")
         ptr = ctypes.c_void_p()
-        check_acl(api.aclrtMalloc(ctypes.byref(ptr), size, self.policy), "aclrtMalloc")
-        return MemBlock(ptr.value or 0, size)
+        check_acl(api.aclrtMalloc(ctypes.byref(ptr), nbytes, self.policy), "aclrtMalloc")
+        return MemBlock(ptr.value or 0, nbytes)
 
     def free(self, block: MemBlock) -> None:
         """``aclrtFree`` of the block."""
+        if not isinstance(block, MemBlock):
+            raise TypeError(f"block must be a MemBlock, not {type(block).__name__}")
         check_acl(api.aclrtFree(block.addr), "aclrtFree")
 
 
@@ -105,6 +112,7 @@ class AllocatorStats(NamedTuple):
 def size_class(size: int) -> int:
     """The size a request is rounded up to: 512-byte steps up to 1 MiB, then
     four classes per power of two (at most 25% waste)."""
+    size = _check_size(size, "size")
     if size <= 512:
         return 512
     if size <= 1 << 20:
@@ -136,7 +144,7 @@ class CachingAllocator(Allocator):
 
     def malloc(self, size: int) -> MemBlock:
         """A cached block of ``size``'s class, else a new one from ``inner``."""
-        cls = size_class(size)
+        cls = size_class(size)  # checks size
         with self._lock:
             bucket = self._free.get(cls)
             if bucket:

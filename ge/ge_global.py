@@ -12,21 +12,29 @@ from contextlib import contextmanager
 from typing import Optional
 
 from ge import _allocator_bridge, _lifecycle
+from ge import acl as _acl  # noqa: F401 - registers ACL's exit hook first (see the end)
+from ge._callback_errors import raise_first
 from ge._ffi import api
-from ge._ffi.marshal import COptions, check_ge
+from ge._ffi.marshal import COptions, check_ge, ge_error
 from ge._session_manager import manager
 
 __all__ = ["GeApi", "finalize", "initialize", "initialized", "is_initialized"]
 
 
 def _check_config(config: object, message: str) -> dict[str, str]:
+    """A mapping of str to str as a new dict (one snapshot, checked and then used);
+    ``TypeError(message)`` for anything else, a mapping that fails when read included."""
     if config is None:
         return {}
-    if not isinstance(config, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in config.items()
-    ):
+    if not isinstance(config, Mapping):
         raise TypeError(message)
-    return dict(config)
+    try:
+        items = dict(config.items())
+    except Exception as exc:
+        raise TypeError(message) from exc
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in items.items()):
+        raise TypeError(message)
+    return items
 
 
 def initialize(options: Optional[Mapping[str, str]] = None) -> None:
@@ -47,23 +55,28 @@ def finalize() -> None:
     """Close every live session, then finalize GE (``GEFinalize``).
 
     Harmless when GE is not initialised. Every session is closed even if
-    closing one raises; the first such error is raised after ``GEFinalize``.
+    closing one raises; the first such error is raised after ``GEFinalize``,
+    else the first exception an allocator callback raised that was not
+    reported yet (see ``ge._allocator_bridge``); any others are its notes.
     """
     with manager.lock:
         errors: list[BaseException] = []
         for session in manager.live_sessions():
             try:
                 session._close(finalizing=True)
-            except Exception as exc:
+            except BaseException as exc:  # finish first; raise_first prefers KeyboardInterrupt
                 errors.append(exc)
         if manager.initialized:
             status = api.GeApiWrapper_GEFinalize()
             if status == 0:
                 manager.initialized = False
                 _allocator_bridge.registry.on_ge_finalize()
-            check_ge(status, "GEFinalize")
-        if errors:
-            raise errors[0]
+            else:  # raised first, the sessions' errors as its notes
+                errors.insert(0, ge_error("GEFinalize", status, {}))
+        # what allocators raised where no caller was waiting, and no session
+        # call on their stream came since: the last chance to report it
+        errors.extend(_allocator_bridge.registry.take_all_deferred())
+        raise_first(errors)  # the others as its notes
 
 
 def is_initialized() -> bool:
@@ -103,4 +116,7 @@ def _finalize_at_exit() -> None:
             session._close(finalizing=True)
 
 
+# Exit hooks run last-registered first: GE's runs before ACL's (imported above),
+# so that sessions and GE are finalized before the streams, memory and runtime
+# they use (CANN's order: GEFinalize, then aclrtResetDevice and aclFinalize).
 _lifecycle.at_exit(_finalize_at_exit)

@@ -17,7 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, Union
 
 from ge import _allocator_bridge, _lifecycle
-from ge._callback_errors import collecting, raise_first
+from ge._callback_errors import (
+    collecting,
+    note_failure,
+    note_others,
+    preferred,
+    raise_first,
+)
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, ge_error
 from ge._ffi.status import GE_SESSION_MANAGER_NOT_INIT, GE_SESSION_NOT_EXIST
@@ -26,6 +32,7 @@ from ge._session_manager import manager
 from ge.acl import Stream
 from ge.allocator import Allocator
 from ge.error import GeError
+from ge.ge_global import _check_config
 from ge.graph import Graph, Tensor
 
 __all__ = ["Session", "has_session"]
@@ -37,8 +44,10 @@ _registry = _allocator_bridge.registry
 
 
 def has_session(session_id: int) -> bool:
-    """Whether a live session has this id."""
-    return manager.has_session(session_id)
+    """Whether a live session has this id (an integer)."""
+    if not isinstance(session_id, numbers.Integral) or isinstance(session_id, bool):
+        raise TypeError("session_id must be an integer")
+    return manager.has_session(int(session_id))
 
 
 def _graph_id(graph_id: object) -> int:
@@ -62,13 +71,8 @@ def _stream(stream: object, message: str) -> int:
 
 
 def _options(options: object) -> Optional[COptions]:
-    if options is None:
-        return None
-    if not isinstance(options, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in options.items()
-    ):
-        raise TypeError("options must be a dictionary")
-    return COptions(options) if options else None
+    checked = _check_config(options, "options must be a dictionary")
+    return COptions(checked) if checked else None
 
 
 def _input_array(inputs: object) -> tuple[Any, int]:
@@ -100,13 +104,9 @@ class Session(NativeObject):
         self._inflight = 0
         self._closed_by_finalize = False
         self._cond = threading.Condition(threading.Lock())
-        if options is not None and (
-            not isinstance(options, Mapping)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in options.items())
-        ):
-            raise TypeError("option must be a dictionary")
-        if options:
-            handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(options).args)
+        checked = _check_config(options, "option must be a dictionary")
+        if checked:
+            handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
         else:
             handle = api.GeApiWrapper_Session_CreateSession()
         if not handle:
@@ -166,7 +166,7 @@ class Session(NativeObject):
         and the session. Waits for calls in flight; closing twice is harmless."""
         self._close(finalizing=False)
 
-    def _close(self, finalizing: bool) -> None:
+    def _close(self, finalizing: bool, from_finalizer: bool = False) -> None:
         with self._cond:
             handle = self._handle
             if handle is None:
@@ -175,10 +175,15 @@ class Session(NativeObject):
             self._closed_by_finalize = finalizing
             while self._inflight:
                 self._cond.wait()
-        manager.remove(self._session_id)
+        if not from_finalizer:
+            # A finalizer's session leaves the manager with its weak reference. It
+            # must not wait for the manager's lock: the collector may run it inside
+            # a call that ge.finalize() (holding that lock) is waiting for.
+            manager.remove(self._session_id)
         errors: list[BaseException] = []
+        owned = _registry.owned_by(self._session_id)
         with collecting() as callback_errors:
-            for stream in _registry.owned_by(self._session_id):
+            for stream in owned:
                 with _registry.lock:
                     status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, stream)
                     _registry.current.pop(stream, None)
@@ -189,6 +194,9 @@ class Session(NativeObject):
             api.GeApiWrapper_Session_DestroySession(handle)
         _registry.bury()
         errors.extend(callback_errors)
+        if not from_finalizer:  # the last call of this session on its streams: report
+            for stream in owned:
+                errors.extend(_registry.take_deferred(stream))
         raise_first(errors)
 
     def _forget(self) -> None:
@@ -200,7 +208,7 @@ class Session(NativeObject):
         if getattr(self, "_handle", None) is None or _lifecycle.exiting():
             return
         with contextlib.suppress(BaseException):  # nobody to report to here
-            self._close(finalizing=False)
+            self._close(finalizing=False, from_finalizer=True)
 
     def __repr__(self) -> str:
         state = "closed" if self._handle is None else "open"
@@ -384,10 +392,16 @@ def _finish(
     status: int, api_name: str, context: dict[str, object], errors: list[BaseException]
 ) -> None:
     """Raise for a call that may also have collected callback exceptions: GE's
-    failure with the first callback exception as its cause, else that exception."""
+    failure with the first callback exception as its cause (the others as its
+    notes), else that exception. A ``KeyboardInterrupt`` or ``SystemExit`` (any
+    non-``Exception``) from a callback is raised itself, GE's failure as a note."""
     if status:
         error = ge_error(api_name, status, context)
         if errors:
+            if not isinstance(preferred(errors), Exception):
+                note_failure(preferred(errors), error)
+                raise_first(errors)
+            note_others(error, errors[1:])
             raise error from errors[0]
         raise error
     raise_first(errors)
