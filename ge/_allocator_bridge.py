@@ -57,7 +57,7 @@ class Trampoline:
                     f"{type(self.allocator).__name__}.malloc must return a MemBlock, "
                     f"not {type(block).__name__}"
                 )
-            if block.size < size:
+            if block._size < size:  # MemBlock's slot: no property call per block
                 raise ValueError(
                     f"{type(self.allocator).__name__}.malloc({size}) returned {block!r}, "
                     "smaller than asked"
@@ -74,7 +74,7 @@ class Trampoline:
         if block is None:
             report(RuntimeError(f"GE asked the address of unknown block {block_id}"), self._defer)
             return None
-        return block.addr
+        return block._addr
 
     def _free(self, obj: Any, block_id: Optional[int]) -> None:
         block = self.blocks.pop(block_id or 0, None)

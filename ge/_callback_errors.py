@@ -11,8 +11,6 @@ fallback that keeps it for the next call on the same object.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Callable, Optional
 
 _local = threading.local()
@@ -25,16 +23,26 @@ def _stack() -> list[list[BaseException]]:
     return stack
 
 
-@contextmanager
-def collecting() -> Iterator[list[BaseException]]:
-    """Collect exceptions that callbacks raise on this thread while the block runs."""
-    errors: list[BaseException] = []
-    stack = _stack()
-    stack.append(errors)
-    try:
-        yield errors
-    finally:
-        stack.pop()
+class collecting:
+    """Collect exceptions that callbacks raise on this thread while the block runs.
+
+    ``with collecting() as errors:``. A class rather than a generator-based
+    context manager: it wraps every run and every output's release, and
+    costs a third as much.
+    """
+
+    __slots__ = ("_errors", "_stack")
+
+    def __enter__(self) -> list[BaseException]:
+        stack = _stack()
+        errors: list[BaseException] = []
+        stack.append(errors)
+        self._stack = stack
+        self._errors = errors
+        return errors
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.pop()
 
 
 def report(exc: BaseException, fallback: Callable[[BaseException], None]) -> None:

@@ -24,6 +24,8 @@ _MAX_SIZE = 2**64 - 1
 
 
 def _check_size(value: object, what: str) -> int:
+    if type(value) is int and 0 <= value <= _MAX_SIZE:
+        return value  # the common case, without the ABC check below (every malloc)
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
     number = int(value)
@@ -147,11 +149,16 @@ class CachingAllocator(Allocator):
         cls = size_class(size)  # checks size
         with self._lock:
             bucket = self._free.get(cls)
-            if bucket:
+            if bucket:  # the hot path: plain slot reads, no helper calls
                 block = bucket.pop()
-                self._bytes_cached -= block.size
+                nbytes = block._size
+                self._bytes_cached -= nbytes
                 self._hits += 1
-                self._take(block, cls)
+                self._in_use[block._addr] = (block, cls)
+                in_use = self._bytes_in_use + nbytes
+                self._bytes_in_use = in_use
+                if in_use > self._peak:
+                    self._peak = in_use
                 return block
             self._misses += 1
         try:
@@ -174,13 +181,19 @@ class CachingAllocator(Allocator):
     def free(self, block: MemBlock) -> None:
         """Return a block to the cache (``ValueError`` if it is not in use here)."""
         with self._lock:
-            entry = self._in_use.get(block.addr) if isinstance(block, MemBlock) else None
-            if entry is None or entry[0] != block:
+            entry = self._in_use.get(block._addr) if isinstance(block, MemBlock) else None
+            # ``is`` first: the trampoline hands back the very block malloc returned.
+            if entry is None or (entry[0] is not block and entry[0] != block):
                 raise ValueError(f"{block!r} was not allocated by this CachingAllocator")
-            del self._in_use[block.addr]
-            self._bytes_in_use -= block.size
-            self._bytes_cached += block.size
-            self._free.setdefault(entry[1], []).append(block)
+            del self._in_use[block._addr]
+            nbytes = block._size
+            self._bytes_in_use -= nbytes
+            self._bytes_cached += nbytes
+            bucket = self._free.get(entry[1])
+            if bucket is None:
+                self._free[entry[1]] = [block]
+            else:
+                bucket.append(block)
 
     def empty_cache(self) -> None:
         """Give every cached block back to ``inner``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import numbers
+import struct
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, Union
@@ -41,6 +42,7 @@ StreamLike = Union[int, Stream]
 _UINT32_MAX = 2**32 - 1
 _UINT64_MAX = 2**64 - 1
 _registry = _allocator_bridge.registry
+_VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
 
 
 def has_session(session_id: int) -> bool:
@@ -51,6 +53,8 @@ def has_session(session_id: int) -> bool:
 
 
 def _graph_id(graph_id: object) -> int:
+    if type(graph_id) is int and 0 <= graph_id <= _UINT32_MAX:
+        return graph_id  # the common case, without the ABC check below
     if not isinstance(graph_id, numbers.Integral) or isinstance(graph_id, bool):
         raise TypeError("Graph_id must be an integer")
     value = int(graph_id)
@@ -75,16 +79,27 @@ def _options(options: object) -> Optional[COptions]:
     return COptions(checked) if checked else None
 
 
+_array_makers: dict[int, tuple[Any, Any]] = {}
+
+
 def _input_array(inputs: object) -> tuple[Any, int]:
+    """The tensors' handles as a C ``void *[]``, and their count."""
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("inputs must be a list of Tensor")
-    handles = []
     for tensor in inputs:
         if not isinstance(tensor, Tensor):
             raise TypeError("All elements in inputs must be the type of Tensor")
-        handles.append(tensor.handle)
+    handles = [tensor._handle for tensor in inputs]
+    if None in handles:
+        for tensor in inputs:
+            tensor.handle  # noqa: B018 - raises for the closed one
     count = len(handles)
-    return (ctypes.c_void_p * count)(*handles), count
+    maker = _array_makers.get(count)
+    if maker is None:
+        maker = _array_makers[count] = (ctypes.c_void_p * count, struct.Struct(f"{count}P"))
+    # One copy of packed machine words: several times faster than converting
+    # each int to a c_void_p as ``(c_void_p * count)(*handles)`` does.
+    return maker[0].from_buffer_copy(maker[1].pack(*handles)), count
 
 
 class Session(NativeObject):
@@ -94,7 +109,7 @@ class Session(NativeObject):
     Use as a context manager, or call :meth:`close`.
     """
 
-    __slots__ = ("_closed_by_finalize", "_cond", "_inflight", "_session_id")
+    __slots__ = ("_closed_by_finalize", "_cond", "_inflight", "_lock", "_session_id")
 
     _kind = "Session"
 
@@ -103,7 +118,8 @@ class Session(NativeObject):
         self._session_id = 0
         self._inflight = 0
         self._closed_by_finalize = False
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         checked = _check_config(options, "option must be a dictionary")
         if checked:
             handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
@@ -124,7 +140,7 @@ class Session(NativeObject):
     @property
     def ge_session_id(self) -> int:
         """GE's own id of the session (``GetSessionId``, where the ABI has it)."""
-        handle = self._enter("GetSessionId", {})
+        handle = self._enter("GetSessionId")
         try:
             return int(api.GeApiWrapper_Session_GetSessionId(handle))
         finally:
@@ -144,19 +160,22 @@ class Session(NativeObject):
             api_name, GE_SESSION_NOT_EXIST, f"session {self._session_id} is closed", context
         )
 
-    def _enter(self, api_name: str, context: dict[str, object]) -> int:
+    def _enter(
+        self, api_name: str, graph_id: Optional[int] = None, stream: Optional[int] = None
+    ) -> int:
         """Start a call: the live handle, counted in flight until ``_leave``."""
-        with self._cond:
+        with self._lock:  # the condition's lock, without Condition.__enter__'s frame
             handle = self._handle
             if handle is None:
-                self._raise_closed(api_name, context)
+                self._raise_closed(api_name, _context(graph_id, stream))
             self._inflight += 1
             return handle
 
     def _leave(self) -> None:
-        with self._cond:
+        with self._lock:
             self._inflight -= 1
-            if not self._inflight:
+            # Only a closing session (handle already None) has a waiter.
+            if not self._inflight and self._handle is None:
                 self._cond.notify_all()
 
     # -- lifecycle ----------------------------------------------------------
@@ -226,7 +245,7 @@ class Session(NativeObject):
         c_options = _options(options)
         graph_handle = graph.handle
         context: dict[str, object] = {"graph_id": gid}
-        handle = self._enter("AddGraph", context)
+        handle = self._enter("AddGraph", gid)
         try:
             if c_options is None:
                 status = api.GeApiWrapper_Session_AddGraph(handle, gid, graph_handle)
@@ -249,7 +268,7 @@ class Session(NativeObject):
     def _graph_call(self, api_name: str, fn: Any, graph_id: int) -> None:
         gid = _graph_id(graph_id)
         context: dict[str, object] = {"graph_id": gid}
-        handle = self._enter(api_name, context)
+        handle = self._enter(api_name, gid)
         try:
             status = fn(handle, gid)
         finally:
@@ -265,7 +284,7 @@ class Session(NativeObject):
         c_options = _options(options) or COptions({})
         fn = api.GeApiWrapper_Session_LoadGraph
         context: dict[str, object] = {"graph_id": gid, "stream": s}
-        handle = self._enter("LoadGraph", context)
+        handle = self._enter("LoadGraph", gid, s)
         try:
             status = fn(handle, gid, *c_options.args, s or None)
         finally:
@@ -276,7 +295,7 @@ class Session(NativeObject):
         """Whether the graph must be compiled again before it runs."""
         gid = _graph_id(graph_id)
         fn = api.GeApiWrapper_Session_IsGraphNeedRebuild
-        handle = self._enter("IsGraphNeedRebuild", {"graph_id": gid})
+        handle = self._enter("IsGraphNeedRebuild", gid)
         try:
             return bool(fn(handle, gid))
         finally:
@@ -287,13 +306,13 @@ class Session(NativeObject):
     def run_graph(self, graph_id: int, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously; the outputs are new host tensors."""
         gid = _graph_id(graph_id)
-        array, count = _input_array(inputs)
-        outputs = ctypes.POINTER(ctypes.c_void_p)()
+        c_inputs, count = _input_array(inputs)
+        outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
-        handle = self._enter("RunGraph", {"graph_id": gid})
+        handle = self._enter("RunGraph", gid, None)
         try:
             status = api.GeApiWrapper_Session_RunGraph(
-                handle, gid, array, count, ctypes.byref(outputs), ctypes.byref(n_out)
+                handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
             )
         finally:
             self._leave()
@@ -311,23 +330,29 @@ class Session(NativeObject):
         """
         gid = _graph_id(graph_id)
         s = _stream(stream, "Stream must be an integer")
-        array, count = _input_array(inputs)
-        outputs = ctypes.POINTER(ctypes.c_void_p)()
+        c_inputs, count = _input_array(inputs)
+        outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
-        context: dict[str, object] = {"graph_id": gid, "stream": s}
-        handle = self._enter("RunGraphWithStreamAsync", context)
+        handle = self._enter("RunGraphWithStreamAsync", gid, s)
         try:
             if s not in _registry.current:
                 self._register_default(handle, s)
             with collecting() as errors:
                 status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                    handle, gid, s or None, array, count, ctypes.byref(outputs), ctypes.byref(n_out)
+                    handle,
+                    gid,
+                    s or None,
+                    c_inputs,
+                    count,
+                    ctypes.byref(outputs),
+                    ctypes.byref(n_out),
                 )
         finally:
             self._leave()
         errors.extend(_registry.take_deferred(s))
         result = _adopt_outputs(outputs, n_out.value) if not status else []
-        _finish(status, "RunGraphWithStreamAsync", context, errors)
+        if status or errors:
+            _finish(status, "RunGraphWithStreamAsync", {"graph_id": gid, "stream": s}, errors)
         return result
 
     # -- allocators ---------------------------------------------------------------
@@ -346,7 +371,7 @@ class Session(NativeObject):
         if not isinstance(allocator, Allocator):
             raise TypeError("allocator must be an Allocator instance")
         context: dict[str, object] = {"stream": s}
-        handle = self._enter("RegisterExternalAllocator", context)
+        handle = self._enter("RegisterExternalAllocator", None, s)
         try:
             with _registry.lock, collecting() as errors:
                 trampoline = _registry.new_trampoline(allocator, s)
@@ -375,7 +400,7 @@ class Session(NativeObject):
         """Drop ``stream``'s allocator; GE releases it once its blocks are freed."""
         s = _stream(stream, "stream must be an integer")
         context: dict[str, object] = {"stream": s}
-        handle = self._enter("UnregisterExternalAllocator", context)
+        handle = self._enter("UnregisterExternalAllocator", None, s)
         try:
             with _registry.lock, collecting() as errors:
                 status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, s or None)
@@ -386,6 +411,16 @@ class Session(NativeObject):
         _registry.bury()
         errors.extend(_registry.take_deferred(s))
         _finish(status, "UnregisterExternalAllocator", context, errors)
+
+
+def _context(graph_id: Optional[int], stream: Optional[int]) -> dict[str, object]:
+    """The context of an error: the graph id and the stream, where they apply."""
+    context: dict[str, object] = {}
+    if graph_id is not None:
+        context["graph_id"] = graph_id
+    if stream is not None:
+        context["stream"] = stream
+    return context
 
 
 def _finish(
@@ -412,7 +447,7 @@ def _adopt_outputs(outputs: Any, count: int) -> list[Tensor]:
     if not outputs:
         return []
     try:
-        handles = [outputs[i] for i in range(count)]
+        handles = outputs[:count]
         tensors = [Tensor._adopt(h) for h in handles if h]
     finally:
         api.GeApiWrapper_Session_FreeTensorArray(outputs)
