@@ -6,6 +6,7 @@ Wrong Python types raise ``TypeError``; values out of range ``ValueError``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Optional
 
@@ -58,3 +59,25 @@ def encode_text(text: object, what: str) -> bytes:
     if b"\0" in data:
         raise ValueError(f"{what} must not contain NUL characters: {text!r}")
     return data
+
+
+def fspath_bytes(path: object, what: str, *, allow_bytes: bool = False) -> bytes:
+    """A path for C: ``os.fsencode`` of a ``str`` or ``os.PathLike`` (and ``bytes``
+    with ``allow_bytes``), without NUL bytes.
+
+    ``TypeError`` for other objects and for a path object whose ``__fspath__``
+    fails (the failure chained as ``__cause__``).
+    """
+    kinds: tuple[type, ...] = (str, bytes, os.PathLike) if allow_bytes else (str, os.PathLike)
+    if not isinstance(path, kinds):
+        expected = "a str, bytes or os.PathLike" if allow_bytes else "a str or os.PathLike"
+        raise TypeError(f"{what} must be {expected}, not {type(path).__name__}")
+    try:
+        raw = os.fsencode(path)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise
+    except Exception as exc:
+        raise TypeError(f"{what}: the path of a {type(path).__name__} cannot be read") from exc
+    if b"\0" in raw:
+        raise ValueError(f"{what} must not contain NUL characters: {raw!r}")
+    return raw

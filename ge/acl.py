@@ -32,12 +32,13 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self
 
-from ge import _ffi, _lifecycle
-from ge._checks import as_dims, as_int
+from ge import _callback_errors, _ffi, _lifecycle
+from ge._checks import as_dims, as_int, fspath_bytes
 from ge._ffi import api
 from ge._ffi.marshal import check_acl
 from ge._ffi.status import ACL_ERROR_REPEAT_FINALIZE, ACL_ERROR_REPEAT_INITIALIZE
 from ge._native import NativeObject
+from ge.error import GeError
 
 __all__ = [
     "Buffer",
@@ -126,13 +127,33 @@ def _host_bytes(array: object) -> np.ndarray[Any, Any]:
     return np.asarray(src, order="C")
 
 
-def _fspath_bytes(path: object) -> bytes:
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"config_path must be a path or None, not {type(path).__name__}")
-    raw = os.fsencode(path)
-    if b"\0" in raw:
-        raise ValueError(f"config_path must not contain NUL characters: {path!r}")
-    return raw
+def _raise_failure(failure: Optional[GeError], errors: list[BaseException]) -> None:
+    """Raise for a C call that may also have collected callback exceptions.
+
+    The call's ``failure`` with the first callback exception as its cause
+    (the others as notes), else that exception; a ``KeyboardInterrupt`` or
+    ``SystemExit`` from a callback is raised itself, the failure as a note.
+    """
+    if failure is None:
+        _callback_errors.raise_first(errors)
+        return
+    if errors:
+        first = _callback_errors.preferred(errors)
+        if not isinstance(first, Exception):
+            _callback_errors.note_failure(first, failure)
+            _callback_errors.raise_first(errors)
+        _callback_errors.note_others(failure, [exc for exc in errors if exc is not first])
+        raise failure from first
+    raise failure
+
+
+def _acl_failure(code: int, api_name: str, context: dict[str, object]) -> Optional[GeError]:
+    """The ``AclError`` of a failed call, or None on success."""
+    try:
+        check_acl(code, api_name, context)
+    except GeError as failure:
+        return failure
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -144,6 +165,9 @@ _initialized = False
 _live: weakref.WeakSet[NativeObject] = weakref.WeakSet()
 _streams: dict[int, weakref.ReferenceType[Stream]] = {}
 _orphans: list[object] = []
+_free_lock = threading.Lock()
+"""Held around the C free of a buffer's ``close()`` (which runs no callback):
+exactly one caller frees the block, and it stays open if the free fails."""
 """Objects of copies on foreign streams whose synchronize failed (may still be read)."""
 
 
@@ -168,8 +192,13 @@ def _release_all() -> None:
         objects = list(_live)
     objects.sort(key=lambda o: not isinstance(o, Stream))
     for obj in objects:
+        handle = obj._detach()
+        if handle is None:
+            continue
         with contextlib.suppress(Exception):  # the handle is gone either way
-            obj.close()
+            obj._release(handle)
+        if isinstance(obj, Stream):
+            obj._keepalive.clear()
 
 
 def _forget() -> None:
@@ -209,7 +238,9 @@ def init(config_path: Union[str, os.PathLike[str], None] = None) -> None:
     success.
     """
     global _initialized
-    raw = None if config_path is None else _fspath_bytes(config_path)
+    raw = (
+        None if config_path is None else fspath_bytes(config_path, "config_path", allow_bytes=True)
+    )
     with _state_lock:
         if _initialized:
             return
@@ -352,17 +383,42 @@ class Stream(NativeObject):
         _track(self)
 
     def synchronize(self) -> None:
-        """Wait until all work queued on this stream has run (``aclrtSynchronizeStream``)."""
+        """Wait until all work queued on this stream has run (``aclrtSynchronizeStream``).
+
+        Raises what the allocator callbacks that the finished work triggers
+        (a ``FreeFn`` of a freed output) raise.
+        """
         with self._lock:
             handle = self.handle
             pending = len(self._keepalive)
-        check_acl(api.aclrtSynchronizeStream(handle), "aclrtSynchronizeStream", {"stream": handle})
-        with self._lock:
-            del self._keepalive[:pending]
+        with _callback_errors.collecting() as errors:
+            code = api.aclrtSynchronizeStream(handle)
+        if not code:
+            with self._lock:
+                del self._keepalive[:pending]
+        _raise_failure(_acl_failure(code, "aclrtSynchronizeStream", {"stream": handle}), errors)
 
     def destroy(self) -> None:
-        """Destroy the stream after running its queued work; harmless when destroyed."""
+        """Destroy the stream after running its queued work; harmless when destroyed.
+
+        When ``aclrtDestroyStream`` fails the stream stays usable and
+        ``destroy()`` can be retried.
+        """
         self.close()
+
+    def close(self) -> None:
+        """:meth:`destroy`; raises what allocator callbacks raise while the queue drains."""
+        with self._lock:
+            handle = self._handle
+            if handle is None:
+                return
+            with _callback_errors.collecting() as errors:
+                code = api.aclrtDestroyStream(handle)
+            if not code:
+                self._detach()
+                _untrack(self, handle)
+                self._keepalive.clear()
+        _raise_failure(_acl_failure(code, "aclrtDestroyStream", {"stream": handle}), errors)
 
     def _release(self, handle: int) -> None:
         _untrack(self, handle)
@@ -508,8 +564,36 @@ class Buffer(NativeObject):
         return self._size
 
     def free(self) -> None:
-        """Release the block; harmless when already freed."""
+        """Release the block; harmless when already freed.
+
+        When the C call fails the buffer stays usable and ``free()`` can be retried.
+        """
         self.close()
+
+    def close(self) -> None:
+        """:meth:`free`."""
+        with _free_lock:
+            handle = self._handle
+            if handle is None:
+                return
+            failure = _acl_failure(self._free_block(handle), *self._free_call(handle))
+            if failure is None:
+                self._detach()
+                _untrack(self, handle)
+        if failure is not None:
+            raise failure
+
+    def _free_block(self, handle: int) -> int:
+        """Free the block in C; the ACL status."""
+        raise NotImplementedError
+
+    def _free_call(self, handle: int) -> tuple[str, dict[str, object]]:
+        """The name and error context of :meth:`_free_block`'s C function."""
+        raise NotImplementedError
+
+    def _release(self, handle: int) -> None:
+        _untrack(self, handle)
+        check_acl(self._free_block(handle), *self._free_call(handle))
 
     def _kind_from_host(self) -> MemcpyKind:
         return MemcpyKind.HOST_TO_DEVICE if self._on_device else MemcpyKind.HOST_TO_HOST
@@ -620,9 +704,11 @@ class DeviceBuffer(Buffer):
             raise RuntimeError("aclrtMalloc succeeded but returned NULL")
         self._adopt(out.value, nbytes)
 
-    def _release(self, handle: int) -> None:
-        _untrack(self, handle)
-        check_acl(api.aclrtFree(handle), "aclrtFree", {"ptr": hex(handle), "size": self._size})
+    def _free_block(self, handle: int) -> int:
+        return int(api.aclrtFree(handle))
+
+    def _free_call(self, handle: int) -> tuple[str, dict[str, object]]:
+        return "aclrtFree", {"ptr": hex(handle), "size": self._size}
 
 
 class HostBuffer(Buffer):
@@ -642,7 +728,8 @@ class HostBuffer(Buffer):
             raise RuntimeError("aclrtMallocHost succeeded but returned NULL")
         self._adopt(out.value, nbytes)
 
-    def _release(self, handle: int) -> None:
-        _untrack(self, handle)
-        code = api.aclrtFreeHost(handle)
-        check_acl(code, "aclrtFreeHost", {"ptr": hex(handle), "size": self._size})
+    def _free_block(self, handle: int) -> int:
+        return int(api.aclrtFreeHost(handle))
+
+    def _free_call(self, handle: int) -> tuple[str, dict[str, object]]:
+        return "aclrtFreeHost", {"ptr": hex(handle), "size": self._size}

@@ -192,12 +192,6 @@ def test_allocators_take_numpy_integer_sizes(acl_ready: StubControl) -> None:
 # -- reported to the owners of ge/graph (strict xfail: remove when fixed) --------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ge/graph/types.py: coerce_enum calls operator.index() on any object, so an "
-    "__index__ that raises escapes from Tensor(data_type=...), Tensor(format=...), "
-    "Tensor.from_numpy(format=...) and GraphBuilder.input(format=...)",
-)
 @pytest.mark.parametrize(
     "case", ["Tensor(data_type)", "Tensor.from_numpy(format)", "GraphBuilder.input(format)"]
 )
@@ -223,11 +217,6 @@ def test_enum_arguments_whose_index_raises(ge_stub: StubControl, case: str) -> N
         builder.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ge/graph/tensor.py: Tensor.__array__ hands dtype to numpy unchecked; an "
-    "exception raised while numpy reads it escapes as is",
-)
 def test_array_dtype_that_cannot_be_read(ge_stub: StubControl) -> None:
     with (
         ge.Tensor.from_numpy(np.ones(2, np.float32)) as tensor,
@@ -236,11 +225,6 @@ def test_array_dtype_that_cannot_be_read(ge_stub: StubControl) -> None:
         tensor.__array__({"": LenRaises()})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ge/graph/graph.py (_encode_path), ge/graph/tensor.py (_read_file), ge/acl.py "
-    "(_fspath_bytes): a path object whose __fspath__ raises lets that exception escape",
-)
 @pytest.mark.parametrize("case", ["Graph.save", "Graph.load", "Tensor(file_path)", "acl.init"])
 def test_path_whose_fspath_raises(acl_ready: StubControl, case: str) -> None:
     with ge.Graph("g") as graph:

@@ -421,14 +421,7 @@ VARIANTS: dict[str, tuple[str, Fault]] = {
 UNREACHABLE: dict[str, str] = {}
 """Failable functions the public API cannot reach, with the reason (none so far)."""
 
-KNOWN_DEFECTS: dict[str, str] = {
-    "aclrtFree": "ge/acl.py: DeviceBuffer.free() drops the handle before aclrtFree; when "
-    "it fails the block leaks and free() cannot be retried",
-    "aclrtFreeHost": "ge/acl.py: HostBuffer.free() drops the handle before aclrtFreeHost; "
-    "when it fails the block leaks and free() cannot be retried",
-    "aclrtDestroyStream": "ge/acl.py: Stream.destroy() drops the handle before "
-    "aclrtDestroyStream; when it fails the stream leaks and destroy() cannot be retried",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _stand_in_failable() -> list[str]:
@@ -564,6 +557,13 @@ TAG = re.compile(r"boom-(?:malloc|free)-\d+")
 RAISED_BY_ALLOCATORS = (Boom, BoomBase, MemoryError, KeyError)
 
 
+def _drop_in_finalizers(outputs: list[Any]) -> None:
+    """Release the outputs through their finalizers, where no caller collects
+    what their allocator's free raises: it waits for a later call."""
+    outputs.clear()
+    gc.collect()
+
+
 def _tags(exc: BaseException) -> list[str]:
     """The allocator exceptions an exception carries: itself or its cause, and its notes."""
     carried = exc.__cause__ if isinstance(exc, GeError) else exc
@@ -589,7 +589,7 @@ OPS = st.lists(
 @given(plan=PLANS, ops=OPS, seed=st.integers(0, 10**6))
 # the second block's malloc and the first block's free (GE gives it back) both raise
 @example(plan={("malloc", 2): Boom, ("free", 1): KeyError}, ops=["run"], seed=0)
-# free raises while the stream synchronizes (nobody waits), then the session closes
+# free raises while the stream synchronizes: the synchronize raises it
 @example(plan={("free", 1): BoomBase}, ops=["run", "close", "sync"], seed=0)
 # two frees raise while nobody waits and no session owns the stream: finalize reports both
 @example(plan={("free", 1): Boom, ("free", 2): Boom}, ops=["run", "unregister"], seed=0)
@@ -648,7 +648,7 @@ def test_exceptions_in_user_allocators_reach_the_user_exactly_once(
                 del tensor  # "drop": the finalizer frees it; the error waits
                 gc.collect()
             elif op == "sync":
-                stream.synchronize()  # FreeFn errors here wait for a session call
+                call(stream.synchronize)  # FreeFn errors here reach the synchronize
             elif op == "unregister":
                 call(lambda: session.unregister_external_allocator(stream))
                 registered = False
@@ -660,7 +660,7 @@ def test_exceptions_in_user_allocators_reach_the_user_exactly_once(
     while outputs:
         call(outputs.pop().close)
     gc.collect()
-    stream.synchronize()
+    call(stream.synchronize)
     call(session.close)
     call(ge.finalize)
     stream.destroy()
@@ -717,9 +717,8 @@ def test_closing_the_session_reports_a_free_that_failed_during_synchronize(
     never came; closing the session that owns the stream's allocator reports it."""
     env = flaky_run({("free", 1): Boom})
     outputs = env.run()
-    outputs[0].close()  # its block is freed when the queued run is done...
-    stream.synchronize()  # ...here, where nobody collects it (see the xfail below)
-    outputs[1].close()
+    stream.synchronize()
+    _drop_in_finalizers(outputs)  # the failing free runs where nobody collects it
     with pytest.raises(Boom, match="boom-free-1"):
         env.session.close()
     assert env.session.closed
@@ -733,9 +732,8 @@ def test_finalize_reports_a_free_that_failed_after_the_allocator_was_dropped(
     env = flaky_run({("free", 1): Boom})
     outputs = env.run()
     env.session.unregister_external_allocator(stream)
-    for out in outputs:
-        out.close()
     stream.synchronize()
+    _drop_in_finalizers(outputs)
     env.session.close()
     with pytest.raises(Boom, match="boom-free-1"):
         ge.finalize()
@@ -743,11 +741,6 @@ def test_finalize_reports_a_free_that_failed_after_the_allocator_was_dropped(
     ge.initialize()  # the fixture finalizes again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ge/acl.py: Stream.synchronize() does not collect the exceptions of the "
-    "allocator callbacks it causes (FreeFn); they surface at a later session call",
-)
 def test_synchronize_raises_what_the_allocator_raised_during_it(
     flaky_run: Any, stream: Any
 ) -> None:
@@ -763,11 +756,6 @@ def test_synchronize_raises_what_the_allocator_raised_during_it(
             env.session.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ge/graph/tensor.py: Tensor.to_host() does not collect the exception of the "
-    "FreeFn it causes; it surfaces at a later session call",
-)
 def test_to_host_raises_what_the_allocator_raised_during_it(flaky_run: Any, stream: Any) -> None:
     env = flaky_run({("free", 1): Boom})
     outputs = env.run()
@@ -791,9 +779,8 @@ def test_finalize_finishes_when_a_session_reports_a_base_exception(
     env = flaky_run({("free", 1): BoomBase})
     later = ge.Session()  # closed after env.session
     outputs = env.run()
-    for out in outputs:
-        out.close()
-    stream.synchronize()  # the free raises here; it waits for the session's close
+    stream.synchronize()
+    _drop_in_finalizers(outputs)  # the free raises there; it waits for the session's close
     with pytest.raises(BoomBase, match="boom-free-1"):
         ge.finalize()
     assert env.session.closed and later.closed
@@ -808,9 +795,9 @@ def test_a_failed_ge_finalize_still_reports_what_closing_the_sessions_raised(
     """Regression: when GEFinalize failed, the errors of the sessions it had
     closed first were dropped."""
     env = flaky_run({("free", 1): Boom})
-    for out in env.run():
-        out.close()
-    stream.synchronize()  # the free raises; it waits for the session's close
+    outputs = env.run()
+    stream.synchronize()
+    _drop_in_finalizers(outputs)  # the free raises there; it waits for the session's close
     ge_stub.fail_next("GeApiWrapper_GEFinalize", GE_STATUS)
     with pytest.raises(GeError) as info:
         ge.finalize()

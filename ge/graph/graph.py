@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Optional, Union
 
 from typing_extensions import Self
 
-from ge._checks import encode_text
+from ge._checks import encode_text, fspath_bytes
 from ge._ffi import api
 from ge._ffi.marshal import check_ge, decode, ge_error
 from ge._native import NativeObject
@@ -31,12 +31,7 @@ class GraphInput:
 
 
 def _encode_path(path: object) -> bytes:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
-    data = os.fsencode(path)
-    if b"\0" in data:
-        raise ValueError(f"path must not contain NUL characters: {path!r}")
-    return data
+    return fspath_bytes(path, "path")
 
 
 class Graph(NativeObject):

@@ -12,10 +12,11 @@ import numpy as np
 from typing_extensions import Self
 
 from ge import _callback_errors, _ffi
-from ge._checks import as_dims
+from ge._checks import as_dims, fspath_bytes
 from ge._ffi import api
 from ge._ffi.marshal import check_acl, check_ge, decode, ge_error
 from ge._native import NativeObject
+from ge.acl import _raise_failure
 from ge.error import GeError
 from ge.graph.dtypes import from_numpy_dtype, itemsize, to_numpy_dtype
 from ge.graph.types import DataType, Format, Placement, coerce_enum
@@ -63,13 +64,12 @@ def _data_to_array(data: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, Any
 
 def _read_file(path: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     """The raw binary file ``path`` as a 1-d array of ``np_dtype`` (native byte order)."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"file_path must be a str or os.PathLike, not {type(path).__name__}")
-    with open(path, "rb") as stream:
+    name = fspath_bytes(path, "file_path")
+    with open(name, "rb") as stream:
         raw = stream.read()
     if len(raw) % np_dtype.itemsize:
         raise ValueError(
-            f"{os.fspath(path)!r} holds {len(raw)} bytes, not a whole number of "
+            f"{os.fsdecode(name)!r} holds {len(raw)} bytes, not a whole number of "
             f"{np_dtype} elements ({np_dtype.itemsize} bytes each)"
         )
     return np.frombuffer(raw, dtype=np_dtype)
@@ -252,13 +252,22 @@ class Tensor(NativeObject):
 
     def to_device(self) -> Self:
         """Move the data to device memory (in place; a no-op when already there)."""
-        check_ge(api.GeApiWrapper_Tensor_ToDevice(self.handle), "ToDevice")
+        self._move(api.GeApiWrapper_Tensor_ToDevice, "ToDevice")
         return self
 
     def to_host(self) -> Self:
         """Move the data to host memory (in place; a no-op when already there)."""
-        check_ge(api.GeApiWrapper_Tensor_ToHost(self.handle), "ToHost")
+        self._move(api.GeApiWrapper_Tensor_ToHost, "ToHost")
         return self
+
+    def _move(self, function: Any, name: str) -> None:
+        """Call ``ToDevice``/``ToHost``: the old block may be freed through the
+        allocator's FreeFn (or a new one taken through its MallocFn), so carry
+        what those callbacks raise to the caller."""
+        handle = self.handle
+        with _callback_errors.collecting() as errors:
+            status = function(handle)
+        _raise_failure(ge_error(name, status, {}) if status else None, errors)
 
     # -- data ---------------------------------------------------------------
 
@@ -283,9 +292,17 @@ class Tensor(NativeObject):
         """numpy's array protocol: always a new array (``copy=False`` is refused)."""
         if copy is False:
             raise ValueError("a Tensor's data cannot be viewed without a copy")
-        array = self.numpy()
+        wanted: Optional[np.dtype[Any]] = None
         if dtype is not None:
-            array = array.astype(dtype, copy=False)
+            try:
+                wanted = np.dtype(dtype)
+            except (TypeError, ValueError):
+                raise
+            except Exception as exc:
+                raise TypeError(f"not a numpy data type: {type(dtype).__name__}") from exc
+        array = self.numpy()
+        if wanted is not None:
+            array = array.astype(wanted, copy=False)
         return array
 
     def __repr__(self) -> str:

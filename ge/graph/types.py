@@ -151,6 +151,10 @@ def coerce_enum(enum: type[_E], value: object, what: str) -> _E:
         raise TypeError(
             f"{what} must be a {enum.__name__} or an int, not {type(value).__name__}"
         ) from None
+    except Exception as exc:  # an __index__ that fails: not usable as an int
+        raise TypeError(
+            f"{what} must be a {enum.__name__} or an int; {type(value).__name__}.__index__ failed"
+        ) from exc
     try:
         return enum(number)
     except ValueError:
