@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ==========================================================================
  * 1. Numbers
@@ -1110,6 +1111,27 @@ typedef struct Tensor {
     ABlock *blk;         /* or: an allocator block (async output) */
     char *text;          /* GetData text */
 } Tensor;
+
+/* Host memory for tensor data. Buffers too large for glibc to ever reuse
+ * (past its largest mmap threshold, 32 MiB) are 2 MiB aligned and advised as
+ * transparent huge pages, as numpy does for its arrays: a fresh 4 KiB-page
+ * mapping of hundreds of MiB costs several times the copy into it. */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_FROM ((size_t)32 << 20)
+static uint8_t *host_alloc(size_t nbytes)
+{
+    if (nbytes < HUGE_FROM)
+        return malloc(max_sz(nbytes, 1));
+    size_t rounded = (nbytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (rounded < nbytes)
+        return NULL;
+    uint8_t *p = aligned_alloc(HUGE_PAGE, rounded);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure is fine */
+#endif
+    return p;
+}
 
 static Tensor *tensor_new(int dtype, int format, const Shape *shape)
 {
@@ -2806,7 +2828,7 @@ void *EsCreateEsCTensor(const void *data, const int64_t *dims, int64_t dim_num,
                 "size overflow)", dim_num);
     if (!data && nbytes)
         GE_FAIL(NULL, "data is NULL for a tensor of %zu bytes", nbytes);
-    uint8_t *buf = malloc(max_sz(nbytes, 1));
+    uint8_t *buf = host_alloc(nbytes);
     Tensor *t = buf ? tensor_new(data_type, format, &shp) : NULL;
     if (!t) {
         free(buf);
