@@ -17,14 +17,13 @@ finalizes GE, in any order. After every step:
 from __future__ import annotations
 
 import gc
-import os
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 import pytest
-from hypothesis import Phase, settings
+from _machine_settings import machine_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -324,16 +323,6 @@ class AllocatorMachine(RuleBasedStateMachine):
         ge.acl.finalize()
         counts = self.stub.live_counts()
         assert counts == dict.fromkeys(counts, 0)
-
-
-def machine_settings(factor: int, cap: int) -> settings:
-    """The profile's settings with ``factor`` x its examples (at most ``cap``). Under
-    ``CI=true`` a failure is not shrunk (that can take minutes): the printed blob
-    reproduces it, and the dev profile shrinks it."""
-    profile = settings()
-    ci = os.environ.get("CI") == "true" and not os.environ.get("HYPOTHESIS_PROFILE")
-    phases = [p for p in profile.phases if not (ci and p is Phase.shrink)]
-    return settings(profile, max_examples=min(factor * profile.max_examples, cap), phases=phases)
 
 
 def test_allocator_accounting_state_machine(ge_stub: Any) -> None:

@@ -27,14 +27,13 @@ from __future__ import annotations
 import collections
 import functools
 import gc
-import os
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, TypeVar
 
 import numpy as np
 import pytest
-from hypothesis import Phase, settings
+from _machine_settings import machine_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -884,16 +883,6 @@ class GeMachine(RuleBasedStateMachine):
             assert a.ledger is not None and a.ledger.live == {} and a.ledger.bad_frees == []
             assert a.ledger.mallocs == a.ledger.frees
         assert not _allocator_bridge.registry.alive and not _allocator_bridge.registry.current
-
-
-def machine_settings(factor: int, cap: int) -> settings:
-    """The profile's settings with ``factor`` x its examples (at most ``cap``). Under
-    ``CI=true`` a failure is not shrunk (that can take minutes): the printed blob
-    reproduces it, and the dev profile shrinks it."""
-    profile = settings()
-    ci = os.environ.get("CI") == "true" and not os.environ.get("HYPOTHESIS_PROFILE")
-    phases = [p for p in profile.phases if not (ci and p is Phase.shrink)]
-    return settings(profile, max_examples=min(factor * profile.max_examples, cap), phases=phases)
 
 
 def test_public_surface_state_machine(ge_stub: Any) -> None:

@@ -1,0 +1,17 @@
+"""Settings shared by the reliability state machines."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import Phase, settings
+
+
+def machine_settings(factor: int, cap: int) -> settings:
+    """The profile's settings with ``factor`` x its examples (at most ``cap``). Under
+    ``CI=true`` a failure is not shrunk (that can take minutes): the printed blob
+    reproduces it, and the dev profile shrinks it."""
+    profile = settings()
+    ci = os.environ.get("CI") == "true" and not os.environ.get("HYPOTHESIS_PROFILE")
+    phases = [p for p in profile.phases if not (ci and p is Phase.shrink)]
+    return settings(profile, max_examples=min(factor * profile.max_examples, cap), phases=phases)
