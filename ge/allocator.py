@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import abc
 import ctypes
-import numbers
 import threading
 from typing import NamedTuple
 
+from ge._checks import as_int_in
 from ge._ffi import api
 from ge._ffi.marshal import check_acl
 from ge.error import AclError
@@ -26,12 +26,7 @@ _MAX_SIZE = 2**64 - 1
 def _check_size(value: object, what: str) -> int:
     if type(value) is int and 0 <= value <= _MAX_SIZE:
         return value  # the common case, without the ABC check below (every malloc)
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
-    number = int(value)
-    if not 0 <= number <= _MAX_SIZE:
-        raise ValueError(f"{what} must be in 0..2**64-1, got {number}")
-    return number
+    return as_int_in(value, what, 0, _MAX_SIZE)
 
 
 class MemBlock:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import numbers
 import struct
 import threading
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ from ge._callback_errors import (
     preferred,
     raise_first,
 )
+from ge._checks import as_int, as_int_in
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, ge_error
 from ge._ffi.status import GE_SESSION_MANAGER_NOT_INIT, GE_SESSION_NOT_EXIST
@@ -47,31 +47,19 @@ _VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
 
 def has_session(session_id: int) -> bool:
     """Whether a live session has this id (an integer)."""
-    if not isinstance(session_id, numbers.Integral) or isinstance(session_id, bool):
-        raise TypeError("session_id must be an integer")
-    return manager.has_session(int(session_id))
+    return manager.has_session(as_int(session_id, "session_id", "session_id must be an integer"))
 
 
 def _graph_id(graph_id: object) -> int:
     if type(graph_id) is int and 0 <= graph_id <= _UINT32_MAX:
         return graph_id  # the common case, without the ABC check below
-    if not isinstance(graph_id, numbers.Integral) or isinstance(graph_id, bool):
-        raise TypeError("Graph_id must be an integer")
-    value = int(graph_id)
-    if not 0 <= value <= _UINT32_MAX:
-        raise ValueError(f"Graph_id must be in 0..2**32-1, got {value}")
-    return value
+    return as_int_in(graph_id, "Graph_id", 0, _UINT32_MAX, "Graph_id must be an integer")
 
 
 def _stream(stream: object, message: str) -> int:
     if isinstance(stream, Stream):
         return stream.handle
-    if not isinstance(stream, numbers.Integral) or isinstance(stream, bool):
-        raise TypeError(message)
-    value = int(stream)
-    if not 0 <= value <= _UINT64_MAX:
-        raise ValueError(f"stream handle must be in 0..2**64-1, got {value}")
-    return value
+    return as_int_in(stream, "stream handle", 0, _UINT64_MAX, message)
 
 
 def _options(options: object) -> Optional[COptions]:
