@@ -319,8 +319,11 @@ class Tensor(NativeObject):
 
 def _create(array: np.ndarray[Any, Any], data_type: DataType, fmt: Format) -> int:
     """A new tensor handle with a copy of ``array`` (converted to C order, native bytes)."""
-    native = array.dtype if array.dtype.byteorder in ("=", "|") else array.dtype.newbyteorder("=")
-    contiguous = np.asarray(array, dtype=native, order="C")
+    if array.flags.c_contiguous and array.dtype.isnative:
+        contiguous = array  # the common case: no conversion call at all
+    else:
+        native = array.dtype.newbyteorder("=")
+        contiguous = np.ascontiguousarray(array, dtype=native)
     ndim = contiguous.ndim
     dims_type = _dims_types.get(ndim)
     if dims_type is None:
