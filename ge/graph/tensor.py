@@ -323,7 +323,7 @@ def _create(array: np.ndarray[Any, Any], data_type: DataType, fmt: Format) -> in
         contiguous = array  # the common case: no conversion call at all
     else:
         native = array.dtype.newbyteorder("=")
-        contiguous = np.ascontiguousarray(array, dtype=native)
+        contiguous = np.asarray(array, dtype=native, order="C")  # keeps 0-d arrays 0-d
     ndim = contiguous.ndim
     dims_type = _dims_types.get(ndim)
     if dims_type is None:
