@@ -78,6 +78,27 @@ def note_others(target: BaseException, others: list[BaseException]) -> None:
         _add_note(target, f"also raised: {extra!r}")
 
 
+def raise_with(failure: Optional[BaseException], errors: list[BaseException]) -> None:
+    """Raise for a C call that may also have collected callback exceptions.
+
+    The call's ``failure`` with the first callback exception as its cause (the
+    others as notes), else that exception; a ``KeyboardInterrupt`` or
+    ``SystemExit`` from a callback is raised itself, the failure as a note.
+    Returns only when there was neither.
+    """
+    if failure is None:
+        raise_first(errors)
+        return
+    if errors:
+        first = preferred(errors)
+        if not isinstance(first, Exception):
+            note_failure(first, failure)
+            raise_first(errors)
+        note_others(failure, [exc for exc in errors if exc is not first])
+        raise failure from first
+    raise failure
+
+
 def note_failure(target: BaseException, failure: BaseException) -> None:
     """Record on ``target`` (as a note) the failure of the call it interrupted."""
     _add_note(target, f"the call then failed: {failure}")

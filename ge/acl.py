@@ -127,26 +127,6 @@ def _host_bytes(array: object) -> np.ndarray[Any, Any]:
     return np.asarray(src, order="C")
 
 
-def _raise_failure(failure: Optional[GeError], errors: list[BaseException]) -> None:
-    """Raise for a C call that may also have collected callback exceptions.
-
-    The call's ``failure`` with the first callback exception as its cause
-    (the others as notes), else that exception; a ``KeyboardInterrupt`` or
-    ``SystemExit`` from a callback is raised itself, the failure as a note.
-    """
-    if failure is None:
-        _callback_errors.raise_first(errors)
-        return
-    if errors:
-        first = _callback_errors.preferred(errors)
-        if not isinstance(first, Exception):
-            _callback_errors.note_failure(first, failure)
-            _callback_errors.raise_first(errors)
-        _callback_errors.note_others(failure, [exc for exc in errors if exc is not first])
-        raise failure from first
-    raise failure
-
-
 def _acl_failure(code: int, api_name: str, context: dict[str, object]) -> Optional[GeError]:
     """The ``AclError`` of a failed call, or None on success."""
     try:
@@ -396,7 +376,9 @@ class Stream(NativeObject):
         if not code:
             with self._lock:
                 del self._keepalive[:pending]
-        _raise_failure(_acl_failure(code, "aclrtSynchronizeStream", {"stream": handle}), errors)
+        _callback_errors.raise_with(
+            _acl_failure(code, "aclrtSynchronizeStream", {"stream": handle}), errors
+        )
 
     def destroy(self) -> None:
         """Destroy the stream after running its queued work; harmless when destroyed.
@@ -418,7 +400,9 @@ class Stream(NativeObject):
                 self._detach()
                 _untrack(self, handle)
                 self._keepalive.clear()
-        _raise_failure(_acl_failure(code, "aclrtDestroyStream", {"stream": handle}), errors)
+        _callback_errors.raise_with(
+            _acl_failure(code, "aclrtDestroyStream", {"stream": handle}), errors
+        )
 
     def _release(self, handle: int) -> None:
         _untrack(self, handle)

@@ -17,13 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, Union
 
 from ge import _allocator_bridge, _lifecycle
-from ge._callback_errors import (
-    collecting,
-    note_failure,
-    note_others,
-    preferred,
-    raise_first,
-)
+from ge._callback_errors import collecting, raise_first, raise_with
 from ge._checks import as_int, as_int_in
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, ge_error
@@ -414,20 +408,8 @@ def _context(graph_id: Optional[int], stream: Optional[int]) -> dict[str, object
 def _finish(
     status: int, api_name: str, context: dict[str, object], errors: list[BaseException]
 ) -> None:
-    """Raise for a call that may also have collected callback exceptions: GE's
-    failure with the first callback exception as its cause (the others as its
-    notes), else that exception. A ``KeyboardInterrupt`` or ``SystemExit`` (any
-    non-``Exception``) from a callback is raised itself, GE's failure as a note."""
-    if status:
-        error = ge_error(api_name, status, context)
-        if errors:
-            if not isinstance(preferred(errors), Exception):
-                note_failure(preferred(errors), error)
-                raise_first(errors)
-            note_others(error, errors[1:])
-            raise error from errors[0]
-        raise error
-    raise_first(errors)
+    """Raise GE's failure of the call and what its callbacks raised (see ``raise_with``)."""
+    raise_with(ge_error(api_name, status, context) if status else None, errors)
 
 
 def _adopt_outputs(outputs: Any, count: int) -> list[Tensor]:

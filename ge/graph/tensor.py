@@ -16,7 +16,6 @@ from ge._checks import as_dims, fspath_bytes
 from ge._ffi import api
 from ge._ffi.marshal import check_acl, check_ge, decode, ge_error
 from ge._native import NativeObject
-from ge.acl import _raise_failure
 from ge.error import GeError
 from ge.graph.dtypes import from_numpy_dtype, itemsize, to_numpy_dtype
 from ge.graph.types import DataType, Format, Placement, coerce_enum
@@ -267,7 +266,7 @@ class Tensor(NativeObject):
         handle = self.handle
         with _callback_errors.collecting() as errors:
             status = function(handle)
-        _raise_failure(ge_error(name, status, {}) if status else None, errors)
+        _callback_errors.raise_with(ge_error(name, status, {}) if status else None, errors)
 
     # -- data ---------------------------------------------------------------
 
