@@ -35,10 +35,10 @@ from typing_extensions import Self
 from ge import _callback_errors, _ffi, _lifecycle
 from ge._checks import as_dims, as_int, fspath_bytes
 from ge._ffi import api
-from ge._ffi.marshal import check_acl
+from ge._ffi.marshal import check_acl, last_acl_message
 from ge._ffi.status import ACL_ERROR_REPEAT_FINALIZE, ACL_ERROR_REPEAT_INITIALIZE
 from ge._native import NativeObject
-from ge.error import GeError
+from ge.error import AclError
 
 __all__ = [
     "Buffer",
@@ -127,13 +127,9 @@ def _host_bytes(array: object) -> np.ndarray[Any, Any]:
     return np.asarray(src, order="C")
 
 
-def _acl_failure(code: int, api_name: str, context: dict[str, object]) -> Optional[GeError]:
+def _acl_failure(code: int, api_name: str, context: dict[str, object]) -> Optional[AclError]:
     """The ``AclError`` of a failed call, or None on success."""
-    try:
-        check_acl(code, api_name, context)
-    except GeError as failure:
-        return failure
-    return None
+    return AclError(api_name, code, last_acl_message(), context) if code else None
 
 
 # --------------------------------------------------------------------------
