@@ -574,6 +574,19 @@ def _tags(exc: BaseException) -> list[str]:
     return found
 
 
+def _two_output_session(stream: Any, allocator: Allocator) -> ge.Session:
+    """A session with graph 1 (``x + x, x * x`` on float32[2, 3]) and ``allocator``
+    registered on ``stream``."""
+    session = ge.Session()
+    with ge.GraphBuilder("g") as builder:
+        x = builder.input(0, F32, (2, 3))
+        graph = builder.build([x + x, x * x])
+    session.add_graph(1, graph)
+    graph.close()
+    session.register_external_allocator(stream, allocator)
+    return session
+
+
 PLANS = st.dictionaries(
     st.tuples(st.sampled_from(["malloc", "free"]), st.integers(1, 5)),
     st.sampled_from([Boom, MemoryError, BoomBase, KeyError]),
@@ -621,15 +634,9 @@ def test_exceptions_in_user_allocators_reach_the_user_exactly_once(
     device.set()
     stream = ge.acl.Stream()
     ge.initialize()
-    session = ge.Session()
-    with ge.GraphBuilder("g") as builder:
-        x = builder.input(0, F32, (2, 3))
-        graph = builder.build([x + x, x * x])
-    session.add_graph(1, graph)
-    graph.close()
     allocator = Flaky(plan)
     allocators = [allocator]
-    session.register_external_allocator(stream, allocator)
+    session = _two_output_session(stream, allocator)
     outputs: list[ge.Tensor] = []
     registered = True
     with ge.Tensor.from_numpy(X) as x_in:
@@ -681,14 +688,8 @@ def flaky_run(ge_ready: StubControl, stream: Any) -> Any:
     """A session running a two-output graph on ``stream`` with a Flaky allocator."""
 
     def make(plan: dict[tuple[str, int], type[BaseException]]) -> Any:
-        session = ge.Session()
-        with ge.GraphBuilder("g") as builder:
-            x = builder.input(0, F32, (2, 3))
-            graph = builder.build([x + x, x * x])
-        session.add_graph(1, graph)
-        graph.close()
         allocator = Flaky(plan)
-        session.register_external_allocator(stream, allocator)
+        session = _two_output_session(stream, allocator)
 
         def run() -> list[ge.Tensor]:
             with ge.Tensor.from_numpy(X) as x_in:
