@@ -81,3 +81,19 @@ def fspath_bytes(path: object, what: str, *, allow_bytes: bool = False) -> bytes
     if b"\0" in raw:
         raise ValueError(f"{what} must not contain NUL characters: {raw!r}")
     return raw
+
+
+def as_str_dict(config: object, message: str) -> dict[str, str]:
+    """A mapping of str to str as a new dict (one snapshot, checked and then used);
+    ``TypeError(message)`` for anything else, a mapping that fails when read included."""
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise TypeError(message)
+    try:
+        items = dict(config.items())
+    except Exception as exc:
+        raise TypeError(message) from exc
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in items.items()):
+        raise TypeError(message)
+    return items

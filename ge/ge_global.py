@@ -14,6 +14,7 @@ from typing import Optional
 from ge import _allocator_bridge, _lifecycle
 from ge import acl as _acl  # noqa: F401 - registers ACL's exit hook first (see the end)
 from ge._callback_errors import raise_first
+from ge._checks import as_str_dict
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, ge_error
 from ge._session_manager import manager
@@ -21,28 +22,12 @@ from ge._session_manager import manager
 __all__ = ["GeApi", "finalize", "initialize", "initialized", "is_initialized"]
 
 
-def _check_config(config: object, message: str) -> dict[str, str]:
-    """A mapping of str to str as a new dict (one snapshot, checked and then used);
-    ``TypeError(message)`` for anything else, a mapping that fails when read included."""
-    if config is None:
-        return {}
-    if not isinstance(config, Mapping):
-        raise TypeError(message)
-    try:
-        items = dict(config.items())
-    except Exception as exc:
-        raise TypeError(message) from exc
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in items.items()):
-        raise TypeError(message)
-    return items
-
-
 def initialize(options: Optional[Mapping[str, str]] = None) -> None:
     """Initialise GE (``GEInitialize``) with string options such as ``ge.exec.deviceId``.
 
     Initialising twice is harmless, as in GE.
     """
-    config = _check_config(options, "Ge init config must be a dictionary")
+    config = as_str_dict(options, "Ge init config must be a dictionary")
     with manager.lock:
         if manager.initialized:
             return

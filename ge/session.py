@@ -18,7 +18,7 @@ from typing import Any, NoReturn, Optional, Union
 
 from ge import _allocator_bridge, _lifecycle
 from ge._callback_errors import collecting, raise_first, raise_with
-from ge._checks import as_int, as_int_in
+from ge._checks import as_int, as_int_in, as_str_dict
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, ge_error
 from ge._ffi.status import GE_SESSION_MANAGER_NOT_INIT, GE_SESSION_NOT_EXIST
@@ -27,7 +27,6 @@ from ge._session_manager import manager
 from ge.acl import Stream
 from ge.allocator import Allocator
 from ge.error import GeError
-from ge.ge_global import _check_config
 from ge.graph import Graph, Tensor
 
 __all__ = ["Session", "has_session"]
@@ -57,7 +56,7 @@ def _stream(stream: object, message: str) -> int:
 
 
 def _options(options: object) -> Optional[COptions]:
-    checked = _check_config(options, "options must be a dictionary")
+    checked = as_str_dict(options, "options must be a dictionary")
     return COptions(checked) if checked else None
 
 
@@ -102,7 +101,7 @@ class Session(NativeObject):
         self._closed_by_finalize = False
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        checked = _check_config(options, "option must be a dictionary")
+        checked = as_str_dict(options, "option must be a dictionary")
         if checked:
             handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
         else:
