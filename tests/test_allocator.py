@@ -299,9 +299,9 @@ def test_closing_the_session_unregisters_what_it_owns(
     owner, other = ge.Session(), ge.Session()
     owner.register_external_allocator(stream, Recording())
     other.close()  # owns nothing: the allocator stays
-    assert ge.session._registry.current[stream.handle].session_id == owner.session_id
+    assert ge.session.session._registry.current[stream.handle].session_id == owner.session_id
     owner.close()
-    assert stream.handle not in ge.session._registry.current
+    assert stream.handle not in ge.session.session._registry.current
     assert ge_stub.callback_counts()["on_destroy"] == 1
     assert ge_stub.live_counts()["allocators"] == 0
 

@@ -1,99 +1,14 @@
-"""Python memory allocators that GE can use for a stream's outputs.
-
-Subclass :class:`Allocator` (``malloc(size) -> MemBlock``, ``free(block)``)
-and register it with ``Session.register_external_allocator(stream, alloc)``.
-:class:`AclAllocator` allocates device memory with ``aclrtMalloc``;
-:class:`CachingAllocator` keeps freed blocks in size classes and reuses them.
-"""
+"""``CachingAllocator``: keeps freed blocks in size classes and hands them out again."""
 
 from __future__ import annotations
 
-import abc
-import ctypes
 import threading
 from typing import NamedTuple
 
-from ge._checks import as_int_in
-from ge._ffi import api
-from ge._ffi.marshal import check_acl
+from ge.allocator.allocator import Allocator, MemBlock, check_size
 from ge.error import AclError
 
-__all__ = ["AclAllocator", "Allocator", "AllocatorStats", "CachingAllocator", "MemBlock"]
-
-_MAX_SIZE = 2**64 - 1
-
-
-def _check_size(value: object, what: str) -> int:
-    if type(value) is int and 0 <= value <= _MAX_SIZE:
-        return value  # the common case, without the ABC check below (every malloc)
-    return as_int_in(value, what, 0, _MAX_SIZE)
-
-
-class MemBlock:
-    """A block of device memory: its address and size in bytes (read-only)."""
-
-    __slots__ = ("_addr", "_size")
-
-    def __init__(self, addr: int, size: int) -> None:
-        self._addr = _check_size(addr, "addr")
-        self._size = _check_size(size, "size")
-
-    @property
-    def addr(self) -> int:
-        """The device address."""
-        return self._addr
-
-    @property
-    def size(self) -> int:
-        """The size in bytes."""
-        return self._size
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, MemBlock):
-            return NotImplemented
-        return (self._addr, self._size) == (other._addr, other._size)
-
-    def __hash__(self) -> int:
-        return hash((self._addr, self._size))
-
-    def __repr__(self) -> str:
-        return f"MemBlock(addr={self._addr:#x}, size={self._size})"
-
-
-class Allocator(abc.ABC):
-    """A memory allocator GE can call (from any thread) for a stream's outputs."""
-
-    @abc.abstractmethod
-    def malloc(self, size: int) -> MemBlock:
-        """Return a block of at least ``size`` bytes of device memory."""
-
-    @abc.abstractmethod
-    def free(self, block: MemBlock) -> None:
-        """Release a block this allocator returned."""
-
-
-class AclAllocator(Allocator):
-    """Device memory straight from ``aclrtMalloc`` / ``aclrtFree``."""
-
-    def __init__(self, policy: int = 0) -> None:
-        if not isinstance(policy, int) or isinstance(policy, bool):
-            raise TypeError("policy must be an integer (aclrtMemMallocPolicy)")
-        if not -(2**31) <= policy < 2**31:
-            raise ValueError(f"policy must fit in a C int (aclrtMemMallocPolicy), got {policy}")
-        self.policy = policy
-
-    def malloc(self, size: int) -> MemBlock:
-        """``aclrtMalloc`` of ``size`` bytes."""
-        nbytes = _check_size(size, "size")
-        ptr = ctypes.c_void_p()
-        check_acl(api.aclrtMalloc(ctypes.byref(ptr), nbytes, self.policy), "aclrtMalloc")
-        return MemBlock(ptr.value or 0, nbytes)
-
-    def free(self, block: MemBlock) -> None:
-        """``aclrtFree`` of the block."""
-        if not isinstance(block, MemBlock):
-            raise TypeError(f"block must be a MemBlock, not {type(block).__name__}")
-        check_acl(api.aclrtFree(block.addr), "aclrtFree")
+__all__ = ["AllocatorStats", "CachingAllocator", "size_class"]
 
 
 class AllocatorStats(NamedTuple):
@@ -109,7 +24,7 @@ class AllocatorStats(NamedTuple):
 def size_class(size: int) -> int:
     """The size a request is rounded up to: 512-byte steps up to 1 MiB, then
     four classes per power of two (at most 25% waste)."""
-    size = _check_size(size, "size")
+    size = check_size(size, "size")
     if size <= 512:
         return 512
     if size <= 1 << 20:
