@@ -1,49 +1,176 @@
 """The base of every Python object that owns one native handle.
 
-It frees the handle exactly once (``close()``, the context manager, or the
-finalizer), refuses use after close with a clear ``ValueError``, and refuses
-``copy``/``deepcopy``/pickling, which would share or lose the handle.
+A :class:`NativeObject` frees its handle exactly once (``close()``, the
+context manager, or the finalizer), refuses use after close with a clear
+error, and refuses ``copy``/``deepcopy``/pickling, which would share or lose
+the handle.
+
+It also counts the C calls in flight on it, so that no thread can free (or
+move) the native object while another thread's call is using it:
+
+* a call brackets its C calls with :meth:`NativeObject._enter` (which returns
+  the live handle, or raises if the object is closed) and
+  :meth:`NativeObject._leave`, or uses ``with obj._calling() as handle:``;
+* :meth:`NativeObject.close` first refuses new calls, then waits until the
+  calls in flight have left, then releases the handle;
+* an operation that changes the native object in place (a tensor moving to
+  the device) runs ``with obj._exclusive() as handle:``: new calls wait until
+  it is done, and it waits for the calls in flight.
+
+Closing an object, or changing it exclusively, from inside a call on that
+same object on the same thread (from an allocator callback that call
+caused) would wait for itself forever: it raises ``RuntimeError`` instead.
+
+Waiting uses one condition shared by every object; a leaving call notifies it
+only when somebody waits for that object, so the common path takes no lock.
+The ordering that makes this safe without a lock: a call records itself
+*before* it reads the handle and the exclusive owner; a closer or an
+exclusive user records itself *before* it looks at the calls in flight. Under
+the GIL one of the two always sees the other.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar, NoReturn, Optional
 
 from typing_extensions import Self
 
 from ge import _lifecycle
+from ge._callback_errors import raise_first
 
-_close_lock = threading.Lock()
+_get_ident = threading.get_ident
+_turns = threading.Condition(threading.Lock())
+"""Closers, exclusive users and the calls that wait for them, for every object."""
 
 
 class NativeObject:
     """Owns one native handle (an ``int``); subclasses define ``_release``."""
 
-    __slots__ = ("__weakref__", "_handle")
+    __slots__ = ("__weakref__", "_calls", "_handle", "_owner")
 
     _kind: ClassVar[str] = "object"
     _closed_word: ClassVar[str] = "closed"
+    _reopen_if_release_fails: ClassVar[bool] = False
+    """True: when ``_release`` raises, the native object is still alive, so
+    this object keeps its handle and stays usable, and ``close()`` can be
+    retried (memory and streams)."""
 
     _handle: Optional[int]
+    _calls: list[int]
+    _owner: Optional[int]
 
     def __init__(self, handle: int) -> None:
+        self._calls = []
+        self._owner = None
         self._handle = handle
 
-    def _release(self, handle: int) -> None:
-        """Free ``handle`` in C; called at most once per object."""
+    def _release(self, handle: int) -> Optional[list[BaseException]]:
+        """Free ``handle`` in C ("release, then detach").
+
+        Raises when the native object could not be freed (then, with
+        ``_reopen_if_release_fails``, the object keeps its handle). Returns
+        what went wrong once it was freed (exceptions from allocator callbacks
+        that the release ran, say), which ``close()`` raises after detaching.
+        Called at most once per handle that it freed.
+        """
         raise NotImplementedError
+
+    # -- calls in flight ------------------------------------------------------
+
+    def _enter(self, *why: Any) -> int:
+        """Start a call: the live handle, counted in flight until :meth:`_leave`.
+
+        ``why`` (what the call is, for the error) goes to :meth:`_raise_closed`.
+        """
+        tid = _get_ident()
+        self._calls.append(tid)
+        owner = self._owner
+        if owner is not None and owner != tid and self._handle is not None:
+            self._wait_for_owner(tid)  # changed by another thread; a closing one fails below
+        handle = self._handle
+        if handle is None:
+            self._leave()
+            self._raise_closed(*why)
+        return handle
+
+    def _leave(self) -> None:
+        """End a call started by :meth:`_enter` on this thread."""
+        self._calls.remove(_get_ident())
+        if self._owner is not None:  # somebody may wait for the calls to leave
+            with _turns:
+                _turns.notify_all()
+
+    def _wait_for_owner(self, tid: int) -> None:
+        """Step aside while another thread closes or changes the object."""
+        calls = self._calls
+        calls.remove(tid)
+        with _turns:
+            _turns.notify_all()  # the owner may be waiting for this call
+            while self._owner is not None:
+                _turns.wait()
+            calls.append(tid)
+
+    def _calling(self) -> _Calling:
+        """``with obj._calling() as handle:``: :meth:`_enter` and :meth:`_leave`."""
+        return _Calling(self)
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[int]:
+        """Use the handle alone: new calls wait, calls in flight are waited for."""
+        handle = self._take_turn()
+        try:
+            yield handle
+        finally:
+            self._give_turn()
+
+    def _take_turn(self) -> int:
+        tid = _get_ident()
+        with _turns:
+            while self._owner is not None:
+                _turns.wait()
+            if tid in self._calls:
+                raise RuntimeError(self._reentry_message())
+            self._owner = tid
+            while self._calls:
+                _turns.wait()
+            handle = self._handle
+            if handle is None:
+                self._owner = None
+                _turns.notify_all()
+        if handle is None:
+            self._raise_closed()
+        return handle
+
+    def _give_turn(self) -> None:
+        with _turns:
+            self._owner = None
+            _turns.notify_all()
+
+    def _reentry_message(self) -> str:
+        return (
+            f"cannot close or change this {self._kind} from inside a call on it "
+            "(an allocator callback of that call?)"
+        )
+
+    # -- state ----------------------------------------------------------------
 
     @property
     def handle(self) -> int:
-        """The native handle, as an ``int``; ``ValueError`` once closed."""
+        """The native handle, as an ``int``; an error once closed.
+
+        Reading it does not keep the object open: pass the object itself to
+        the package's calls, which count themselves in flight.
+        """
         handle = self._handle
         if handle is None:
             self._raise_closed()
         return handle
 
-    def _raise_closed(self) -> NoReturn:
+    def _raise_closed(self, *why: Any) -> NoReturn:
+        """Raise the error of a call on a closed object (``why``: what the call is)."""
         raise ValueError(f"{self._kind} is {self._closed_word}")
 
     @property
@@ -51,18 +178,44 @@ class NativeObject:
         """Whether the native handle was released."""
         return self._handle is None
 
+    # -- closing --------------------------------------------------------------
+
     def _detach(self) -> Optional[int]:
-        """Take the handle away from this object (exactly one caller gets it)."""
-        with _close_lock:
+        """Take the handle away from this object once no call uses it.
+
+        Exactly one caller gets the handle; the others get None. Raises
+        ``RuntimeError`` when called from inside a call on this object.
+        """
+        tid = _get_ident()
+        with _turns:
+            while self._owner is not None:
+                _turns.wait()
             handle = self._handle
+            if handle is None:
+                return None
+            if tid in self._calls:
+                raise RuntimeError(self._reentry_message())
+            self._owner = tid
             self._handle = None
+            while self._calls:
+                _turns.wait()
+            self._owner = None
+            _turns.notify_all()
         return handle
 
     def close(self) -> None:
-        """Release the native object; harmless when already closed."""
+        """Release the native object once no call uses it; harmless when closed."""
         handle = self._detach()
-        if handle is not None:
-            self._release(handle)
+        if handle is None:
+            return
+        try:
+            errors = self._release(handle)
+        except BaseException:
+            if self._reopen_if_release_fails:
+                self._handle = handle
+            raise
+        if errors:
+            raise_first(errors)
 
     def __enter__(self) -> Self:
         return self
@@ -71,15 +224,16 @@ class NativeObject:
         self.close()
 
     def _finalize(self, handle: int) -> None:
-        """Free ``handle`` from the finalizer; by default the same as ``_release``."""
+        """Free ``handle`` from the finalizer (nobody to report to); by default
+        ``_release``, its errors dropped."""
         self._release(handle)
 
     def __del__(self) -> None:
-        if getattr(self, "_handle", None) is None or _lifecycle.exiting():
+        handle = getattr(self, "_handle", None)
+        if handle is None or _lifecycle.exiting():
             return
-        handle = self._detach()
-        if handle is None:
-            return
+        # Unreachable, so no call is in flight: take the handle without waiting.
+        self._handle = None
         with contextlib.suppress(BaseException):  # nobody to report to here
             self._finalize(handle)
 
@@ -91,3 +245,19 @@ class NativeObject:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(f"cannot pickle {type(self).__name__}: it owns a native handle")
+
+
+class _Calling:
+    """The context manager of :meth:`NativeObject._calling` (a class: cheaper
+    than a generator, and it is on every call)."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: NativeObject) -> None:
+        self._obj = obj
+
+    def __enter__(self) -> int:
+        return self._obj._enter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._obj._leave()

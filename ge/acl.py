@@ -141,9 +141,6 @@ _initialized = False
 _live: weakref.WeakSet[NativeObject] = weakref.WeakSet()
 _streams: dict[int, weakref.ReferenceType[Stream]] = {}
 _orphans: list[object] = []
-_free_lock = threading.Lock()
-"""Held around the C free of a buffer's ``close()`` (which runs no callback):
-exactly one caller frees the block, and it stays open if the free fails."""
 """Objects of copies on foreign streams whose synchronize failed (may still be read)."""
 
 
@@ -345,6 +342,7 @@ class Stream(NativeObject):
 
     _kind: ClassVar[str] = "Stream"
     _closed_word: ClassVar[str] = "destroyed"
+    _reopen_if_release_fails: ClassVar[bool] = True
 
     _keepalive: list[object]
 
@@ -364,14 +362,17 @@ class Stream(NativeObject):
         Raises what the allocator callbacks that the finished work triggers
         (a ``FreeFn`` of a freed output) raise.
         """
-        with self._lock:
-            handle = self.handle
-            pending = len(self._keepalive)
-        with _callback_errors.collecting() as errors:
-            code = api.aclrtSynchronizeStream(handle)
-        if not code:
+        handle = self._enter()
+        try:
             with self._lock:
-                del self._keepalive[:pending]
+                pending = len(self._keepalive)
+            with _callback_errors.collecting() as errors:
+                code = api.aclrtSynchronizeStream(handle)
+            if not code:
+                with self._lock:
+                    del self._keepalive[:pending]
+        finally:
+            self._leave()
         _callback_errors.raise_with(
             _acl_failure(code, "aclrtSynchronizeStream", {"stream": handle}), errors
         )
@@ -379,35 +380,23 @@ class Stream(NativeObject):
     def destroy(self) -> None:
         """Destroy the stream after running its queued work; harmless when destroyed.
 
-        When ``aclrtDestroyStream`` fails the stream stays usable and
-        ``destroy()`` can be retried.
+        Waits for calls in flight on it; raises what allocator callbacks raise
+        while the queue drains. When ``aclrtDestroyStream`` fails the stream
+        stays usable and ``destroy()`` can be retried.
         """
         self.close()
 
-    def close(self) -> None:
-        """:meth:`destroy`; raises what allocator callbacks raise while the queue drains."""
-        with self._lock:
-            handle = self._handle
-            if handle is None:
-                return
-            with _callback_errors.collecting() as errors:
-                code = api.aclrtDestroyStream(handle)
-            if not code:
-                self._detach()
-                _untrack(self, handle)
-                self._keepalive.clear()
-        _callback_errors.raise_with(
-            _acl_failure(code, "aclrtDestroyStream", {"stream": handle}), errors
-        )
-
-    def _release(self, handle: int) -> None:
+    def _release(self, handle: int) -> list[BaseException]:
+        with _callback_errors.collecting() as errors:
+            code = api.aclrtDestroyStream(handle)
+        if code:  # still alive: close() gives the handle back
+            _callback_errors.raise_with(
+                _acl_failure(code, "aclrtDestroyStream", {"stream": handle}), errors
+            )
         _untrack(self, handle)
         with self._lock:
-            try:
-                code = api.aclrtDestroyStream(handle)
-            finally:
-                self._keepalive.clear()
-        check_acl(code, "aclrtDestroyStream", {"stream": handle})
+            self._keepalive.clear()
+        return errors
 
     @contextmanager
     def _enqueuing(self, *objs: object) -> Iterator[int]:
@@ -417,14 +406,13 @@ class Stream(NativeObject):
         a concurrent :meth:`synchronize` either include the new work or keep
         ``objs``. For other modules (the session's async run).
         """
-        with self._lock:
-            yield self.handle
+        with self._calling() as handle, self._lock:
+            yield handle
             self._keepalive.extend(objs)
 
     def _keep_alive(self, *objs: object) -> None:
         """Keep ``objs`` alive until the next successful synchronize or the destroy."""
-        with self._lock:
-            self.handle  # noqa: B018 - refuse a destroyed stream
+        with self._calling(), self._lock:
             self._keepalive.extend(objs)
 
     def __int__(self) -> int:
@@ -521,6 +509,7 @@ class Buffer(NativeObject):
     _kind: ClassVar[str] = "Buffer"
     _closed_word: ClassVar[str] = "freed"
     _on_device: ClassVar[bool] = False
+    _reopen_if_release_fails: ClassVar[bool] = True
 
     _size: int
 
@@ -546,22 +535,10 @@ class Buffer(NativeObject):
     def free(self) -> None:
         """Release the block; harmless when already freed.
 
-        When the C call fails the buffer stays usable and ``free()`` can be retried.
+        Waits for calls in flight on it. When the C call fails the buffer stays
+        usable and ``free()`` can be retried.
         """
         self.close()
-
-    def close(self) -> None:
-        """:meth:`free`."""
-        with _free_lock:
-            handle = self._handle
-            if handle is None:
-                return
-            failure = _acl_failure(self._free_block(handle), *self._free_call(handle))
-            if failure is None:
-                self._detach()
-                _untrack(self, handle)
-        if failure is not None:
-            raise failure
 
     def _free_block(self, handle: int) -> int:
         """Free the block in C; the ACL status."""
@@ -572,8 +549,8 @@ class Buffer(NativeObject):
         raise NotImplementedError
 
     def _release(self, handle: int) -> None:
+        check_acl(self._free_block(handle), *self._free_call(handle))  # raises: still alive
         _untrack(self, handle)
-        check_acl(self._free_block(handle), *self._free_call(handle))
 
     def _kind_from_host(self) -> MemcpyKind:
         return MemcpyKind.HOST_TO_DEVICE if self._on_device else MemcpyKind.HOST_TO_HOST
@@ -593,10 +570,10 @@ class Buffer(NativeObject):
         nbytes = int(src.nbytes)
         if nbytes > self._size:
             raise ValueError(f"{nbytes} bytes do not fit in a {self._kind} of {self._size} bytes")
-        ptr = self.ptr
-        if nbytes == 0:
-            return
-        _copy(ptr, self._size, src.ctypes.data, nbytes, self._kind_from_host(), stream, (src, self))
+        with self._calling() as ptr:
+            if nbytes:
+                kind = self._kind_from_host()
+                _copy(ptr, self._size, src.ctypes.data, nbytes, kind, stream, (src, self))
 
     def to_numpy(
         self, dtype: npt.DTypeLike, shape: Union[int, Iterable[int]], stream: StreamLike = None
@@ -618,11 +595,12 @@ class Buffer(NativeObject):
                 f"dtype {dt} and shape {dims} need {nbytes} bytes; "
                 f"the {self._kind} has {self._size}"
             )
-        ptr = self.ptr
         out: npt.NDArray[Any] = np.empty(dims, dt)
-        if nbytes:
-            dst = out.ctypes.data
-            _copy(dst, nbytes, ptr, nbytes, self._kind_to_host(), stream, (out, self), wait=True)
+        with self._calling() as ptr:
+            if nbytes:
+                dst = out.ctypes.data
+                kind = self._kind_to_host()
+                _copy(dst, nbytes, ptr, nbytes, kind, stream, (out, self), wait=True)
         return out
 
     def copy_to(
@@ -639,11 +617,10 @@ class Buffer(NativeObject):
         count = self._size if nbytes is None else _check_count(nbytes, self._size)
         if count > dst._size:
             raise ValueError(f"{count} bytes do not fit in a {dst._kind} of {dst._size} bytes")
-        src_ptr, dst_ptr = self.ptr, dst.ptr
-        if count == 0:
-            return
         kind = MemcpyKind(2 * self._on_device + dst._on_device)
-        _copy(dst_ptr, dst._size, src_ptr, count, kind, stream, (self, dst))
+        with self._calling() as src_ptr, dst._calling() as dst_ptr:
+            if count:
+                _copy(dst_ptr, dst._size, src_ptr, count, kind, stream, (self, dst))
 
     def memset(self, value: int, nbytes: Optional[int] = None) -> None:
         """Set the first ``nbytes`` (default: all) bytes to ``value`` (0..255), synchronously."""
@@ -651,10 +628,10 @@ class Buffer(NativeObject):
         if not 0 <= byte <= 255:
             raise ValueError(f"value must be a byte (0..255), got {byte}")
         count = self._size if nbytes is None else _check_count(nbytes, self._size)
-        ptr = self.ptr
-        if count:
-            code = api.aclrtMemset(ptr, self._size, byte, count)
-            check_acl(code, "aclrtMemset", {"ptr": hex(ptr), "count": count})
+        with self._calling() as ptr:
+            if count:
+                code = api.aclrtMemset(ptr, self._size, byte, count)
+                check_acl(code, "aclrtMemset", {"ptr": hex(ptr), "count": count})
 
     def __repr__(self) -> str:
         ptr = self._handle

@@ -59,13 +59,13 @@ class GraphBuilder(NativeObject):
     def _release(self, handle: int) -> None:
         api.EsDestroyGraphBuilder(handle)
 
-    def _raise_closed(self) -> NoReturn:
+    def _raise_closed(self, *why: Any) -> NoReturn:
         if getattr(self, "_built", False):
             raise ValueError(
                 f"graph builder {self._name!r} already built its graph; a GraphBuilder and "
                 "its TensorHolders cannot be used after build(): create a new GraphBuilder"
             )
-        super()._raise_closed()
+        super()._raise_closed(*why)
 
     def _next_op_label(self, op_name: str) -> str:
         self._op_count += 1
@@ -94,7 +94,7 @@ class GraphBuilder(NativeObject):
         ``dtype`` is a ``DataType`` or a numpy dtype; ``shape`` a sequence of
         ints where -1 is an unknown dim. Indices must end up being ``0..n-1``.
         """
-        builder = self.handle
+        self.handle  # noqa: B018 - refuse a built or closed builder first
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"index must be an int, not {type(index).__name__}")
         index = int(index)
@@ -107,9 +107,10 @@ class GraphBuilder(NativeObject):
         fmt = coerce_enum(Format, format, "format")
         encoded = _encode_name(name, "name")
         c_dims = (ctypes.c_int64 * max(len(dims), 1))(*dims)
-        holder = api.EsCreateGraphInputWithDetails(
-            builder, index, encoded, None, int(data_type), int(fmt), c_dims, len(dims)
-        )
+        with self._calling() as builder:
+            holder = api.EsCreateGraphInputWithDetails(
+                builder, index, encoded, None, int(data_type), int(fmt), c_dims, len(dims)
+            )
         if not holder:
             raise ge_error(
                 "EsCreateGraphInputWithDetails",
@@ -124,7 +125,7 @@ class GraphBuilder(NativeObject):
 
         Consumes the builder: afterwards it and its holders raise ``ValueError``.
         """
-        builder = self.handle
+        self.handle  # noqa: B018 - refuse a built or closed builder first
         if isinstance(outputs, TensorHolder):
             holders: list[TensorHolder] = [outputs]
         elif isinstance(outputs, Sequence) and not isinstance(outputs, (str, bytes)):
@@ -147,15 +148,16 @@ class GraphBuilder(NativeObject):
         if indices != list(range(len(indices))):
             raise ValueError(f"graph input indices must be 0..n-1, got {indices}")
         inputs = tuple(self._inputs[i] for i in indices)
-        self._built = True
         try:
-            for position, holder in enumerate(holders):
-                status = api.EsSetGraphOutput(holder._handle, position)
-                check_ge(status, "EsSetGraphOutput", {"index": position})
-            handle = api.EsBuildGraphAndReset(builder)
-            if not handle:
-                raise ge_error("EsBuildGraphAndReset", None, {"name": self._name})
-            graph = Graph._adopt(int(handle))
+            with self._calling() as builder:
+                self._built = True
+                for position, holder in enumerate(holders):
+                    status = api.EsSetGraphOutput(holder._handle, position)
+                    check_ge(status, "EsSetGraphOutput", {"index": position})
+                handle = api.EsBuildGraphAndReset(builder)
+                if not handle:
+                    raise ge_error("EsBuildGraphAndReset", None, {"name": self._name})
+                graph = Graph._adopt(int(handle))
         finally:
             self.close()
         graph._remember(inputs, len(holders))
@@ -192,9 +194,9 @@ class TensorHolder:
     def _binary(self, other: TensorHolder, op_name: str) -> TensorHolder:
         if other._builder is not self._builder:
             raise ValueError(f"cannot {op_name} tensors of two different GraphBuilders")
-        self._builder.handle  # noqa: B018 - refuse a built or closed builder
         function: _OpFn = getattr(api, f"Es{op_name}")
-        handle = function(self._handle, other._handle)
+        with self._builder._calling():  # refuses a built or closed builder
+            handle = function(self._handle, other._handle)
         if not handle:
             raise ge_error(f"Es{op_name}", None, {"x1": self._origin, "x2": other._origin})
         return TensorHolder(self._builder, int(handle), self._builder._next_op_label(op_name))

@@ -81,7 +81,8 @@ class Graph(NativeObject):
     @property
     def name(self) -> str:
         """The graph's name, as GE has it."""
-        return decode(api.GeApiWrapper_Graph_GetName(self.handle))
+        with self._calling() as handle:
+            return decode(api.GeApiWrapper_Graph_GetName(handle))
 
     @property
     def inputs(self) -> Optional[tuple[GraphInput, ...]]:
@@ -103,7 +104,9 @@ class Graph(NativeObject):
         """
         encoded = _encode_path(path)
         save_to_air: Any = api.GeApiWrapper_Graph_SaveToAir
-        check_ge(save_to_air(self.handle, encoded), "SaveToAir", {"path": os.fsdecode(encoded)})
+        with self._calling() as handle:
+            status = save_to_air(handle, encoded)
+        check_ge(status, "SaveToAir", {"path": os.fsdecode(encoded)})
 
     @classmethod
     def load(cls, path: PathLike, name: Optional[str] = None) -> Self:
@@ -120,9 +123,9 @@ class Graph(NativeObject):
         load_from_air: Any = api.GeApiWrapper_Graph_LoadFromAir
         graph = cls(name)
         try:
-            check_ge(
-                load_from_air(graph.handle, encoded), "LoadFromAir", {"path": os.fsdecode(encoded)}
-            )
+            with graph._exclusive() as handle:
+                status = load_from_air(handle, encoded)
+            check_ge(status, "LoadFromAir", {"path": os.fsdecode(encoded)})
         except BaseException:
             graph.close()
             raise

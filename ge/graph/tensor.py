@@ -144,11 +144,12 @@ class Tensor(NativeObject):
 
     def _describe(self, data_type: DataType, fmt: Format) -> None:
         """Set the dtype and format of a tensor that has no data yet."""
-        handle = self.handle
-        value = ctypes.c_int(int(data_type))
-        check_ge(api.GeApiWrapper_Tensor_SetDataType(handle, ctypes.byref(value)), "SetDataType")
-        value = ctypes.c_int(int(fmt))
-        check_ge(api.GeApiWrapper_Tensor_SetFormat(handle, ctypes.byref(value)), "SetFormat")
+        with self._exclusive() as handle:
+            value = ctypes.c_int(int(data_type))
+            status = api.GeApiWrapper_Tensor_SetDataType(handle, ctypes.byref(value))
+            check_ge(status, "SetDataType")
+            value = ctypes.c_int(int(fmt))
+            check_ge(api.GeApiWrapper_Tensor_SetFormat(handle, ctypes.byref(value)), "SetFormat")
 
     @classmethod
     def from_numpy(
@@ -178,12 +179,12 @@ class Tensor(NativeObject):
         NativeObject.__init__(tensor, handle)
         return tensor
 
-    def _release(self, handle: int) -> None:
+    def _release(self, handle: int) -> list[BaseException]:
         # Destroying an output of an async run frees its block through the
         # allocator's FreeFn: carry what the callback raises to the caller.
         with _callback_errors.collecting() as errors:
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
-        _callback_errors.raise_first(errors)
+        return errors
 
     def _finalize(self, handle: int) -> None:
         # No caller to raise to: what FreeFn raises is kept for the next
@@ -195,27 +196,34 @@ class Tensor(NativeObject):
     @property
     def shape(self) -> tuple[int, ...]:
         """The dims, as a tuple of ints (``()`` for a scalar)."""
-        handle = self.handle
-        if self._shape is None:
-            self._shape = _get_shape(handle)
-        return self._shape
+        shape = self._shape
+        if shape is None:
+            with self._calling() as handle:
+                shape = self._shape = _get_shape(handle)
+        elif self._handle is None:
+            self._raise_closed()
+        return shape
 
     @property
     def dtype(self) -> DataType:
         """The element type."""
-        handle = self.handle
-        if self._dtype is None:
-            value = int(api.GeApiWrapper_Tensor_GetDataType(handle))
+        dtype = self._dtype
+        if dtype is None:
+            with self._calling() as handle:
+                value = int(api.GeApiWrapper_Tensor_GetDataType(handle))
             try:
-                self._dtype = DataType(value)
+                dtype = self._dtype = DataType(value)
             except ValueError:
                 raise ge_error("GetDataType", None, {"data_type": value}) from None
-        return self._dtype
+        elif self._handle is None:
+            self._raise_closed()
+        return dtype
 
     @property
     def format(self) -> Format:
         """The layout (the primary format when GE reports a sub-format too)."""
-        value = int(api.GeApiWrapper_Tensor_GetFormat(self.handle))
+        with self._calling() as handle:
+            value = int(api.GeApiWrapper_Tensor_GetFormat(handle))
         for candidate in (value, value & _PRIMARY_FORMAT_MASK):
             try:
                 return Format(candidate)
@@ -226,7 +234,8 @@ class Tensor(NativeObject):
     @property
     def placement(self) -> Placement:
         """Where the data is now: host or device (not cached: it moves)."""
-        value = int(api.GeApiWrapper_Tensor_GetPlacement(self.handle))
+        with self._calling() as handle:
+            value = int(api.GeApiWrapper_Tensor_GetPlacement(handle))
         try:
             return Placement(value)
         except ValueError:
@@ -263,8 +272,7 @@ class Tensor(NativeObject):
         """Call ``ToDevice``/``ToHost``: the old block may be freed through the
         allocator's FreeFn (or a new one taken through its MallocFn), so carry
         what those callbacks raise to the caller."""
-        handle = self.handle
-        with _callback_errors.collecting() as errors:
+        with self._exclusive() as handle, _callback_errors.collecting() as errors:
             status = function(handle)
         _callback_errors.raise_with(ge_error(name, status, {}) if status else None, errors)
 
@@ -272,20 +280,24 @@ class Tensor(NativeObject):
 
     def numpy(self) -> np.ndarray[Any, Any]:
         """A new array (owning its memory) with a copy of the data."""
-        handle = self.handle
         shape = self.shape
         np_dtype = to_numpy_dtype(self.dtype)
-        if _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE):
+        raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
+        handle = self._enter()
+        try:
             # The raw int, not self.placement: no enum conversion on the hot path.
             on_device = api.GeApiWrapper_Tensor_GetPlacement(handle) == Placement.PLACEMENT_DEVICE
-            placement = Placement.PLACEMENT_DEVICE if on_device else Placement.PLACEMENT_HOST
-            return _read_raw(handle, shape, np_dtype, placement)
-        if self.placement is Placement.PLACEMENT_DEVICE:
-            raise ValueError(
-                "this tensor's data is on the device and this GE has no raw-bytes access "
-                "to it: call to_host() first"
-            )
-        return _read_text(handle, shape, np_dtype)
+            if raw:
+                placement = Placement.PLACEMENT_DEVICE if on_device else Placement.PLACEMENT_HOST
+                return _read_raw(handle, shape, np_dtype, placement)
+            if on_device:
+                raise ValueError(
+                    "this tensor's data is on the device and this GE has no raw-bytes access "
+                    "to it: call to_host() first"
+                )
+            return _read_text(handle, shape, np_dtype)
+        finally:
+            self._leave()
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray[Any, Any]:
         """numpy's array protocol: always a new array (``copy=False`` is refused)."""

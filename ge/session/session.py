@@ -9,15 +9,13 @@ flight on other threads.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import struct
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, Union
 
-from ge import _allocator_bridge, _lifecycle
-from ge._callback_errors import collecting, raise_first, raise_with
+from ge import _allocator_bridge
+from ge._callback_errors import collecting, raise_with
 from ge._checks import as_int, as_int_in, as_str_dict
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, ge_error
@@ -63,24 +61,44 @@ def _options(options: object) -> Optional[COptions]:
 _array_makers: dict[int, tuple[Any, Any]] = {}
 
 
-def _input_array(inputs: object) -> tuple[Any, int]:
-    """The tensors' handles as a C ``void *[]``, and their count."""
-    if not isinstance(inputs, (list, tuple)):
-        raise TypeError("inputs must be a list of Tensor")
-    for tensor in inputs:
-        if not isinstance(tensor, Tensor):
-            raise TypeError("All elements in inputs must be the type of Tensor")
-    handles = [tensor._handle for tensor in inputs]
-    if None in handles:
+class _Inputs:
+    """A run's input tensors as a C ``void *[]``: ``with _Inputs(inputs) as (array, count):``.
+
+    Checks the types at construction; while the block runs, every tensor is
+    counted in flight, so that no other thread can close or move it.
+    """
+
+    __slots__ = ("_tensors",)
+
+    def __init__(self, inputs: object) -> None:
+        if not isinstance(inputs, (list, tuple)):
+            raise TypeError("inputs must be a list of Tensor")
         for tensor in inputs:
-            tensor.handle  # noqa: B018 - raises for the closed one
-    count = len(handles)
-    maker = _array_makers.get(count)
-    if maker is None:
-        maker = _array_makers[count] = (ctypes.c_void_p * count, struct.Struct(f"{count}P"))
-    # One copy of packed machine words: several times faster than converting
-    # each int to a c_void_p as ``(c_void_p * count)(*handles)`` does.
-    return maker[0].from_buffer_copy(maker[1].pack(*handles)), count
+            if not isinstance(tensor, Tensor):
+                raise TypeError("All elements in inputs must be the type of Tensor")
+        self._tensors: Sequence[Tensor] = inputs
+
+    def __enter__(self) -> tuple[Any, int]:
+        tensors = self._tensors
+        handles: list[int] = []
+        try:
+            for tensor in tensors:
+                handles.append(tensor._enter())
+        except BaseException:
+            for tensor in tensors[: len(handles)]:
+                tensor._leave()
+            raise
+        count = len(handles)
+        maker = _array_makers.get(count)
+        if maker is None:
+            maker = _array_makers[count] = (ctypes.c_void_p * count, struct.Struct(f"{count}P"))
+        # One copy of packed machine words: several times faster than converting
+        # each int to a c_void_p as ``(c_void_p * count)(*handles)`` does.
+        return maker[0].from_buffer_copy(maker[1].pack(*handles)), count
+
+    def __exit__(self, *exc_info: object) -> None:
+        for tensor in self._tensors:
+            tensor._leave()
 
 
 class Session(NativeObject):
@@ -90,17 +108,14 @@ class Session(NativeObject):
     Use as a context manager, or call :meth:`close`.
     """
 
-    __slots__ = ("_closed_by_finalize", "_cond", "_inflight", "_lock", "_session_id")
+    __slots__ = ("_closed_by_finalize", "_session_id")
 
     _kind = "Session"
 
     def __init__(self, options: Optional[Mapping[str, str]] = None) -> None:
         self._handle = None
         self._session_id = 0
-        self._inflight = 0
         self._closed_by_finalize = False
-        self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
         checked = as_str_dict(options, "option must be a dictionary")
         if checked:
             handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
@@ -108,7 +123,7 @@ class Session(NativeObject):
             handle = api.GeApiWrapper_Session_CreateSession()
         if not handle:
             raise ge_error("CreateSession", None, {})
-        self._handle = handle
+        super().__init__(handle)
         self._session_id = manager.add(self)
 
     # -- state -------------------------------------------------------------
@@ -128,8 +143,12 @@ class Session(NativeObject):
             self._leave()
 
     def _raise_closed(
-        self, api_name: str = "Session", context: Optional[dict[str, object]] = None
+        self,
+        api_name: str = "Session",
+        graph_id: Optional[int] = None,
+        stream: Optional[int] = None,
     ) -> NoReturn:
+        context = _context(graph_id, stream)
         if self._closed_by_finalize:
             raise GeError(
                 api_name,
@@ -141,24 +160,6 @@ class Session(NativeObject):
             api_name, GE_SESSION_NOT_EXIST, f"session {self._session_id} is closed", context
         )
 
-    def _enter(
-        self, api_name: str, graph_id: Optional[int] = None, stream: Optional[int] = None
-    ) -> int:
-        """Start a call: the live handle, counted in flight until ``_leave``."""
-        with self._lock:  # the condition's lock, without Condition.__enter__'s frame
-            handle = self._handle
-            if handle is None:
-                self._raise_closed(api_name, _context(graph_id, stream))
-            self._inflight += 1
-            return handle
-
-    def _leave(self) -> None:
-        with self._lock:
-            self._inflight -= 1
-            # Only a closing session (handle already None) has a waiter.
-            if not self._inflight and self._handle is None:
-                self._cond.notify_all()
-
     # -- lifecycle ----------------------------------------------------------
 
     def close(self) -> None:
@@ -166,20 +167,30 @@ class Session(NativeObject):
         and the session. Waits for calls in flight; closing twice is harmless."""
         self._close(finalizing=False)
 
-    def _close(self, finalizing: bool, from_finalizer: bool = False) -> None:
-        with self._cond:
-            handle = self._handle
-            if handle is None:
-                return
-            self._handle = None
+    def _close(self, finalizing: bool) -> None:
+        if self._handle is not None:
             self._closed_by_finalize = finalizing
-            while self._inflight:
-                self._cond.wait()
-        if not from_finalizer:
-            # A finalizer's session leaves the manager with its weak reference. It
-            # must not wait for the manager's lock: the collector may run it inside
-            # a call that ge.finalize() (holding that lock) is waiting for.
-            manager.remove(self._session_id)
+        super().close()
+
+    def _release(self, handle: int) -> list[BaseException]:
+        manager.remove(self._session_id)
+        owned, errors = self._release_native(handle)
+        for stream in owned:  # the last call of this session on its streams: report
+            errors.extend(_registry.take_deferred(stream))
+        return errors
+
+    def _finalize(self, handle: int) -> None:
+        # The session leaves the manager with its weak reference. It must not
+        # wait for the manager's lock: the collector may run this inside a call
+        # that ge.finalize() (holding that lock) is waiting for. Nobody to
+        # report to: what callbacks raise stays deferred for the stream.
+        self._release_native(handle)
+
+    def _release_native(self, handle: int) -> tuple[list[int], list[BaseException]]:
+        """Unregister the allocators this session owns and destroy the session.
+
+        Returns the streams it owned, and what GE and the callbacks raised.
+        """
         errors: list[BaseException] = []
         owned = _registry.owned_by(self._session_id)
         with collecting() as callback_errors:
@@ -194,21 +205,11 @@ class Session(NativeObject):
             api.GeApiWrapper_Session_DestroySession(handle)
         _registry.bury()
         errors.extend(callback_errors)
-        if not from_finalizer:  # the last call of this session on its streams: report
-            for stream in owned:
-                errors.extend(_registry.take_deferred(stream))
-        raise_first(errors)
+        return owned, errors
 
     def _forget(self) -> None:
         """The native side was wiped (tests): drop the handle without calling C."""
-        with self._cond:
-            self._handle = None
-
-    def __del__(self) -> None:
-        if getattr(self, "_handle", None) is None or _lifecycle.exiting():
-            return
-        with contextlib.suppress(BaseException):  # nobody to report to here
-            self._close(finalizing=False, from_finalizer=True)
+        self._handle = None
 
     def __repr__(self) -> str:
         state = "closed" if self._handle is None else "open"
@@ -224,18 +225,18 @@ class Session(NativeObject):
         if not isinstance(graph, Graph):
             raise TypeError("Add_graph must be a Graph")
         c_options = _options(options)
-        graph_handle = graph.handle
         context: dict[str, object] = {"graph_id": gid}
-        handle = self._enter("AddGraph", gid)
-        try:
-            if c_options is None:
-                status = api.GeApiWrapper_Session_AddGraph(handle, gid, graph_handle)
-            else:
-                status = api.GeApiWrapper_Session_AddGraphWithOptions(
-                    handle, gid, graph_handle, *c_options.args
-                )
-        finally:
-            self._leave()
+        with graph._calling() as graph_handle:
+            handle = self._enter("AddGraph", gid)
+            try:
+                if c_options is None:
+                    status = api.GeApiWrapper_Session_AddGraph(handle, gid, graph_handle)
+                else:
+                    status = api.GeApiWrapper_Session_AddGraphWithOptions(
+                        handle, gid, graph_handle, *c_options.args
+                    )
+            finally:
+                self._leave()
         check_ge(status, "AddGraph", context)
 
     def remove_graph(self, graph_id: int) -> None:
@@ -287,16 +288,17 @@ class Session(NativeObject):
     def run_graph(self, graph_id: int, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously; the outputs are new host tensors."""
         gid = _graph_id(graph_id)
-        c_inputs, count = _input_array(inputs)
+        used = _Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
-        handle = self._enter("RunGraph", gid, None)
-        try:
-            status = api.GeApiWrapper_Session_RunGraph(
-                handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
-            )
-        finally:
-            self._leave()
+        with used as (c_inputs, count):
+            handle = self._enter("RunGraph", gid, None)
+            try:
+                status = api.GeApiWrapper_Session_RunGraph(
+                    handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
+                )
+            finally:
+                self._leave()
         if status:
             raise ge_error("RunGraph", status, {"graph_id": gid})
         return _adopt_outputs(outputs, n_out.value)
@@ -311,25 +313,26 @@ class Session(NativeObject):
         """
         gid = _graph_id(graph_id)
         s = _stream(stream, "Stream must be an integer")
-        c_inputs, count = _input_array(inputs)
+        used = _Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
-        handle = self._enter("RunGraphWithStreamAsync", gid, s)
-        try:
-            if s not in _registry.current:
-                self._register_default(handle, s)
-            with collecting() as errors:
-                status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                    handle,
-                    gid,
-                    s or None,
-                    c_inputs,
-                    count,
-                    ctypes.byref(outputs),
-                    ctypes.byref(n_out),
-                )
-        finally:
-            self._leave()
+        with used as (c_inputs, count):
+            handle = self._enter("RunGraphWithStreamAsync", gid, s)
+            try:
+                if s not in _registry.current:
+                    self._register_default(handle, s)
+                with collecting() as errors:
+                    status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                        handle,
+                        gid,
+                        s or None,
+                        c_inputs,
+                        count,
+                        ctypes.byref(outputs),
+                        ctypes.byref(n_out),
+                    )
+            finally:
+                self._leave()
         errors.extend(_registry.take_deferred(s))
         result = _adopt_outputs(outputs, n_out.value) if not status else []
         if status or errors:
