@@ -206,6 +206,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeStub_FaultsPending", c_int32, (), STUB),
     FunctionSpec("GeStub_ClearFaults", None, (), STUB),
     FunctionSpec("GeStub_FailableFunctions", c_char_p, (), STUB),
+    FunctionSpec("GeStub_SetMisuseAborts", None, (c_int,), STUB),
     FunctionSpec("GeStub_LiveKinds", c_char_p, (), STUB),
     FunctionSpec("GeStub_LiveCount", c_int64, (c_char_p,), STUB),
     FunctionSpec("GeStub_CallbackNames", c_char_p, (), STUB),
