@@ -15,7 +15,13 @@ loads it (see ``ge._ffi``). Typical use::
 
 from __future__ import annotations
 
-from ge.error import AclError, GeError, LibraryNotFoundError, MissingSymbolError
+from ge.error import (
+    AclError,
+    CannVersionError,
+    GeError,
+    LibraryNotFoundError,
+    MissingSymbolError,
+)
 from ge.ge_global import GeApi, finalize, initialize, initialized, is_initialized
 from ge.graph import DataType, Format, Graph, GraphBuilder, Placement, Tensor
 from ge.session import Session, has_session
@@ -24,6 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AclError",
+    "CannVersionError",
     "DataType",
     "Format",
     "GeApi",

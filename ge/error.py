@@ -2,7 +2,8 @@
 
 A failed GE call raises :class:`GeError`; a failed ACL call :class:`AclError`;
 a library that cannot be found :class:`LibraryNotFoundError`; an optional
-symbol the loaded library lacks :class:`MissingSymbolError`. Each carries the
+symbol the loaded library lacks :class:`MissingSymbolError`; a CANN older
+than the package supports :class:`CannVersionError`. Each carries the
 status code, its symbolic name, the C++ API name, the call's context and the
 runtime's own message.
 """
@@ -12,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
-__all__ = ["AclError", "GeError", "LibraryNotFoundError", "MissingSymbolError"]
+__all__ = [
+    "AclError",
+    "CannVersionError",
+    "GeError",
+    "LibraryNotFoundError",
+    "MissingSymbolError",
+]
 
 
 def _format_value(key: str, value: object) -> str:
@@ -119,3 +126,25 @@ class LibraryNotFoundError(GeError, OSError):
 
     def __str__(self) -> str:
         return self.error_message
+
+
+class CannVersionError(GeError):
+    """The CANN installation is older than the package supports.
+
+    ``library`` is the file that gave it away, ``missing`` the symbols it
+    lacks and ``required`` the oldest CANN release that works.
+    """
+
+    def __init__(self, library: str, missing: Sequence[str], required: str) -> None:
+        super().__init__(
+            "load ge",
+            None,
+            f"{library} lacks {', '.join(missing)}: it is older than CANN {required}; "
+            f"ge needs CANN {required} or later (the C wrapper ABI of hicann/ge v{required})",
+        )
+        self.library = library
+        self.missing = list(missing)
+        self.required = required
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.library, self.missing, self.required), self.__dict__)

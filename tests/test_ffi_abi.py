@@ -313,6 +313,14 @@ def _smoke_stub_controls(w: World) -> None:
     assert api.GeApiWrapper_IsGEInitialized() is True
 
 
+def _smoke_misuse(w: World) -> None:
+    api.GeStub_SetMisuseAborts(0)  # tidy: a made-up handle gives ACL's code, no abort
+    try:
+        assert api.aclrtSynchronizeStream(0xDEADBEEF0) == 200005
+    finally:
+        api.GeStub_SetMisuseAborts(1)
+
+
 SMOKE: dict[str, Callable[..., None]] = {}
 for _fn, _names in {
     _smoke_async: "RegisterExternalAllocator HasExternalAllocator RunGraphWithStreamAsync "
@@ -339,6 +347,7 @@ for _fn, _names in {
     "GeStub_ClearFaults GeStub_LiveKinds GeStub_LiveCount GeStub_CallbackNames "
     "GeStub_CallbackCount GeStub_SetDeviceCount GeStub_SetMemoryLimit GeStub_GraphInputDesc "
     "GeStub_GraphOutputCount GeStub_GraphOutputDesc IsGEInitialized",
+    _smoke_misuse: "GeStub_SetMisuseAborts",
 }.items():
     for _name in _names.split():
         SMOKE[_name] = _fn

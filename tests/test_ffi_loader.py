@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -57,10 +59,14 @@ def test_missing_library_lists_every_path_tried(
     err = info.value
     assert isinstance(err, OSError) and isinstance(err, GeError)
     tried = [path for path, _ in err.attempts]
-    assert tried[0] == str(lib_dir / "libascendcl.so")
-    assert tried[1:7] == [str(root / sub / "libascendcl.so") for sub in loader.SUBDIRS]
-    assert tried[7] == str(no_library / "opp" / "lib64" / "libascendcl.so")
-    assert tried[-1] == "libascendcl.so"
+    opp_root = no_library / "opp"
+    assert tried == [
+        str(lib_dir / "libascendcl.so"),
+        *(str(root / sub / "libascendcl.so") for sub in loader.LIB_SUBDIRS),
+        *(str(opp_root / sub / "libascendcl.so") for sub in loader.LIB_SUBDIRS),
+        *(str(no_library / "nowhere" / sub / "libascendcl.so") for sub in loader.LIB_SUBDIRS),
+        "libascendcl.so",
+    ]
     message = str(err)
     for path in tried:
         assert path in message
@@ -90,15 +96,17 @@ def test_library_dir_finds_each_group(
 ) -> None:
     lib_dir = no_library / "cann"
     lib_dir.mkdir()
-    for files in loader.GROUP_FILES.values():
-        for name in files[:1]:
-            (lib_dir / name).symlink_to(ge_stub_library)
+    for group, files in loader.GROUP_FILES.items():
+        if group != "stub":
+            (lib_dir / files[0]).symlink_to(ge_stub_library)
     monkeypatch.setenv(loader.ENV_LIBRARY_DIR, str(lib_dir))
     report = _ffi.describe()
     assert report.ok, report
     assert report.group("acl").paths == [str(lib_dir / "libascendcl.so")]
     assert report.group("ge").paths == [str(lib_dir / "libge_runtime_wrapper.so")]
-    assert report.group("stub").error is not None  # control symbols need GE_FFI_LIBRARY
+    assert report.group("ops").paths == [str(lib_dir / "libes_all.so")]
+    error = report.group("stub").error  # the control symbols: libge_stub_core.so
+    assert error is not None and "libge_stub_core.so" in error
     assert _ffi.has("_ZNK2ge6Tensor7GetDataEv")
 
 
@@ -118,3 +126,54 @@ def test_unknown_and_hidden_symbols(ge_stub_library: str) -> None:
 def test_lazy_loading(no_library: Path) -> None:
     assert loader.Loader()._groups == {}
     assert _ffi.api.__dict__ == {}
+
+
+def test_wrappers_are_searched_in_ge_capi(
+    no_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = no_library / "root"
+    monkeypatch.setenv("ASCEND_HOME_PATH", str(root))
+    site = no_library / "site"  # CANN's wheel installed into an interpreter
+    (site / "ge" / "_capi").mkdir(parents=True)
+    ours = no_library / "ours"  # this package's own directory is never searched
+    (ours / "ge" / "_capi").mkdir(parents=True)
+    monkeypatch.setattr(loader, "_OUR_PACKAGE", (ours / "ge").resolve())
+    monkeypatch.setattr(sys, "path", [str(ours), str(no_library / "empty"), str(site)])
+    assert loader.candidate_paths("libgraph_wrapper.so") == [
+        str(root / "python" / "site-packages" / "ge" / "_capi" / "libgraph_wrapper.so"),
+        str(
+            no_library
+            / "nowhere"
+            / "python"
+            / "site-packages"
+            / "ge"
+            / "_capi"
+            / "libgraph_wrapper.so"
+        ),
+        str(site / "ge" / "_capi" / "libgraph_wrapper.so"),
+        "libgraph_wrapper.so",
+    ]
+    for name in ("libascendcl.so", "libeager_style_graph_builder_base.so", "libge_stub_core.so"):
+        assert loader.candidate_paths(name)[:2] == [
+            str(root / f"{platform.machine()}-linux" / "lib64" / name),
+            str(root / "lib64" / name),
+        ]
+    assert "libge_runner.so" not in {n for files in loader.GROUP_FILES.values() for n in files}
+
+
+def test_op_libraries_load_first_and_globally(
+    no_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[tuple[str, int]] = []
+
+    def fake_open(path: str, mode: int) -> tuple[None, str]:
+        opened.append((os.path.basename(path), mode))
+        return None, "not here"
+
+    monkeypatch.setattr(loader, "_open", fake_open)
+    load = loader.Loader().load("builder")
+    assert load.error is not None
+    names = list(dict.fromkeys(name for name, _ in opened))
+    assert names == ["libes_all.so", "libes_math.so", "libeager_style_graph_builder_base.so"]
+    assert {mode for _, mode in opened} == {ctypes.RTLD_GLOBAL | os.RTLD_NOW}
+    assert _ffi.signatures.SPECS_BY_NAME["EsAdd"].groups == ("ops",)

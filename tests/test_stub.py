@@ -4,8 +4,14 @@ deferred stream work, allocator callback order, fault injection, counters."""
 from __future__ import annotations
 
 import ctypes
+import re
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 from ctypes import POINTER, byref, c_char_p, c_int64, c_size_t, c_void_p
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,8 +128,9 @@ def test_acl_misuse_codes(ge_stub: Any) -> None:
     s = c_void_p()
     assert api.aclrtCreateStream(byref(s)) == 0
     assert api.aclrtDestroyStream(s) == 0
-    assert api.aclrtSynchronizeStream(s) == S.ACL_ERROR_INVALID_RESOURCE_HANDLE
-    assert api.aclrtSynchronizeStream(0xDEADBEEF) == S.ACL_ERROR_INVALID_RESOURCE_HANDLE
+    with ge_stub.tidy_misuse():  # dead and made-up handles: tidy codes, not the default abort
+        assert api.aclrtSynchronizeStream(s) == S.ACL_ERROR_INVALID_RESOURCE_HANDLE
+        assert api.aclrtSynchronizeStream(0xDEADBEEF) == S.ACL_ERROR_INVALID_RESOURCE_HANDLE
     assert api.aclrtSynchronizeStream(None) == 0  # the default stream
     assert api.aclFinalize() == 0
 
@@ -282,3 +289,105 @@ def test_threads_on_their_own_sessions_and_streams(ge_stub: Any) -> None:
     assert failures == []
     assert api.GeApiWrapper_GEFinalize() == 0
     assert api.aclFinalize() == 0
+
+
+# -- strict mode: where CANN would crash, the stand-in aborts ----------------------
+
+
+def _child(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a Python child on the stand-in the suite uses."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+def test_dead_and_foreign_handles_abort_by_default(ge_stub_library: str, tmp_path: Path) -> None:
+    prelude = """
+        from ctypes import byref, c_void_p
+        from ge._ffi import api
+        api.GeStub_Reset()
+        assert api.aclInit(None) == 0
+    """
+    dead_stream = """
+        s = c_void_p()
+        assert api.aclrtCreateStream(byref(s)) == 0
+        assert api.aclrtDestroyStream(s) == 0
+        print(hex(s.value), flush=True)
+        api.aclrtSynchronizeStream(s)
+        print("survived", flush=True)
+    """
+    done = _child(prelude + dead_stream, tmp_path)
+    assert done.returncode == -signal.SIGABRT, done
+    handle = done.stdout.split()[0]
+    assert "survived" not in done.stdout
+    line = f"ge_stub: aclrtSynchronizeStream: dead or foreign Stream handle {handle}"
+    assert line in done.stderr.splitlines(), done.stderr
+
+    wrong_kind = """
+        t = api.GeApiWrapper_Tensor_CreateTensor()
+        api.GeApiWrapper_Session_AddGraph(t, 1, None)
+    """
+    done = _child(prelude + wrong_kind, tmp_path)
+    assert done.returncode == -signal.SIGABRT, done
+    assert re.search(
+        r"^ge_stub: GeApiWrapper_Session_AddGraph: dead or foreign Session handle "
+        r"0x5e0*[0-9a-f]+ \(a live Tensor\)$",
+        done.stderr,
+        re.M,
+    ), done.stderr
+
+    made_up_tidy = """
+        api.GeStub_SetMisuseAborts(0)
+        print(api.GeApiWrapper_Tensor_GetDataType(0x5E0000DEAD00))
+        api.GeStub_Reset()  # strict again
+        api.GeApiWrapper_Tensor_GetDataType(0x5E0000DEAD00)
+    """
+    done = _child(prelude + made_up_tidy, tmp_path)
+    assert done.returncode == -signal.SIGABRT, done
+    assert done.stdout.split() == ["-1"]
+    assert "GeApiWrapper_Tensor_GetDataType: dead or foreign Tensor handle" in done.stderr
+
+
+def test_null_handles_keep_their_tidy_values(ge_stub: Any) -> None:
+    """NULL is checked (or allowed) where it was before: no abort, even strict."""
+    assert api.GeApiWrapper_Tensor_GetDataType(None) == -1
+    assert api.GeApiWrapper_Session_AddGraph(None, 1, None) == S.GE_CLI_GE_NOT_INITIALIZED
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(None)
+    api.GeApiWrapper_Graph_DestroyGraph(None)
+    assert api.EsAdd(None, None) is None
+
+
+def test_the_fixture_is_strict_in_every_test(ge_stub_library: str, tmp_path: Path) -> None:
+    (tmp_path / "test_child.py").write_text(
+        textwrap.dedent(
+            """
+            from ge._ffi import api
+
+            def test_a_tidy(ge_stub):
+                ge_stub.set_misuse_aborts(False)  # and never restored by the test
+                assert api.GeApiWrapper_Tensor_GetFormat(0x5E0000BEEF00) == -1
+
+            def test_b_strict(ge_stub):
+                api.GeApiWrapper_Tensor_GetFormat(0x5E0000BEEF00)
+                print("NOT STRICT")
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "test_child.py"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGABRT, done
+    assert "NOT STRICT" not in done.stdout
+    assert "GeApiWrapper_Tensor_GetFormat: dead or foreign Tensor handle 0x5e0000beef00" in (
+        done.stderr
+    )

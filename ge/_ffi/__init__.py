@@ -16,7 +16,7 @@ from ge._ffi import status
 from ge._ffi.loader import GROUP_FILES, Loader
 from ge._ffi.report import FfiReport, GroupReport
 from ge._ffi.signatures import SPECS, SPECS_BY_NAME, FunctionSpec
-from ge.error import LibraryNotFoundError, MissingSymbolError
+from ge.error import CannVersionError, GeError, LibraryNotFoundError, MissingSymbolError
 
 __all__ = [
     "FfiReport",
@@ -38,7 +38,7 @@ def _bind(spec: FunctionSpec) -> Any:
     """The function of ``spec`` with its signature set; raise if unavailable."""
     if spec.name in _hidden:
         raise MissingSymbolError(spec.name, "(hidden for this test)")
-    first_error: LibraryNotFoundError | None = None
+    first_error: GeError | None = None
     searched: list[str] = []
     for group in spec.groups:
         load = _loader.load(group)
@@ -82,7 +82,7 @@ def has(name: str) -> bool:
         return True
     try:
         getattr(api, name)
-    except (MissingSymbolError, LibraryNotFoundError):
+    except (MissingSymbolError, LibraryNotFoundError, CannVersionError):
         return False
     return True
 

@@ -1,54 +1,91 @@
-"""Finding and loading the native libraries, lazily, as ``shared/ABI.md`` says.
+"""Finding and loading the native libraries, lazily, where CANN installs them.
 
-Search order for each library group: ``GE_FFI_LIBRARY`` (one file for every
-group), then ``GE_FFI_LIBRARY_DIR``, then each CANN root
-(``$ASCEND_HOME_PATH``, ``$ASCEND_TOOLKIT_HOME``, ``$ASCEND_OPP_PATH/..``,
-``/usr/local/Ascend/ascend-toolkit/latest``, ``/usr/local/Ascend/cann``) with
-its library sub-directories, and last the plain file name through the dynamic
-loader (``LD_LIBRARY_PATH``). Nothing is loaded at import time.
+``shared/ABI.md`` section 2. Search order for each library file:
+``GE_FFI_LIBRARY`` (one file for every group) or else ``GE_FFI_LIBRARY_DIR``;
+then, for each CANN root (``$ASCEND_HOME_PATH``, ``$ASCEND_TOOLKIT_HOME``,
+``$ASCEND_OPP_PATH/..``, ``/usr/local/Ascend/ascend-toolkit/latest``,
+``/usr/local/Ascend/cann``), the directory CANN puts that file in: the C
+wrappers of CANN's Python package and the generated op libraries in
+``<root>/python/site-packages/ge/_capi`` (and in ``ge/_capi`` of every
+``sys.path`` entry, where CANN's wheel may be installed), the rest in
+``<root>/lib64`` and ``<root>/<arch>-linux/lib64``; last the plain file name
+through the dynamic loader (``LD_LIBRARY_PATH``). Nothing is loaded at
+import time, and nothing is preloaded: the wrappers' own dependencies
+(``libge_runner.so``, ``libgraph.so``) are found by the dynamic loader
+through ``LD_LIBRARY_PATH``, as CANN's ``set_env.sh`` sets it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import platform
+import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
-from ge.error import LibraryNotFoundError
+from ge.error import CannVersionError, GeError, LibraryNotFoundError
 
 ENV_LIBRARY = "GE_FFI_LIBRARY"
 ENV_LIBRARY_DIR = "GE_FFI_LIBRARY_DIR"
 ROOT_ENV_VARS = ("ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", "ASCEND_OPP_PATH")
 DEFAULT_ROOTS = ("/usr/local/Ascend/ascend-toolkit/latest", "/usr/local/Ascend/cann")
-SUBDIRS = (
-    "lib64",
-    "runtime/lib64",
-    "compiler/lib64",
-    "python/site-packages/ge/_capi",
-    "x86_64-linux/lib64",
-    "aarch64-linux/lib64",
-)
+LIB_SUBDIRS = (f"{platform.machine()}-linux/lib64", "lib64")
+"""Where a CANN root holds its own libraries."""
+CAPI_SUBDIR = os.path.join("ge", "_capi")
+SITE_PACKAGES = os.path.join("python", "site-packages")
 
 GROUP_FILES: dict[str, tuple[str, ...]] = {
     "acl": ("libascendcl.so",),
     "ge": ("libge_runtime_wrapper.so",),
     "graph": ("libgraph_wrapper.so",),
-    "builder": ("libeager_style_graph_builder_base.so",),
     "ops": ("libes_all.so", "libes_math.so"),
-    "stub": (),
+    "builder": ("libeager_style_graph_builder_base.so",),
+    "stub": ("libge_stub_core.so",),
 }
-"""Library file names of each group, in the order they are searched."""
+"""Library file names of each group, in the order they are searched (every one
+found is loaded)."""
 
-PRELOAD_GLOBAL: dict[str, tuple[str, ...]] = {"ge": ("libge_runner.so",)}
-"""Libraries loaded with ``RTLD_GLOBAL`` before a group (GE's runtime)."""
+CAPI_FILES = frozenset(
+    {"libge_runtime_wrapper.so", "libgraph_wrapper.so", "libes_all.so", "libes_math.so"}
+)
+"""Files that live in ``ge/_capi`` (CANN's Python package), not in a ``lib64``."""
+
+GLOBAL_NOW = ctypes.RTLD_GLOBAL | os.RTLD_NOW
+GROUP_MODES: dict[str, int] = {"ops": GLOBAL_NOW, "builder": GLOBAL_NOW}
+"""dlopen modes other than the default: the op libraries and the builder base
+library, as CANN's own package loads them."""
+LOAD_FIRST: dict[str, tuple[str, ...]] = {"builder": ("ops",)}
+"""Groups loaded (or tried) before a group: the generated op libraries before the
+builder base library, whose ``EsAdd``... are weak placeholders."""
+
+VERSION_FLOOR = "9.1.0"
+FLOOR_SYMBOLS = ("GeApiWrapper_Session_FreeTensorArray", "GeApiWrapper_GEGetErrorMsg")
+"""A runtime wrapper without these is older than CANN 9.1.0 (ABI.md section 1)."""
 
 HINT = (
     f"Install CANN and source its set_env.sh, or set {ENV_LIBRARY_DIR} to the directory "
     f"holding the libraries, or {ENV_LIBRARY} to one library exporting every symbol "
     "(the stand-in: python -c 'import ge.testing; print(ge.testing.build_stub_library())')."
 )
+OPS_HINT = (
+    "EsAdd, EsSub, EsMul and EsDiv live in an op library that CANN does not install: "
+    "generate libes_all.so (or libes_math.so) with GE's add_es_library tooling and put it "
+    "in ge/_capi of CANN's Python package or on LD_LIBRARY_PATH. (The EsAdd... of "
+    "libeager_style_graph_builder_base.so are placeholders that only return NULL.)"
+)
+STUB_HINT = (
+    f"the stand-in's control symbols are in its libge_stub_core.so, or in {ENV_LIBRARY} "
+    "(see ge.testing)"
+)
+SET_ENV_HINT = (
+    "A library it needs is not on LD_LIBRARY_PATH (CANN's libraries have no RPATH): "
+    "source {set_env} first."
+)
+
+_OUR_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -59,7 +96,7 @@ class GroupLoad:
     libraries: list[ctypes.CDLL] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     attempts: list[tuple[str, str]] = field(default_factory=list)
-    error: Optional[LibraryNotFoundError] = None
+    error: Optional[GeError] = None
 
 
 def search_roots() -> list[str]:
@@ -75,16 +112,37 @@ def search_roots() -> list[str]:
     return list(dict.fromkeys(roots))
 
 
+def capi_dirs_on_sys_path() -> list[str]:
+    """``<entry>/ge/_capi`` of every ``sys.path`` entry that has one (CANN's wheel
+    installed into an interpreter), this package's own directory excepted."""
+    found: list[str] = []
+    for entry in sys.path:
+        base = Path(entry or os.getcwd())
+        capi = base / CAPI_SUBDIR
+        try:
+            if not capi.is_dir() or (base / "ge").resolve() == _OUR_PACKAGE:
+                continue
+        except OSError:
+            continue
+        found.append(str(capi))
+    return found
+
+
 def candidate_paths(file_name: str) -> list[str]:
     """Every path tried for one library file, the bare name last."""
     paths: list[str] = []
     lib_dir = os.environ.get(ENV_LIBRARY_DIR)
     if lib_dir:
         paths.append(os.path.join(lib_dir, file_name))
-    for root in search_roots():
-        paths.extend(os.path.join(root, sub, file_name) for sub in SUBDIRS)
+    if file_name in CAPI_FILES:
+        for root in search_roots():
+            paths.append(os.path.join(root, SITE_PACKAGES, CAPI_SUBDIR, file_name))
+        paths.extend(os.path.join(d, file_name) for d in capi_dirs_on_sys_path())
+    else:
+        for root in search_roots():
+            paths.extend(os.path.join(root, sub, file_name) for sub in LIB_SUBDIRS)
     paths.append(file_name)
-    return paths
+    return list(dict.fromkeys(paths))
 
 
 def _open(path: str, mode: int) -> tuple[Optional[ctypes.CDLL], str]:
@@ -105,6 +163,54 @@ def _load_file(file_name: str, mode: int, attempts: list[tuple[str, str]]) -> Op
     return None
 
 
+def _missing_dependency(path: str, error: str) -> bool:
+    """The file exists but a library it needs could not be found."""
+    if os.sep not in path or not os.path.exists(path):
+        return False
+    missing = error.split(":", 1)[0].strip()
+    return "cannot open shared object file" in error and missing != os.path.basename(path)
+
+
+def _cann_root_of(path: str) -> Optional[str]:
+    """The CANN root a library file belongs to, when that can be told."""
+    for root in search_roots():
+        if path.startswith(root.rstrip(os.sep) + os.sep):
+            return root
+    marker = os.sep + SITE_PACKAGES + os.sep
+    if marker in path:
+        return path.split(marker, 1)[0]
+    return None
+
+
+def _not_found(group: str, attempts: list[tuple[str, str]]) -> LibraryNotFoundError:
+    """The error of a group none of whose files loaded, with the likeliest remedy."""
+    for path, err in attempts:
+        if _missing_dependency(path, err):
+            root = _cann_root_of(path)
+            where = os.path.join(root, "set_env.sh") if root else "<cann>/set_env.sh"
+            return LibraryNotFoundError(group, attempts, SET_ENV_HINT.format(set_env=where))
+    return LibraryNotFoundError(
+        group, attempts, {"ops": OPS_HINT, "stub": STUB_HINT}.get(group, HINT)
+    )
+
+
+def _has_symbol(lib: ctypes.CDLL, name: str) -> bool:
+    try:
+        lib[name]
+    except AttributeError:
+        return False
+    return True
+
+
+def _check_version_floor(result: GroupLoad) -> None:
+    """Refuse a runtime wrapper older than CANN 9.1.0, before any session call."""
+    for lib, path in zip(result.libraries, result.paths):
+        missing = [name for name in FLOOR_SYMBOLS if not _has_symbol(lib, name)]
+        if missing:
+            result.error = CannVersionError(path, missing, VERSION_FLOOR)
+            return
+
+
 class Loader:
     """Loads library groups on first use and remembers the outcome."""
 
@@ -118,12 +224,18 @@ class Loader:
             self._groups.clear()
 
     def load(self, group: str) -> GroupLoad:
-        """The outcome for ``group``, loading it now if it was not tried yet."""
+        """The outcome for ``group``, loading it now (after its ``LOAD_FIRST``
+        groups) if it was not tried yet."""
         with self._lock:
-            found = self._groups.get(group)
-            if found is None:
-                found = self._groups[group] = self._load(group)
-            return found
+            for first in LOAD_FIRST.get(group, ()):
+                self._once(first)
+            return self._once(group)
+
+    def _once(self, group: str) -> GroupLoad:
+        found = self._groups.get(group)
+        if found is None:
+            found = self._groups[group] = self._load(group)
+        return found
 
     def _load(self, group: str) -> GroupLoad:
         result = GroupLoad(group)
@@ -138,19 +250,15 @@ class Loader:
             else:
                 result.libraries.append(lib)
                 result.paths.append(single)
-            return result
-        if group == "stub":
-            result.error = LibraryNotFoundError(
-                group, [], f"the stand-in's control symbols need {ENV_LIBRARY} (see ge.testing)"
-            )
-            return result
-        for name in PRELOAD_GLOBAL.get(group, ()):
-            _load_file(name, ctypes.RTLD_GLOBAL, [])
-        for name in GROUP_FILES[group]:
-            lib = _load_file(name, ctypes.DEFAULT_MODE, result.attempts)
-            if lib is not None:
-                result.libraries.append(lib)
-                result.paths.append(getattr(lib, "_name", name))
-        if not result.libraries:
-            result.error = LibraryNotFoundError(group, result.attempts, HINT)
+        else:
+            mode = GROUP_MODES.get(group, ctypes.DEFAULT_MODE)
+            for name in GROUP_FILES[group]:
+                lib = _load_file(name, mode, result.attempts)
+                if lib is not None:
+                    result.libraries.append(lib)
+                    result.paths.append(getattr(lib, "_name", name))
+            if not result.libraries:
+                result.error = _not_found(group, result.attempts)
+        if group == "ge" and result.error is None:
+            _check_version_floor(result)
         return result

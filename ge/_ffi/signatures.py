@@ -1,8 +1,10 @@
 """Every C function of the ABI (``shared/ABI.md``), with its ctypes signature.
 
-Grouped as the ABI groups them. ``groups`` names the library groups searched
-for the symbol, in order; ``optional`` symbols may be absent without making
-their library unusable.
+Grouped as the ABI groups them. ``groups`` names the library group whose
+handle the symbol is looked up on: the library CANN builds it into, or (for
+the ``ge::Tensor`` members of ``libgraph.so``) the wrapper that depends on it,
+since ``dlsym`` on a handle searches its dependencies (ABI.md section 2).
+``optional`` symbols may be absent without making their library unusable.
 """
 
 from __future__ import annotations
@@ -43,8 +45,7 @@ ACL = ("acl",)
 GE = ("ge",)
 GRAPH = ("graph",)
 BUILDER = ("builder",)
-OPS = ("ops", "builder")
-TENSOR = ("graph", "ge", "builder")
+OPS = ("ops",)  # never the builder base library: its EsAdd... are NULL-returning placeholders
 STUB = ("stub",)
 
 _OPTIONS = (CharArray, CharArray, c_int)
@@ -125,26 +126,27 @@ SPECS: tuple[FunctionSpec, ...] = (
         (c_void_p, POINTER(c_int64), c_int64, c_int, c_int),
         BUILDER,
     ),
-    FunctionSpec("GeApiWrapper_Tensor_CreateTensor", c_void_p, (), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_DestroyEsCTensor", None, (c_void_p,), TENSOR),
+    FunctionSpec("GeApiWrapper_Tensor_CreateTensor", c_void_p, (), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_DestroyEsCTensor", None, (c_void_p,), GRAPH),
     FunctionSpec(
         "GeApiWrapper_Tensor_GetShape",
         c_uint32,
         (c_void_p, POINTER(POINTER(c_int64)), POINTER(c_size_t)),
-        TENSOR,
+        GRAPH,
     ),
-    FunctionSpec("GeApiWrapper_Tensor_FreeDimsArray", None, (POINTER(c_int64),), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_GetDataType", c_int, (c_void_p,), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_GetFormat", c_int, (c_void_p,), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (c_void_p, POINTER(c_int)), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (c_void_p,), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_GetData", c_char_p, (c_void_p,), TENSOR),
-    FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (c_void_p,), ("ge", "graph")),
-    FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (c_void_p,), ("ge", "graph")),
-    # Raw-bytes fast path: ge::Tensor::GetData() const / GetSize() const.
-    FunctionSpec("_ZNK2ge6Tensor7GetDataEv", c_void_p, (c_void_p,), TENSOR, optional=True),
-    FunctionSpec("_ZNK2ge6Tensor7GetSizeEv", c_size_t, (c_void_p,), TENSOR, optional=True),
+    FunctionSpec("GeApiWrapper_Tensor_FreeDimsArray", None, (POINTER(c_int64),), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetDataType", c_int, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetFormat", c_int, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetData", c_char_p, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (c_void_p,), GE),
+    FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (c_void_p,), GE),
+    # Raw-bytes fast path: ge::Tensor::GetData() const / GetSize() const, in
+    # libgraph.so, reached through the graph wrapper's handle.
+    FunctionSpec("_ZNK2ge6Tensor7GetDataEv", c_void_p, (c_void_p,), GRAPH, optional=True),
+    FunctionSpec("_ZNK2ge6Tensor7GetSizeEv", c_size_t, (c_void_p,), GRAPH, optional=True),
     # Graph
     FunctionSpec("GeApiWrapper_Graph_CreateGraph", c_void_p, (c_char_p,), GRAPH),
     FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (c_void_p,), GRAPH),
@@ -206,6 +208,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeStub_FaultsPending", c_int32, (), STUB),
     FunctionSpec("GeStub_ClearFaults", None, (), STUB),
     FunctionSpec("GeStub_FailableFunctions", c_char_p, (), STUB),
+    FunctionSpec("GeStub_SetMisuseAborts", None, (c_int,), STUB),
     FunctionSpec("GeStub_LiveKinds", c_char_p, (), STUB),
     FunctionSpec("GeStub_LiveCount", c_int64, (c_char_p,), STUB),
     FunctionSpec("GeStub_CallbackNames", c_char_p, (), STUB),

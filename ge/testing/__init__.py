@@ -1,14 +1,23 @@
 """Testing ``ge`` without an NPU: the CPU stand-in library and its controls.
 
-``build_stub_library()`` compiles ``stubs/ge_stub.c`` into a cache
-directory; ``use_stub()`` points the package at it; ``stub_control()`` drives
-its control symbols (reset, fault injection, live-object counters). The
-pytest plugin (``ge.testing.pytest_plugin``) provides the ``ge_stub`` fixture.
+``build_stub_library()`` compiles the sources of ``stubs/`` into one library
+in a cache directory; ``use_stub()`` points the package at it;
+``stub_control()`` drives its control symbols (reset, fault injection, strict
+mode, live-object counters). ``build_cann_layout()`` builds the same sources
+as CANN's separate libraries in a fake CANN install tree. The pytest plugin
+(``ge.testing.pytest_plugin``) provides the ``ge_stub`` fixture.
 """
 
 from __future__ import annotations
 
-from ge.testing.build import StubBuildError, build_stub_library, stub_source_dir
+from ge.testing.build import (
+    StubBuildError,
+    SymbolTable,
+    build_cann_layout,
+    build_stub_library,
+    read_symbol_table,
+    stub_source_dir,
+)
 from ge.testing.control import (
     GraphTensorDesc,
     StubControl,
@@ -21,8 +30,11 @@ __all__ = [
     "GraphTensorDesc",
     "StubBuildError",
     "StubControl",
+    "SymbolTable",
     "activate_stub",
+    "build_cann_layout",
     "build_stub_library",
+    "read_symbol_table",
     "stub_control",
     "stub_source_dir",
     "use_stub",

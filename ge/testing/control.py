@@ -45,7 +45,8 @@ class StubControl:
     """The stand-in's control and inspection symbols (``stubs/README.md``)."""
 
     def reset(self) -> None:
-        """Wipe the stand-in's state (no callbacks run) and forget Python's view of it."""
+        """Wipe the stand-in's state (no callbacks run, strict mode back on) and forget
+        Python's view of it."""
         api.GeStub_Reset()
         _lifecycle.forget_native_state()
 
@@ -60,6 +61,22 @@ class StubControl:
         if nth < 1:
             raise ValueError("nth must be at least 1")
         api.GeStub_FailNext(function_name.encode(), status & 0xFFFFFFFF, nth)
+
+    def set_misuse_aborts(self, on: bool) -> None:
+        """Strict mode (``True``, the default after every reset): a dead or foreign
+        handle aborts the process, as it would crash CANN. ``False``: the function
+        returns its tidy failure value instead, for tests that pass such handles
+        on purpose."""
+        api.GeStub_SetMisuseAborts(1 if on else 0)
+
+    @contextmanager
+    def tidy_misuse(self) -> Iterator[None]:
+        """Tidy failure values instead of aborts while the block runs, then strict again."""
+        self.set_misuse_aborts(False)
+        try:
+            yield
+        finally:
+            self.set_misuse_aborts(True)
 
     def faults_pending(self) -> int:
         """How many injected faults have not fired yet."""

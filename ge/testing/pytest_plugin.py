@@ -2,7 +2,9 @@
 
 ``ge_stub`` builds the stand-in once per test session, points ``ge`` (and
 child processes, through ``GE_FFI_LIBRARY``) at it, resets its state before
-each test and fails the test if any native object is still alive after it.
+each test (strict mode on: a dead or foreign handle aborts the process, see
+``StubControl.set_misuse_aborts``) and fails the test if any native object is
+still alive after it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ def ge_stub_library(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def ge_stub(ge_stub_library: str) -> Iterator[StubControl]:
-    """The stand-in, freshly reset; the test fails if it leaks a native object."""
+    """The stand-in, freshly reset and strict; the test fails if it leaks a native object."""
     control = StubControl()
     control.reset()
+    control.set_misuse_aborts(True)  # reset does it too; strict is every test's default
     yield control
     gc.collect()
     leaked = {kind: n for kind, n in control.live_counts().items() if n}

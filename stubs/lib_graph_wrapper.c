@@ -1,0 +1,126 @@
+/* lib_graph_wrapper.c -- the exported functions of libgraph_wrapper.so
+ * (ABI.md sections 5 and 6; CANN builds it from c_graph.cc, c_tensor.cc,
+ * c_tensor_desc.cc and friends), each a thin wrapper: enter, the
+ * implementation (graphs.c, tensors.c), leave. */
+#include "stub_internal.h"
+
+/* ---- graphs ---- */
+
+void *GeApiWrapper_Graph_CreateGraph(const char *name)
+{
+    ge_stub_enter();
+    void *h = graph_create_locked(__func__, name);
+    ge_stub_leave();
+    return h;
+}
+
+void GeApiWrapper_Graph_DestroyGraph(void *graph)
+{
+    ge_stub_enter();
+    graph_destroy_locked(__func__, graph);
+    ge_stub_leave();
+}
+
+const char *GeApiWrapper_Graph_GetName(void *graph)
+{
+    ge_stub_enter();
+    const char *name = graph_get_name_locked(__func__, graph);
+    ge_stub_leave();
+    return name;
+}
+
+uint32_t GeApiWrapper_Graph_SaveToAir(void *graph, const char *path)
+{
+    ge_stub_enter();
+    Status st = graph_save_air_locked(__func__, graph, path);
+    ge_stub_leave();
+    return st;
+}
+
+uint32_t GeApiWrapper_Graph_LoadFromAir(void *graph, const char *path)
+{
+    ge_stub_enter();
+    Status st = graph_load_air_locked(__func__, graph, path);
+    ge_stub_leave();
+    return st;
+}
+
+/* ---- tensors ---- */
+
+void *GeApiWrapper_Tensor_CreateTensor(void)
+{
+    ge_stub_enter();
+    void *h = tensor_create_empty_locked(__func__);
+    ge_stub_leave();
+    return h;
+}
+
+void GeApiWrapper_Tensor_DestroyEsCTensor(void *tensor)
+{
+    ge_stub_enter();
+    tensor_destroy_locked(__func__, tensor);
+    ge_stub_leave();
+}
+
+uint32_t GeApiWrapper_Tensor_GetShape(void *tensor, int64_t **dims, size_t *dim_num)
+{
+    ge_stub_enter();
+    Status st = tensor_get_shape_locked(__func__, tensor, dims, dim_num);
+    ge_stub_leave();
+    return st;
+}
+
+void GeApiWrapper_Tensor_FreeDimsArray(int64_t *dims)
+{
+    ge_stub_enter();
+    dims_array_free_locked(__func__, dims);
+    ge_stub_leave();
+}
+
+int GeApiWrapper_Tensor_GetDataType(void *tensor)
+{
+    ge_stub_enter();
+    int v = tensor_get_dtype_locked(__func__, tensor);
+    ge_stub_leave();
+    return v;
+}
+
+int GeApiWrapper_Tensor_GetFormat(void *tensor)
+{
+    ge_stub_enter();
+    int v = tensor_get_format_locked(__func__, tensor);
+    ge_stub_leave();
+    return v;
+}
+
+int32_t GeApiWrapper_Tensor_GetPlacement(void *tensor)
+{
+    ge_stub_enter();
+    int32_t v = tensor_get_placement_locked(__func__, tensor);
+    ge_stub_leave();
+    return v;
+}
+
+uint32_t GeApiWrapper_Tensor_SetDataType(void *tensor, const int *dtype)
+{
+    ge_stub_enter();
+    Status st = tensor_set_dtype_locked(__func__, tensor, dtype);
+    ge_stub_leave();
+    return st;
+}
+
+uint32_t GeApiWrapper_Tensor_SetFormat(void *tensor, const int *format)
+{
+    ge_stub_enter();
+    Status st = tensor_set_format_locked(__func__, tensor, format);
+    ge_stub_leave();
+    return st;
+}
+
+const char *GeApiWrapper_Tensor_GetData(void *tensor)
+{
+    ge_stub_enter();
+    const char *text = tensor_get_text_locked(__func__, tensor);
+    ge_stub_leave();
+    return text;
+}

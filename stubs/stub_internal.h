@@ -1,0 +1,587 @@
+/* ==========================================================================
+ * stub_internal.h -- what the stand-in's source files share.
+ *
+ * The stand-in is a CPU model of Huawei Ascend GE and the ACL runtime that
+ * exports the C ABI of ../shared/ABI.md (README.md next to this file says
+ * what it models and how it is built).  Its sources:
+ *
+ *   handles.c      the lock (enter/leave), handle table and lookup (strict
+ *                  mode), fault injection, error messages, live counters
+ *   memory.c       "device" memory regions and host buffers
+ *   graph_model.c  data types, shapes, the graph model and its evaluation
+ *   allocators.c   stream allocators, their blocks, deferred callbacks
+ *   streams.c      streams as work queues
+ *   tensors.c      tensors and the tensor API
+ *   acl.c          the ACL runtime API
+ *   ge_session.c   GE lifecycle and sessions
+ *   ge_run.c       RunGraph and RunGraphWithStreamAsync
+ *   graphs.c       graph handles, the stand-in's AIR format, the builder
+ *   controls.c     GeStub_* test controls (exported by the core)
+ *   lib_*.c        the exported functions of each CANN library, each a thin
+ *                  wrapper: ge_stub_enter(), one *_locked call,
+ *                  ge_stub_leave()
+ *   symbols.def    which library exports which symbol
+ *
+ * The rules:
+ *  - Every exported function takes the one lock with ge_stub_enter(), calls
+ *    an implementation named *_locked that returns normally (it never
+ *    unlocks), and calls ge_stub_leave(), which releases the lock and then
+ *    makes the allocator callbacks the implementation queued (deferred()).
+ *    No callback ever runs with the lock held.  The one exception to "one
+ *    call" is RunGraphWithStreamAsync, which needs the results of MallocFn
+ *    and GetAddrFn: it calls *_begin_locked, then *_allocate_unlocked (no
+ *    lock held), then *_finish_locked, each phase inside its own enter/leave.
+ *  - A *_locked implementation that can be made to fail calls
+ *    fault_fires(fn, &status) first and returns its failure value when it
+ *    is true.  `fn` is always the exported function's name (the wrapper
+ *    passes __func__): it names the function in messages, faults and
+ *    misuse reports.
+ *  - A handle argument is looked up with handle_lookup(fn, handle, kind,
+ *    NULL policy); in strict mode (the default) a dead or foreign handle
+ *    aborts the process there, as it would crash CANN.
+ *  - lib_*.c files call nothing but ge_stub_enter, ge_stub_leave and the
+ *    *_locked / *_unlocked functions: these are the only symbols the core
+ *    library exports besides GeStub_* (ge/testing/build.py).
+ * ========================================================================== */
+#ifndef GE_STUB_INTERNAL_H
+#define GE_STUB_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ==========================================================================
+ * Numbers
+ * ========================================================================== */
+
+typedef uint32_t Status;
+typedef int aclError;
+
+/* GE status codes (ge/ge_error_codes.h and friends) */
+#define GE_SUCCESS                        0u
+#define GE_FAILED                         4294967295u
+#define GE_CLI_GE_ALREADY_INITIALIZED     1343229962u
+#define GE_CLI_GE_NOT_INITIALIZED         1343229963u
+#define GE_SESS_GRAPH_NOT_EXIST           1343238146u
+#define GE_SESS_GRAPH_ALREADY_EXIST       1343238147u
+#define GE_SESSION_NOT_EXIST              1343238149u
+#define GE_SESSION_MANAGER_NOT_INIT       1343238150u
+#define GE_GRAPH_GRAPH_NOT_EXIST          1343242242u
+#define GE_GRAPH_GRAPH_ALREADY_EXIST      1343242243u
+#define GE_GRAPH_MALLOC_FAILED            1343242245u
+#define GE_GRAPH_PARAM_NULLPTR            1343242248u
+#define GE_GRAPH_EXECUTE_FAILED           1343242261u
+#define GE_GRAPH_NOT_BUILT                1343242295u
+#define ACL_ERROR_GE_PARAM_INVALID        145000u
+#define ACL_ERROR_GE_EXEC_NOT_INIT        145001u
+#define ACL_ERROR_GE_MEMORY_ALLOCATION    245000u
+#define ACL_ERROR_GE_INTERNAL_ERROR       545000u
+
+/* ACL error codes (acl/acl_base_rt.h) */
+#define ACL_SUCCESS                       0
+#define ACL_ERROR_INVALID_PARAM           100000
+#define ACL_ERROR_UNINITIALIZE            100001
+#define ACL_ERROR_REPEAT_INITIALIZE       100002
+#define ACL_ERROR_REPEAT_FINALIZE         100037
+#define ACL_ERROR_RT_CONTEXT_NULL         107002
+#define ACL_ERROR_BAD_ALLOC               200000
+#define ACL_ERROR_INVALID_DEVICE          200002
+#define ACL_ERROR_INVALID_RESOURCE_HANDLE 200005
+#define ACL_ERROR_STORAGE_OVER_LIMIT      300000
+#define ACL_ERROR_FAILURE                 500001
+
+/* graph/types.h DataType values supported by the stand-in */
+enum {
+    DT_FLOAT = 0, DT_FLOAT16 = 1, DT_INT8 = 2, DT_INT32 = 3, DT_UINT8 = 4,
+    DT_INT16 = 6, DT_UINT16 = 7, DT_UINT32 = 8, DT_INT64 = 9, DT_UINT64 = 10,
+    DT_DOUBLE = 11, DT_BOOL = 12, DT_COMPLEX64 = 16, DT_COMPLEX128 = 17,
+    DT_BF16 = 27
+};
+enum { PLACEMENT_HOST = 0, PLACEMENT_DEVICE = 1 };
+enum { MEMCPY_H2H = 0, MEMCPY_H2D = 1, MEMCPY_D2H = 2, MEMCPY_D2D = 3,
+       MEMCPY_DEFAULT = 4 };
+#define FORMAT_ND 2
+
+#define MAX_DIMS             64              /* CHOICE: rank limit */
+#define DEFAULT_MEMORY_LIMIT (8ull << 30)    /* 8 GiB */
+#define TOKEN_BASE           ((uintptr_t)0x5E0000000000ull)
+#define MSG_CAP              1024
+#define AIR_MAX_BYTES        (256L << 20)
+
+/* allocator callbacks (ABI.md 4.2) */
+typedef void *(*MallocFn)(void *obj, size_t size);
+typedef void (*FreeFn)(void *obj, void *block);
+typedef void *(*GetAddrFn)(void *block);
+typedef void (*OnDestroyFn)(void *user_handle);
+
+/* ==========================================================================
+ * Small utilities (handles.c)
+ * ========================================================================== */
+
+char *xstrdup(const char *s);
+/* Grow an array to hold `need` elements; the (possibly moved) array, or
+ * NULL on failure with the old array left intact. */
+void *grow_array(void *arr, size_t *cap, size_t need, size_t elem);
+static inline size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+/* A set of pointers handed out to the caller (dims arrays, tensor arrays). */
+typedef struct PtrSet { void **v; size_t n, cap; } PtrSet;
+bool ptrset_add(PtrSet *s, void *p);
+bool ptrset_remove(PtrSet *s, const void *p);
+void ptrset_free_all(PtrSet *s);
+
+/* ==========================================================================
+ * The lock, deferred callbacks (handles.c)
+ * ========================================================================== */
+
+/* A callback call queued under the lock, made by ge_stub_leave(). */
+enum { CALL_FREE, CALL_DESTROY };
+typedef struct CbCall {
+    int what;
+    uint64_t alloc_id;
+    FreeFn ffn;
+    void *block;
+    OnDestroyFn dfn;
+    void *user;
+} CbCall;
+typedef struct CbList { CbCall *v; size_t n, cap; } CbList;
+
+/* Take the lock (an exported function, on entry). */
+void ge_stub_enter(void);
+/* Release the lock, then make the callbacks queued on deferred(). */
+void ge_stub_leave(void);
+/* This thread's queue of callbacks for ge_stub_leave() (lock held). */
+CbList *deferred(void);
+
+/* ==========================================================================
+ * Error messages, live counters, fault injection (handles.c)
+ * ========================================================================== */
+
+/* Set the calling thread's GE / ACL message "[ge_stub] <fn>: <text>". */
+__attribute__((format(printf, 2, 3))) void ge_err(const char *fn, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void acl_err(const char *fn, const char *fmt, ...);
+const char *ge_message(void);
+const char *acl_message(void);
+void messages_clear_all(void);   /* every thread's (GeStub_Reset) */
+
+enum {
+    L_SESSIONS, L_GRAPHS, L_SESSION_GRAPHS, L_BUILDERS, L_TENSORS,
+    L_TENSOR_ARRAYS, L_DIMS_ARRAYS, L_DEVICE_BLOCKS, L_HOST_BLOCKS,
+    L_STREAMS, L_ALLOCATORS, L_ALLOCATOR_BLOCKS, L_PENDING_WORK, L_COUNT
+};
+extern int64_t g_live[L_COUNT];
+extern const char *const g_live_names[L_COUNT];
+
+/* True when an injected fault for the exported function `fn` fires on this
+ * call: *status is the status to fail with and the message is set.  Called
+ * first by every failable implementation. */
+bool fault_fires(const char *fn, uint32_t *status);
+void faults_add(const char *fn, uint32_t status, int32_t nth);
+int32_t faults_pending(void);
+void faults_clear(void);
+const char *faults_failable_text(void);   /* comma-separated, lock-free */
+
+/* ==========================================================================
+ * Handles: tokens -> objects, and the lookup every argument goes through
+ * (handles.c)
+ * ========================================================================== */
+
+typedef enum {
+    H_SESSION = 1, H_GRAPH, H_BUILDER, H_HOLDER, H_TENSOR, H_STREAM
+} HandleKind;
+
+/* What CANN does with a NULL handle in a given function:
+ *  NULL_CHECKED  GE_ASSERT_NOTNULL or similar: the lookup returns NULL and
+ *                the implementation returns its tidy failure value;
+ *  NULL_CRASHES  no check in CANN: abort (strict mode) like a dead handle;
+ *  NULL_ALLOWED  a valid argument (delete nullptr, the default stream):
+ *                the lookup returns NULL and the implementation goes on. */
+typedef enum { NULL_CHECKED, NULL_CRASHES, NULL_ALLOWED } NullPolicy;
+
+typedef struct Obj {
+    uintptr_t token;
+    int kind;
+    struct Obj *next;     /* hash chain */
+} Obj;
+
+void obj_register(Obj *o, HandleKind kind);
+void obj_unregister(Obj *o);
+/* The live object of `kind` behind `handle`, or NULL; never aborts (for
+ * GeStub_ controls and internal use). */
+void *obj_find(const void *handle, HandleKind kind);
+static inline void *obj_handle(const Obj *o) { return (void *)o->token; }
+/* Calls fn for every live object of `kind` (fn may unregister only o). */
+void for_each_obj(HandleKind kind, void (*fn)(Obj *));
+/* Unregister and pass to fn every object (GeStub_Reset). */
+void objs_drain(void (*fn)(Obj *));
+
+/* The live object of `kind` behind the argument `handle` of the exported
+ * function `fn`.  A live object of that kind is returned.  A non-NULL
+ * handle that is not one (destroyed, of another kind, made up) aborts the
+ * process with a message naming fn, the handle and the kind in strict mode
+ * (the default: GeStub_SetMisuseAborts), and gives NULL in tidy mode.  A
+ * NULL handle gives NULL, or aborts in strict mode under NULL_CRASHES. */
+void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPolicy nulls);
+void misuse_set_aborts(bool on);
+
+/* ==========================================================================
+ * "Device" memory and host blocks (memory.c)
+ * ========================================================================== */
+
+enum { R_ACL = 1,      /* aclrtMalloc: device_blocks                 */
+       R_DEFAULT,      /* built-in default allocator: device_blocks  */
+       R_TENSOR,       /* data of a device-placed tensor (ToDevice)  */
+       R_HOST };       /* aclrtMallocHost: host_blocks               */
+
+typedef struct Region { uint64_t id; uint8_t *base; size_t size; int kind; } Region;
+typedef struct RegionVec { Region *v; size_t n, cap; } RegionVec;
+
+extern RegionVec g_dev;      /* every device region */
+extern RegionVec g_hostmem;  /* blocks of aclrtMallocHost */
+extern uint64_t g_mem_limit; /* bytes of g_dev before ACL_ERROR_BAD_ALLOC */
+extern uint64_t g_next_id;   /* internal ids (regions, blocks, allocators) */
+
+enum { RA_OK = 0, RA_LIMIT, RA_OOM };
+int region_alloc(RegionVec *rv, size_t size, int kind, Region *out);
+Region *region_by_id(RegionVec *rv, uint64_t id);
+Region *region_by_base(RegionVec *rv, const void *p);
+/* The region holding all of [p, p + len) (len >= 1), or NULL. */
+Region *region_holding(RegionVec *rv, const void *p, size_t len);
+bool region_overlaps(RegionVec *rv, const void *p, size_t len);
+void region_release(RegionVec *rv, Region *r);
+void regions_reset(void);
+/* Host memory for tensor data (huge pages from 32 MiB, as numpy). */
+uint8_t *host_alloc(size_t nbytes);
+
+/* ==========================================================================
+ * Data types, shapes, graph model, evaluation (graph_model.c)
+ * ========================================================================== */
+
+size_t dtype_size(int dt);
+bool dtype_computes(int dt);        /* Add/Sub/Mul/Div compute in it */
+float f16_to_f32(uint16_t h);
+double bf16_to_f64(uint16_t b);
+
+typedef struct Shape { int n; int64_t d[MAX_DIMS]; } Shape;
+bool shape_from(Shape *s, const int64_t *dims, int64_t n, int64_t min_dim);
+bool shape_numel(const Shape *s, int64_t *out);
+bool shape_nbytes(const Shape *s, int dt, size_t *out);
+bool static_binary_shape(const Shape *a, const Shape *b, Shape *out);
+void shape_text(const Shape *s, char *buf, size_t cap);
+
+enum { OP_DATA = 0, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_COUNT };
+extern const char *const g_op_names[OP_COUNT];
+
+typedef struct Node {
+    int op;
+    int a, b;            /* operand node indices (ops), -1 for Data */
+    int dtype, format;
+    int64_t index;       /* input index (Data) */
+    Shape shape;         /* declared (Data) or inferred at build time (ops) */
+    char *name, *type;
+} Node;
+
+/* A built graph.  Immutable and reference-counted: graph handles, session
+ * graphs and queued stream work share it. */
+typedef struct GraphDef {
+    int64_t refs;
+    Node *nodes;
+    int nnodes;
+    int *inputs;   int nin;    /* node index of input i */
+    int *outputs;  int nout;   /* node index of output i */
+} GraphDef;
+
+typedef struct GraphH { Obj h; char *name; GraphDef *def; } GraphH;
+typedef struct OutEntry { int64_t index; int node; } OutEntry;
+
+void nodes_free(Node *nodes, int n);
+GraphDef *def_ref(GraphDef *d);
+void def_unref(GraphDef *d);
+GraphDef *def_assemble(Node *nodes, int nnodes, const OutEntry *outs, int nouts,
+                       char *why, size_t whylen);
+GraphDef *def_empty(void);
+GraphH *graph_new(const char *name, GraphDef *def);
+void graph_free(GraphH *g);
+
+Status infer_shapes(const char *fn, const GraphDef *g, const Shape *in_shapes, Shape *ns);
+bool graph_execute(const GraphDef *g, uint8_t *const *in_data, const Shape *ns,
+                   uint8_t *const *out_dst);
+
+/* ==========================================================================
+ * Allocators, their blocks, callbacks (allocators.c)
+ * ========================================================================== */
+
+enum { CB_MALLOC, CB_FREE, CB_GET_ADDR, CB_ON_DESTROY, CB_COUNT };
+extern const char *const g_cb_names[CB_COUNT];
+extern _Atomic int64_t g_cb_count[CB_COUNT];
+
+typedef struct Allocator {
+    uint64_t id;
+    int64_t refs;        /* 1 while registered + 1 per live block (+ temps) */
+    bool registered, is_default;
+    uintptr_t stream;    /* registration key; 0 is the default stream */
+    MallocFn mfn;
+    FreeFn ffn;
+    GetAddrFn gfn;
+    OnDestroyFn dfn;
+    void *user;
+    struct Allocator *next;
+} Allocator;
+
+/* A block handed out by an allocator; users: the output tensor and the
+ * queued work writing into it (and work reading it, see prepare_inputs). */
+typedef struct ABlock {
+    uint64_t id;
+    int64_t refs;
+    int64_t writers;     /* queued work items that will write into it */
+    Allocator *alloc;
+    void *block;         /* the callback's opaque handle */
+    uint8_t *addr;       /* device address (GetAddrFn) */
+    size_t nbytes;
+    uint64_t region;     /* id of the device region holding addr */
+    struct ABlock *prev, *next;
+} ABlock;
+
+extern Allocator *g_allocators;
+
+void cb_push(CbList *l, CbCall c);
+/* Make the calls of `list` (lock NOT held) and free it. */
+void callbacks_run(CbList *list);
+Allocator *alloc_by_id(uint64_t id);
+Allocator *alloc_for_stream(uintptr_t stream);
+void alloc_unref(Allocator *a, CbList *cb);
+void alloc_unregister(Allocator *a, CbList *cb);
+ABlock *ablock_new(Allocator *a, void *block, uint8_t *addr, size_t nbytes, uint64_t region);
+void ablock_unref(ABlock *b, CbList *cb);
+/* Give an untracked block back to its allocator (FreeFn deferred). */
+void alloc_hand_back(Allocator *al, void *block, CbList *cb);
+void allocators_reset(void);
+
+/* ==========================================================================
+ * Tensors (tensors.c)
+ * ========================================================================== */
+
+typedef struct Tensor {
+    Obj h;
+    int dtype, format, placement;
+    Shape shape;
+    bool has_data;       /* false for CreateTensor's empty tensor */
+    size_t nbytes;
+    uint8_t *host;       /* host placement: own data (at least 1 byte) */
+    uint8_t *addr;       /* device placement: device address */
+    uint64_t region;     /* device placement: id of the region holding addr */
+    bool own_region;     /* the region belongs to the tensor (ToDevice) */
+    ABlock *blk;         /* or: an allocator block (async output) */
+    char *text;          /* GetData text */
+} Tensor;
+
+extern PtrSet g_tensor_arrays, g_dims_arrays;
+
+Tensor *tensor_new(int dtype, int format, const Shape *shape);
+/* The tensor's bytes, or NULL (no data, or its device memory is gone). */
+const uint8_t *tensor_bytes(const Tensor *t);
+/* Unregister and free t; its allocator block's FreeFn is queued on cb. */
+void tensor_free(Tensor *t, CbList *cb);
+
+/* ==========================================================================
+ * Streams and queued work (streams.c)
+ * ========================================================================== */
+
+/* One input of a queued graph run: a copy made at enqueue time, or (when
+ * the input is an async output still waiting for its producer) a reference
+ * to its allocator block, read when the work runs. */
+typedef struct WorkIn {
+    Shape shape;
+    int dtype;
+    size_t nbytes;
+    uint8_t *copy;
+    ABlock *blk;
+    uint8_t *addr;
+    uint64_t region;
+} WorkIn;
+
+enum { W_MEMCPY = 1, W_GRAPH };
+typedef struct Work {
+    struct Work *next;
+    int type;
+    /* W_MEMCPY: the regions / host blocks seen at enqueue time (0: none) */
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t count;
+    uint64_t dst_region, src_region, dst_host, src_host;
+    /* W_GRAPH */
+    GraphDef *def;
+    WorkIn *in;
+    int nin;
+    Shape *ns;           /* node shapes */
+    ABlock **out;
+    int nout;
+} Work;
+
+typedef struct Stream { Obj h; Work *head, *tail; int64_t n; } Stream;
+
+/* The stream argument of `fn`: NULL is the default stream. */
+Stream *stream_lookup(const char *fn, void *stream);
+/* Same without strict mode (GeStub_ controls, re-checks). */
+Stream *stream_find(void *stream);
+void stream_push(Stream *s, Work *w);
+void workins_free(WorkIn *in, int n, CbList *cb);
+void work_free(Work *w, CbList *cb);
+/* Run every queued item of s in order; returns how many were skipped. */
+int stream_drain(Stream *s, CbList *cb);
+void stream_clear_silent(Stream *s);
+void streams_reset(void);   /* the default stream's queue */
+
+/* ==========================================================================
+ * GE state and sessions (ge_session.c)
+ * ========================================================================== */
+
+typedef struct SessGraph { uint32_t id; GraphDef *def; bool compiled; } SessGraph;
+typedef struct Session {
+    Obj h;
+    uint64_t gen;        /* GE generation at creation; 0 = none */
+    uint64_t sid;
+    SessGraph *g;
+    size_t ng, capg;
+} Session;
+
+extern bool g_ge_init;
+
+bool options_valid(const char *fn, char **keys, char **values, int size);
+/* GE initialised and the session argument live and of this generation. */
+Status session_check(const char *fn, void *session, Session **out);
+/* The start of a session call: false (and the status to return in *st)
+ * when an injected fault for fn fires or session_check fails. */
+bool session_ready(const char *fn, void *session, Session **out, Status *st);
+SessGraph *session_graph(Session *s, uint32_t id);
+Status graph_missing(const char *fn, uint32_t id);
+void ge_reset(void);
+
+/* ==========================================================================
+ * ACL state (acl.c), builder objects (graphs.c)
+ * ========================================================================== */
+
+void acl_reset(void);
+void acl_set_device_count(uint32_t count);
+
+typedef struct Holder Holder;
+typedef struct Builder {
+    Obj h;
+    char *name;
+    Node *nodes;      size_t nnodes, capnodes;
+    Holder **holders; size_t nholders, capholders;
+    OutEntry *outs;   size_t nouts, capouts;
+} Builder;
+struct Holder { Obj h; Builder *b; int node; };
+
+/* ==========================================================================
+ * The implementations of the exported functions.  `fn` is the exported
+ * function's name.  Listed by the library that exports them (symbols.def).
+ * ========================================================================== */
+
+/* libascendcl.so (acl.c) */
+aclError acl_init_locked(const char *fn, const char *config_path);
+aclError acl_finalize_locked(const char *fn);
+aclError acl_set_device_locked(const char *fn, int32_t device_id);
+aclError acl_reset_device_locked(const char *fn, int32_t device_id);
+aclError acl_get_device_locked(const char *fn, int32_t *device_id);
+aclError acl_get_device_count_locked(const char *fn, uint32_t *count);
+aclError acl_get_version_locked(const char *fn, int32_t *major, int32_t *minor,
+                                int32_t *patch);
+aclError acl_create_stream_locked(const char *fn, void **stream);
+aclError acl_destroy_stream_locked(const char *fn, void *stream);
+aclError acl_synchronize_stream_locked(const char *fn, void *stream);
+aclError acl_malloc_locked(const char *fn, void **ptr, size_t size, int policy);
+aclError acl_free_locked(const char *fn, void *ptr);
+aclError acl_malloc_host_locked(const char *fn, void **ptr, size_t size);
+aclError acl_free_host_locked(const char *fn, void *ptr);
+aclError acl_memcpy_locked(const char *fn, void *dst, size_t dst_max, const void *src,
+                           size_t count, int kind);
+aclError acl_memcpy_async_locked(const char *fn, void *dst, size_t dst_max,
+                                 const void *src, size_t count, int kind, void *stream);
+aclError acl_memset_locked(const char *fn, void *ptr, size_t max_count, int32_t value,
+                           size_t count);
+const char *acl_recent_err_msg_locked(void);
+
+/* libge_runtime_wrapper.so (ge_session.c, ge_run.c, allocators.c, tensors.c) */
+Status ge_initialize_locked(const char *fn, char **keys, char **values, int size);
+Status ge_finalize_locked(const char *fn);
+bool ge_is_initialized_locked(void);
+const char *ge_error_msg_locked(void);
+void *session_create_locked(const char *fn, char **keys, char **values, int size);
+void session_destroy_locked(const char *fn, void *session);
+Status session_add_graph_locked(const char *fn, void *session, uint32_t graph_id,
+                                void *graph, char **keys, char **values, int size);
+Status session_remove_graph_locked(const char *fn, void *session, uint32_t graph_id);
+Status session_compile_graph_locked(const char *fn, void *session, uint32_t graph_id);
+Status session_load_graph_locked(const char *fn, void *session, uint32_t graph_id,
+                                 char **keys, char **values, int size, void *stream);
+bool session_graph_needs_rebuild_locked(const char *fn, void *session, uint32_t graph_id);
+uint64_t session_id_locked(const char *fn, void *session);
+Status session_run_graph_locked(const char *fn, void *session, uint32_t graph_id,
+                                void **inputs, int input_count, void ***outputs,
+                                size_t *output_count);
+/* RunGraphWithStreamAsync in three phases (ge_run.c) */
+typedef struct AsyncRun AsyncRun;
+Status session_run_async_begin_locked(const char *fn, AsyncRun **run, void *session,
+                                      uint32_t graph_id, void *stream, void **inputs,
+                                      int input_count, void ***outputs,
+                                      size_t *output_count);
+void session_run_async_allocate_unlocked(AsyncRun *run);
+Status session_run_async_finish_locked(AsyncRun *run);
+void tensor_array_free_locked(const char *fn, void **tensors);
+Status allocator_register_external_locked(const char *fn, void *session, void *stream,
+                                          MallocFn malloc_fn, FreeFn free_fn,
+                                          GetAddrFn get_addr_fn,
+                                          OnDestroyFn on_destroy_fn, void *user_handle);
+Status allocator_register_default_locked(const char *fn, void *session, void *stream);
+Status allocator_unregister_locked(const char *fn, void *session, void *stream);
+bool allocator_has_external_locked(void *stream);
+bool allocator_has_default_locked(void *stream);
+Status tensor_to_device_locked(const char *fn, void *tensor);
+Status tensor_to_host_locked(const char *fn, void *tensor);
+
+/* libgraph_wrapper.so (graphs.c, tensors.c) */
+void *graph_create_locked(const char *fn, const char *name);
+void graph_destroy_locked(const char *fn, void *graph);
+const char *graph_get_name_locked(const char *fn, void *graph);
+Status graph_save_air_locked(const char *fn, void *graph, const char *path);
+Status graph_load_air_locked(const char *fn, void *graph, const char *path);
+void *tensor_create_empty_locked(const char *fn);
+void tensor_destroy_locked(const char *fn, void *tensor);
+Status tensor_get_shape_locked(const char *fn, void *tensor, int64_t **dims,
+                               size_t *dim_num);
+void dims_array_free_locked(const char *fn, int64_t *dims);
+int tensor_get_dtype_locked(const char *fn, void *tensor);
+int tensor_get_format_locked(const char *fn, void *tensor);
+int32_t tensor_get_placement_locked(const char *fn, void *tensor);
+Status tensor_set_dtype_locked(const char *fn, void *tensor, const int *dtype);
+Status tensor_set_format_locked(const char *fn, void *tensor, const int *format);
+const char *tensor_get_text_locked(const char *fn, void *tensor);
+
+/* libgraph.so (tensors.c) */
+const uint8_t *tensor_raw_data_locked(const char *fn, void *tensor);
+size_t tensor_raw_size_locked(const char *fn, void *tensor);
+
+/* libeager_style_graph_builder_base.so (tensors.c, graphs.c) */
+void *tensor_create_es_locked(const char *fn, const void *data, const int64_t *dims,
+                              int64_t dim_num, int data_type, int format);
+void *builder_create_locked(const char *fn, const char *name);
+void builder_destroy_locked(const char *fn, void *builder);
+void *builder_input_locked(const char *fn, void *builder, int64_t index, const char *name,
+                           const char *type, int data_type, int format,
+                           const int64_t *shape, int64_t dim_num);
+Status builder_set_output_locked(const char *fn, void *tensor_holder, int64_t output_index);
+void *builder_build_locked(const char *fn, void *builder);
+void builder_op_placeholder_locked(const char *fn);
+
+/* libes_math.so (graphs.c) */
+void *builder_binary_op_locked(const char *fn, int op, void *x1, void *x2);
+
+/* the test controls of controls.c are exported by the core itself */
+
+#endif /* GE_STUB_INTERNAL_H */
