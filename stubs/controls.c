@@ -35,7 +35,6 @@ static void reset_obj(Obj *o)
     }
     case H_TENSOR:
         free(((Tensor *)o)->host);
-        free(((Tensor *)o)->text);
         break;
     case H_STREAM:
         stream_clear_silent((Stream *)o);
@@ -55,6 +54,7 @@ static void reset_locked(void)
     regions_reset();
     ptrset_free_all(&g_dims_arrays);
     ptrset_free_all(&g_tensor_arrays);
+    strings_reset();
     faults_clear();
     memset(g_live, 0, sizeof g_live);
     messages_clear_all();
@@ -121,7 +121,7 @@ static const char *live_kinds_locked(void)
 {
     return "sessions,graphs,session_graphs,builders,tensors,tensor_arrays,"
            "dims_arrays,device_blocks,host_blocks,streams,allocators,"
-           "allocator_blocks,pending_work";
+           "allocator_blocks,pending_work,strings";
 }
 
 const char *GeStub_LiveKinds(void)

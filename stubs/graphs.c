@@ -39,15 +39,16 @@ void graph_destroy_locked(const char *fn, void *graph)
         ge_err(fn, "unknown or destroyed graph %p", graph);
 }
 
-/* Valid until the graph is destroyed or loaded from a file. */
-const char *graph_get_name_locked(const char *fn, void *graph)
+/* A caller-owned copy (c_graph.cc: AscendStringToChar), freed with
+ * GeApiWrapper_FreeString. */
+char *graph_get_name_locked(const char *fn, void *graph)
 {
     GraphH *g = handle_lookup(fn, graph, H_GRAPH, NULL_CHECKED);
     if (!g) {
         ge_err(fn, "graph %p is NULL or not a live graph", graph);
         return NULL;
     }
-    return g->name;
+    return string_give(fn, g->name);
 }
 
 /* ==========================================================================

@@ -124,7 +124,7 @@ int64_t g_live[L_COUNT];
 const char *const g_live_names[L_COUNT] = {
     "sessions", "graphs", "session_graphs", "builders", "tensors",
     "tensor_arrays", "dims_arrays", "device_blocks", "host_blocks",
-    "streams", "allocators", "allocator_blocks", "pending_work"
+    "streams", "allocators", "allocator_blocks", "pending_work", "strings"
 };
 
 /* Thread-local messages; a Reset bumps g_msg_epoch, which clears them all. */
@@ -354,6 +354,7 @@ void objs_drain(void (*fn)(Obj *))
  * ========================================================================== */
 
 static bool g_misuse_aborts = true;   /* strict mode; GeStub_Reset restores it */
+static PtrSet g_strings;               /* caller-owned strings handed out */
 
 void misuse_set_aborts(bool on) { g_misuse_aborts = on; }
 
@@ -401,4 +402,45 @@ void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPol
     if (g_misuse_aborts)
         misuse_abort(fn, handle, kind, o);
     return NULL;
+}
+
+/* ==========================================================================
+ * Caller-owned strings
+ * ========================================================================== */
+
+char *string_give(const char *fn, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (!copy || !ptrset_add(&g_strings, copy)) {
+        free(copy);
+        ge_err(fn, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, s, n);
+    g_live[L_STRINGS]++;
+    return copy;
+}
+
+void string_free_locked(const char *fn, char *p)
+{
+    if (!p)
+        return;
+    if (ptrset_remove(&g_strings, p)) {
+        free(p);
+        g_live[L_STRINGS]--;
+        return;
+    }
+    if (g_misuse_aborts) {
+        fprintf(stderr, "ge_stub: %s: %p is not a string the library handed out "
+                "(CANN would free() it)\n", fn, (void *)p);
+        fflush(stderr);
+        abort();
+    }
+    ge_err(fn, "%p is not a string the library handed out", (void *)p);
+}
+
+void strings_reset(void)
+{
+    ptrset_free_all(&g_strings);
 }

@@ -21,12 +21,19 @@ void GeApiWrapper_Graph_DestroyGraph(void *graph)
     ge_stub_leave();
 }
 
-const char *GeApiWrapper_Graph_GetName(void *graph)
+char *GeApiWrapper_Graph_GetName(void *graph)
 {
     ge_stub_enter();
-    const char *name = graph_get_name_locked(__func__, graph);
+    char *name = graph_get_name_locked(__func__, graph);
     ge_stub_leave();
     return name;
+}
+
+void GeApiWrapper_FreeString(char *p)
+{
+    ge_stub_enter();
+    string_free_locked(__func__, p);
+    ge_stub_leave();
 }
 
 uint32_t GeApiWrapper_Graph_SaveToAir(void *graph, const char *path)
@@ -117,10 +124,10 @@ uint32_t GeApiWrapper_Tensor_SetFormat(void *tensor, const int *format)
     return st;
 }
 
-const char *GeApiWrapper_Tensor_GetData(void *tensor)
+char *GeApiWrapper_Tensor_GetData(void *tensor)
 {
     ge_stub_enter();
-    const char *text = tensor_get_text_locked(__func__, tensor);
+    char *text = tensor_get_text_locked(__func__, tensor);
     ge_stub_leave();
     return text;
 }

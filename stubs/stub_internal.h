@@ -64,12 +64,17 @@ typedef int aclError;
 /* GE status codes (ge/ge_error_codes.h and friends) */
 #define GE_SUCCESS                        0u
 #define GE_FAILED                         4294967295u
+#define GE_PARAM_INVALID                  1343225857u
+#define GE_INTERNAL_ERROR                 1343225860u
+#define GE_UNSUPPORTED                    1343225956u
+#define GRAPH_PARAM_INVALID               50331649u
 #define GE_CLI_GE_ALREADY_INITIALIZED     1343229962u
 #define GE_CLI_GE_NOT_INITIALIZED         1343229963u
 #define GE_SESS_GRAPH_NOT_EXIST           1343238146u
 #define GE_SESS_GRAPH_ALREADY_EXIST       1343238147u
 #define GE_SESSION_NOT_EXIST              1343238149u
 #define GE_SESSION_MANAGER_NOT_INIT       1343238150u
+#define GE_GRAPH_ALREADY_RUNNING          1343242241u
 #define GE_GRAPH_GRAPH_NOT_EXIST          1343242242u
 #define GE_GRAPH_GRAPH_ALREADY_EXIST      1343242243u
 #define GE_GRAPH_MALLOC_FAILED            1343242245u
@@ -89,9 +94,11 @@ typedef int aclError;
 #define ACL_ERROR_REPEAT_FINALIZE         100037
 #define ACL_ERROR_RT_CONTEXT_NULL         107002
 #define ACL_ERROR_BAD_ALLOC               200000
+#define ACL_ERROR_API_NOT_SUPPORT         200001
 #define ACL_ERROR_INVALID_DEVICE          200002
 #define ACL_ERROR_INVALID_RESOURCE_HANDLE 200005
 #define ACL_ERROR_STORAGE_OVER_LIMIT      300000
+#define ACL_ERROR_INTERNAL_ERROR          500000
 #define ACL_ERROR_FAILURE                 500001
 
 /* graph/types.h DataType values supported by the stand-in */
@@ -171,7 +178,7 @@ void messages_clear_all(void);   /* every thread's (GeStub_Reset) */
 enum {
     L_SESSIONS, L_GRAPHS, L_SESSION_GRAPHS, L_BUILDERS, L_TENSORS,
     L_TENSOR_ARRAYS, L_DIMS_ARRAYS, L_DEVICE_BLOCKS, L_HOST_BLOCKS,
-    L_STREAMS, L_ALLOCATORS, L_ALLOCATOR_BLOCKS, L_PENDING_WORK, L_COUNT
+    L_STREAMS, L_ALLOCATORS, L_ALLOCATOR_BLOCKS, L_PENDING_WORK, L_STRINGS, L_COUNT
 };
 extern int64_t g_live[L_COUNT];
 extern const char *const g_live_names[L_COUNT];
@@ -227,6 +234,16 @@ void objs_drain(void (*fn)(Obj *));
  * NULL handle gives NULL, or aborts in strict mode under NULL_CRASHES. */
 void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPolicy nulls);
 void misuse_set_aborts(bool on);
+
+/* Caller-owned strings (Graph_GetName, Tensor_GetData; CANN: a malloc'd copy,
+ * AscendStringToChar in ge_api_c_wrapper_utils.h), freed by the caller with
+ * GeApiWrapper_FreeString.  string_give returns a registered copy of s (NULL,
+ * with a message, when out of memory); string_free_locked frees one (NULL is
+ * a no-op, as free(NULL); anything else not handed out is what CANN would
+ * crash on: strict mode aborts, tidy mode sets a message). */
+char *string_give(const char *fn, const char *s);
+void string_free_locked(const char *fn, char *p);
+void strings_reset(void);   /* GeStub_Reset */
 
 /* ==========================================================================
  * "Device" memory and host blocks (memory.c)
@@ -376,7 +393,6 @@ typedef struct Tensor {
     uint64_t region;     /* device placement: id of the region holding addr */
     bool own_region;     /* the region belongs to the tensor (ToDevice) */
     ABlock *blk;         /* or: an allocator block (async output) */
-    char *text;          /* GetData text */
 } Tensor;
 
 extern PtrSet g_tensor_arrays, g_dims_arrays;
@@ -548,7 +564,7 @@ Status tensor_to_host_locked(const char *fn, void *tensor);
 /* libgraph_wrapper.so (graphs.c, tensors.c) */
 void *graph_create_locked(const char *fn, const char *name);
 void graph_destroy_locked(const char *fn, void *graph);
-const char *graph_get_name_locked(const char *fn, void *graph);
+char *graph_get_name_locked(const char *fn, void *graph);
 Status graph_save_air_locked(const char *fn, void *graph, const char *path);
 Status graph_load_air_locked(const char *fn, void *graph, const char *path);
 void *tensor_create_empty_locked(const char *fn);
@@ -561,7 +577,7 @@ int tensor_get_format_locked(const char *fn, void *tensor);
 int32_t tensor_get_placement_locked(const char *fn, void *tensor);
 Status tensor_set_dtype_locked(const char *fn, void *tensor, const int *dtype);
 Status tensor_set_format_locked(const char *fn, void *tensor, const int *format);
-const char *tensor_get_text_locked(const char *fn, void *tensor);
+char *tensor_get_text_locked(const char *fn, void *tensor);
 
 /* libgraph.so (tensors.c) */
 const uint8_t *tensor_raw_data_locked(const char *fn, void *tensor);

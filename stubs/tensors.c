@@ -60,7 +60,6 @@ void tensor_free(Tensor *t, CbList *cb)
     obj_unregister(&t->h);
     tensor_drop_device(t, cb);
     free(t->host);
-    free(t->text);
     free(t);
     g_live[L_TENSORS]--;
 }
@@ -302,7 +301,7 @@ Status tensor_set_format_locked(const char *fn, void *tensor, const int *format)
 }
 
 /* NULL for a dead handle or a device tensor whose memory is gone. */
-const char *tensor_get_text_locked(const char *fn, void *tensor)
+char *tensor_get_text_locked(const char *fn, void *tensor)
 {
     Tensor *t = tensor_arg(fn, tensor);
     if (!t)
@@ -317,9 +316,9 @@ const char *tensor_get_text_locked(const char *fn, void *tensor)
         ge_err(fn, "out of memory");
         return NULL;
     }
-    free(t->text);
-    t->text = txt;
-    return txt;
+    char *owned = string_give(fn, txt);   /* c_tensor.cc: AscendStringToChar */
+    free(txt);
+    return owned;
 }
 
 /* ge::Tensor::GetData() const / GetSize() const, called with the handle

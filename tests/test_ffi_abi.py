@@ -161,7 +161,9 @@ def _smoke_async(w: World) -> None:
 
 
 def _smoke_text(w: World) -> None:
-    assert api.GeApiWrapper_Tensor_GetData(w.tensor) == b"1,2,3,4"
+    text = api.GeApiWrapper_Tensor_GetData(w.tensor)
+    assert ctypes.string_at(text) == b"1,2,3,4"
+    api.GeApiWrapper_FreeString(text)
 
 
 def _smoke_shape(w: World) -> None:
@@ -284,7 +286,9 @@ def _smoke_device(w: World) -> None:
 
 def _smoke_graph(w: World) -> None:
     g = api.GeApiWrapper_Graph_CreateGraph(b"named")
-    assert api.GeApiWrapper_Graph_GetName(g) == b"named"
+    name = api.GeApiWrapper_Graph_GetName(g)
+    assert ctypes.string_at(name) == b"named"
+    api.GeApiWrapper_FreeString(name)
     api.GeApiWrapper_Graph_DestroyGraph(g)
     t = api.GeApiWrapper_Tensor_CreateTensor()
     assert t
@@ -342,7 +346,7 @@ for _fn, _names in {
     _smoke_errors: "GEGetErrorMsg aclGetRecentErrMsg aclrtSetDevice",
     _smoke_session_options: "CreateSessionWithOptions GetSessionId DestroySession",
     _smoke_device: "aclrtGetDevice aclrtGetDeviceCount",
-    _smoke_graph: "CreateGraph DestroyGraph GetName CreateTensor",
+    _smoke_graph: "CreateGraph DestroyGraph GetName FreeString CreateTensor",
     _smoke_stub_controls: "GeStub_FailableFunctions GeStub_FailNext GeStub_FaultsPending "
     "GeStub_ClearFaults GeStub_LiveKinds GeStub_LiveCount GeStub_CallbackNames "
     "GeStub_CallbackCount GeStub_SetDeviceCount GeStub_SetMemoryLimit GeStub_GraphInputDesc "

@@ -243,6 +243,7 @@ class Model:
             "allocators": len(alive),
             "allocator_blocks": blocks,
             "pending_work": sum(self.pending.values()),
+            "strings": 0,
         }
 
 

@@ -248,7 +248,9 @@ def test_every_failable_function_is_declared(ge_stub: Any) -> None:
 
 def test_text_rendering_of_special_values(ge_stub: Any) -> None:
     t = tensor([1.5, float("nan"), float("inf"), -float("inf"), -0.0])
-    text = api.GeApiWrapper_Tensor_GetData(t).decode()
+    raw = api.GeApiWrapper_Tensor_GetData(t)
+    text = ctypes.string_at(raw).decode()
+    api.GeApiWrapper_FreeString(raw)
     assert text.split(",") == ["1.5", "nan", "inf", "-inf", "-0"]
     api.GeApiWrapper_Tensor_DestroyEsCTensor(t)
 
@@ -391,3 +393,37 @@ def test_the_fixture_is_strict_in_every_test(ge_stub_library: str, tmp_path: Pat
     assert "GeApiWrapper_Tensor_GetFormat: dead or foreign Tensor handle 0x5e0000beef00" in (
         done.stderr
     )
+
+
+# -- caller-owned strings (c_graph.cc / c_tensor.cc: AscendStringToChar) ------------
+
+
+def test_names_and_text_are_caller_owned_and_freed_with_free_string(ge_stub: Any) -> None:
+    graph = api.GeApiWrapper_Graph_CreateGraph(b"owned")
+    names = [api.GeApiWrapper_Graph_GetName(graph) for _ in range(3)]
+    assert len(set(names)) == 3, "each call hands out a new copy"
+    assert ctypes.string_at(names[0]) == b"owned"
+    assert ge_stub.live_counts()["strings"] == 3
+    for name in names:
+        api.GeApiWrapper_FreeString(name)
+    api.GeApiWrapper_FreeString(None)  # free(NULL)
+    assert ge_stub.live_counts()["strings"] == 0
+    api.GeApiWrapper_Graph_DestroyGraph(graph)
+
+
+def test_freeing_a_string_the_library_did_not_hand_out_aborts(
+    ge_stub_library: str, tmp_path: Path
+) -> None:
+    code = """
+        import ctypes
+        from ge._ffi import api
+        api.GeStub_Reset()
+        buffer = ctypes.create_string_buffer(b"mine")
+        api.GeApiWrapper_FreeString(ctypes.addressof(buffer))
+        print("survived", flush=True)
+    """
+    done = _child(code, tmp_path)
+    assert done.returncode == -signal.SIGABRT, done
+    assert "survived" not in done.stdout
+    assert "GeApiWrapper_FreeString: 0x" in done.stderr
+    assert "is not a string the library handed out" in done.stderr

@@ -42,6 +42,18 @@ def decode(raw: bytes | None) -> str:
     return raw.decode("utf-8", "replace") if raw else ""
 
 
+def take_string(pointer: int | None) -> str | None:
+    """A caller-owned C string (``Graph_GetName``, ``Tensor_GetData``) as ``str``,
+    freed with ``GeApiWrapper_FreeString``; None for NULL."""
+    if not pointer:
+        return None
+    try:
+        raw = ctypes.string_at(pointer)
+    finally:
+        api.GeApiWrapper_FreeString(pointer)
+    return raw.decode("utf-8", "replace")
+
+
 def last_ge_message() -> str:
     """GE's message for the last failure on this thread (may be empty)."""
     return decode(api.GeApiWrapper_GEGetErrorMsg())
@@ -77,4 +89,5 @@ __all__ = [
     "ge_error",
     "last_acl_message",
     "last_ge_message",
+    "take_string",
 ]

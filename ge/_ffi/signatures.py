@@ -140,7 +140,8 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (c_void_p,), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_GetData", c_char_p, (c_void_p,), GRAPH),
+    # Caller-owned text (a malloc'd copy): the pointer, freed with FreeString.
+    FunctionSpec("GeApiWrapper_Tensor_GetData", c_void_p, (c_void_p,), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (c_void_p,), GE),
     FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (c_void_p,), GE),
     # Raw-bytes fast path: ge::Tensor::GetData() const / GetSize() const, in
@@ -150,7 +151,8 @@ SPECS: tuple[FunctionSpec, ...] = (
     # Graph
     FunctionSpec("GeApiWrapper_Graph_CreateGraph", c_void_p, (c_char_p,), GRAPH),
     FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (c_void_p,), GRAPH),
-    FunctionSpec("GeApiWrapper_Graph_GetName", c_char_p, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_GetName", c_void_p, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_FreeString", None, (c_void_p,), GRAPH),
     FunctionSpec(
         "GeApiWrapper_Graph_SaveToAir", c_uint32, (c_void_p, c_char_p), GRAPH, optional=True
     ),

@@ -10,7 +10,7 @@ from typing_extensions import Self
 
 from ge._checks import encode_text, fspath_bytes
 from ge._ffi import api
-from ge._ffi.marshal import check_ge, decode, ge_error
+from ge._ffi.marshal import check_ge, ge_error, take_string
 from ge._native import NativeObject
 from ge.graph.types import DataType, Format
 
@@ -82,7 +82,10 @@ class Graph(NativeObject):
     def name(self) -> str:
         """The graph's name, as GE has it."""
         with self._calling() as handle:
-            return decode(api.GeApiWrapper_Graph_GetName(handle))
+            name = take_string(api.GeApiWrapper_Graph_GetName(handle))
+        if name is None:
+            raise ge_error("GetName", None, {})
+        return name
 
     @property
     def inputs(self) -> Optional[tuple[GraphInput, ...]]:

@@ -14,7 +14,7 @@ from typing_extensions import Self
 from ge import _callback_errors, _ffi
 from ge._checks import as_dims, fspath_bytes
 from ge._ffi import api
-from ge._ffi.marshal import check_acl, check_ge, decode, ge_error
+from ge._ffi.marshal import check_acl, check_ge, ge_error, take_string
 from ge._native import NativeObject
 from ge.error import GeError
 from ge.graph.dtypes import from_numpy_dtype, itemsize, to_numpy_dtype
@@ -417,10 +417,9 @@ def _read_text(
     handle: int, shape: tuple[int, ...], np_dtype: np.dtype[Any]
 ) -> np.ndarray[Any, Any]:
     """The data through GE's comma-separated text (the fallback; NaN payloads are lost)."""
-    raw = api.GeApiWrapper_Tensor_GetData(handle)
-    if raw is None:
+    text = take_string(api.GeApiWrapper_Tensor_GetData(handle))
+    if text is None:
         raise ge_error("GetData", None, {})
-    text = decode(raw)
     parts = text.split(",") if text else []
     count = math.prod(shape)
     per_element = 2 if np_dtype.kind == "c" else 1
