@@ -130,7 +130,7 @@ def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
 
 def _demo(prog: str, backend: str, device: int) -> int:
     from ge._demo import run_demo
-    from ge._ffi.loader import GROUP_FILES
+    from ge._ffi.loader import ENV_LIBRARY, GROUP_FILES
     from ge.error import GeError, LibraryNotFoundError, MissingSymbolError
     from ge.testing import StubBuildError
 
@@ -148,6 +148,14 @@ def _demo(prog: str, backend: str, device: int) -> int:
             "compiler's messages",
         )
     except LibraryNotFoundError as exc:
+        explicit = os.environ.get(ENV_LIBRARY)
+        if explicit:
+            why = exc.attempts[0][1] if exc.attempts else "it cannot be loaded"
+            return _fail(
+                prog,
+                f"{ENV_LIBRARY}={explicit} cannot be loaded: {why}",
+                f"unset {ENV_LIBRARY} or point it at a library that loads; {doctor}",
+            )
         files = " or ".join(GROUP_FILES.get(exc.group, ())) or exc.group
         return _fail(
             prog,

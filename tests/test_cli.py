@@ -157,7 +157,9 @@ def test_a_stand_in_library_that_does_not_load(tmp_path: Path) -> None:
     broken.write_text("not a library")
     done = run("demo", env=without_cann(GE_FFI_LIBRARY=str(broken)))
     assert done.returncode == 1
-    assert "was not found" in one_error_line(done)
+    line = one_error_line(done)
+    assert f"GE_FFI_LIBRARY={broken} cannot be loaded: " in line
+    assert "unset GE_FFI_LIBRARY" in line
 
 
 # -- the demo -----------------------------------------------------------------
