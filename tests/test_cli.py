@@ -303,3 +303,19 @@ def test_select_backend_cann_without_cann_raises() -> None:
     done = _select(without_cann(), "cann")
     assert done.returncode == 1
     assert "ge.error.LibraryNotFoundError: cannot load the 'acl' library" in done.stderr
+
+
+def test_an_incomplete_cann_is_named_as_such(tmp_path: Path, ge_stub_library: str) -> None:
+    """Only the ACL library present: doctor and the fallback say CANN is not usable."""
+    (tmp_path / "lib64").mkdir()
+    (tmp_path / "lib64" / "libascendcl.so").symlink_to(ge_stub_library)
+    env = without_cann(ASCEND_HOME_PATH=str(tmp_path))
+    done = run("doctor", env=env)
+    assert done.returncode == 0  # the stand-in is usable
+    assert done.stdout.splitlines()[1] == (
+        "CANN: found but NOT usable: library groups ge, graph, builder, ops missing or incomplete"
+    )
+    fallback = _select(env)
+    assert fallback.returncode == 0
+    assert fallback.stderr.startswith("ge: CANN is not usable: running on the CPU stand-in")
+    assert _select(env, "cann").returncode == 1
