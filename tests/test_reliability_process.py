@@ -24,10 +24,10 @@ import pytest
 
 SCRIPT = Path(__file__).parent / "scripts" / "exit_scenarios.py"
 # The first line CPython prints for an exception raised by an atexit callback:
-# its wording changed in 3.11 (unraisable hook) and again in 3.13.
+# its wording changed in 3.10 (unraisable hook) and again in 3.13.
 if sys.version_info >= (3, 13):
     ATEXIT_HEADER = "Exception ignored in atexit callback <function atexit_handler_raises."
-elif sys.version_info >= (3, 11):
+elif sys.version_info >= (3, 10):
     ATEXIT_HEADER = "Exception ignored in atexit callback: <function atexit_handler_raises."
 else:
     ATEXIT_HEADER = "Error in atexit._run_exitfuncs:"
