@@ -1,6 +1,7 @@
 """Run a graph asynchronously on a stream, with a caching allocator for the outputs.
 
-python examples/run_async.py
+python examples/run_async.py   # on CANN where its libraries are found, else on
+                               # the CPU stand-in (one line on stderr says so)
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import numpy as np
 import ge
 import ge.acl
 from ge.allocator import AclAllocator, CachingAllocator
+from ge.testing import select_backend
+
+select_backend()  # CANN where usable, else the CPU stand-in (needs a C compiler)
 
 x = np.arange(6, dtype=np.float32).reshape(2, 3)
 y = np.full((2, 3), 0.5, dtype=np.float32)

@@ -1,7 +1,7 @@
 """Run a graph synchronously: build (x + y) * x, run it, read the result as numpy.
 
-python examples/run_sync.py          # on CANN, or on the stand-in if
-                                     # GE_FFI_LIBRARY points at it
+python examples/run_sync.py    # on CANN where its libraries are found, else on
+                               # the CPU stand-in (one line on stderr says so)
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ import numpy as np
 
 import ge
 import ge.acl
+from ge.testing import select_backend
+
+select_backend()  # CANN where usable, else the CPU stand-in (needs a C compiler)
 
 x = np.arange(6, dtype=np.float32).reshape(2, 3)
 y = np.full((2, 3), 0.5, dtype=np.float32)

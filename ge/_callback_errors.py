@@ -10,8 +10,11 @@ fallback that keeps it for the next call on the same object.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Callable, Optional
+
+from ge.error import GeError
 
 _local = threading.local()
 
@@ -105,6 +108,28 @@ def note_failure(target: BaseException, failure: BaseException) -> None:
 
 
 def _add_note(exc: BaseException, note: str) -> None:
-    add_note = getattr(exc, "add_note", None)  # Python >= 3.11
-    if add_note is not None:
-        add_note(note)
+    """``exc.add_note(note)``, by hand before Python 3.11.
+
+    Before 3.11 there is no ``add_note`` and tracebacks do not print
+    ``__notes__``, so the note also goes where the default display shows it: a
+    :class:`~ge.error.GeError` prints its notes with its message (see its
+    ``__str__``), and an exception with a plain message (no arguments or one
+    ``str``, and ``BaseException``'s own ``__str__``) gets the note appended to
+    that message. A ``SystemExit`` keeps its arguments (they are the exit
+    status, and it is never printed), and so does an exception whose message
+    comes from its own ``__str__``: for those, ``__notes__`` alone holds it.
+    """
+    if sys.version_info >= (3, 11):
+        exc.add_note(note)
+        return
+    notes = exc.__dict__.setdefault("__notes__", [])
+    if not isinstance(notes, list):
+        return  # what add_note refuses (a TypeError there); never mask the exception
+    notes.append(note)
+    if isinstance(exc, (GeError, SystemExit)) or type(exc).__str__ is not BaseException.__str__:
+        return
+    args = exc.args
+    if not args:
+        exc.args = (note,)
+    elif len(args) == 1 and isinstance(args[0], str):
+        exc.args = (f"{args[0]}\n{note}",)

@@ -9,49 +9,30 @@ right.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from typing import Callable, TextIO
+from typing import TextIO
 
 import numpy as np
 
-from ge import _ffi
-from ge._ffi.loader import ENV_LIBRARY
+from ge.testing.backend import BackendChoice, select_backend
 
 SHAPE = (2, 3)
 ASYNC_RUNS = 3
 
 
-def _choose_backend(backend: str, say: Callable[[str], None]) -> bool:
-    """Point ``ge`` at CANN or the stand-in; True when it is the stand-in."""
-    if backend == "auto" and not os.environ.get(ENV_LIBRARY):
-        if _ffi.describe().ok:
-            backend = "cann"
-        else:
-            say("backend: CANN libraries not found (python -m ge doctor says why)")
-            backend = "stub"
-    if backend == "stub":
-        from ge.testing import activate_stub
+def run_demo(backend: BackendChoice = "auto", device: int = 0, out: TextIO = sys.stdout) -> int:
+    """Run the flow, print what it did, return 0 if every result is right.
 
-        path = activate_stub()
-        say(f"backend: the CPU stand-in (no NPU is used), {path}")
-        return True
-    report = _ffi.describe()
-    if not report.ok:
-        raise SystemExit("CANN libraries not usable; run `python -m ge doctor`")
-    paths = sorted({p for g in report.groups for p in g.paths})
-    say(f"backend: CANN, {', '.join(paths)}")
-    return False
-
-
-def run_demo(backend: str = "auto", device: int = 0, out: TextIO = sys.stdout) -> int:
-    """Run the flow, print what it did, return 0 if every result is right."""
+    The backend is chosen by :func:`ge.testing.select_backend` (falling back
+    to the stand-in prints one line on stderr). Errors propagate: the CLI
+    turns them into one line.
+    """
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
-    _choose_backend(backend, say)
+    say(f"backend: {select_backend(backend)}")
 
     import ge
     import ge.acl

@@ -1,26 +1,79 @@
-"""``python -m ge doctor``: ``ge._ffi.describe()`` for people."""
+"""``python -m ge doctor``: what works here, CANN or the CPU stand-in, and why not.
+
+The first lines say whether CANN's libraries are found and usable and whether
+the stand-in can be built (a C compiler is found); ``--verbose`` adds every
+path searched, the symbols missing and the environment. Exit status 0 when
+CANN or the stand-in is usable, 1 when neither is.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import platform
+import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import Optional, TextIO
 
+import ge
 from ge import _ffi
-from ge._ffi.loader import ENV_LIBRARY, ENV_LIBRARY_DIR, ROOT_ENV_VARS
+from ge._ffi.loader import ENV_LIBRARY, ENV_LIBRARY_DIR, ROOT_ENV_VARS, search_roots
+from ge._ffi.report import REQUIRED_GROUPS, FfiReport
+from ge.testing.build import ENV_CACHE_DIR, StubBuildError, default_cache_dir, stub_source_dir
 
-ENV_VARS = (ENV_LIBRARY, ENV_LIBRARY_DIR, *ROOT_ENV_VARS, "LD_LIBRARY_PATH")
+ENV_VARS = (ENV_LIBRARY, ENV_LIBRARY_DIR, *ROOT_ENV_VARS, "LD_LIBRARY_PATH", "CC", ENV_CACHE_DIR)
+
+VERSION_FILES = (
+    f"{platform.machine()}-linux/ascend_toolkit_install.info",
+    "ascend_toolkit_install.info",
+    "version.info",
+    "runtime/version.info",
+    "compiler/version.info",
+)
+"""Files of a CANN install that hold its version, relative to a directory of it."""
 
 
-def cann_version() -> Optional[str]:
-    """``major.minor.patch`` from ``aclrtGetVersion``, where the library has it."""
+def acl_api_version() -> Optional[str]:
+    """``major.minor.patch`` of the ACL API from ``aclrtGetVersion`` (not CANN's version)."""
     if not _ffi.has("aclrtGetVersion"):
         return None
     major, minor, patch = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
     rc = _ffi.api.aclrtGetVersion(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(patch))
     return f"{major.value}.{minor.value}.{patch.value}" if rc == 0 else None
+
+
+def _read_version(path: Path) -> Optional[str]:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip().lower() == "version" and value.strip():
+            return value.strip()
+    return None
+
+
+def cann_version(library_paths: list[str]) -> Optional[tuple[str, str]]:
+    """CANN's version and the file it was read from, or ``None``.
+
+    Looks in the directories above each loaded library, then in the CANN roots
+    searched, for the install's version file (``ascend_toolkit_install.info``
+    or ``version.info``, a ``version=`` line).
+    """
+    dirs: list[Path] = []
+    for lib in library_paths:
+        if os.sep in lib:
+            dirs.extend(list(Path(lib).resolve().parents)[:4])
+    dirs.extend(Path(root) for root in search_roots())
+    for directory in dict.fromkeys(dirs):
+        for name in VERSION_FILES:
+            found = _read_version(directory / name)
+            if found:
+                return found, str(directory / name)
+    return None
 
 
 def shadowing_packages() -> list[str]:
@@ -35,35 +88,97 @@ def shadowing_packages() -> list[str]:
     return found
 
 
-def run_doctor(out: TextIO = sys.stdout) -> int:
-    """Print the report; 0 when GE and ACL are usable, 1 otherwise."""
-    report = _ffi.describe()
-    print(f"ge {Path(__file__).resolve().parent}", file=out)
+def c_compiler() -> Optional[str]:
+    """The C compiler the stand-in would be built with (``$CC``, else ``cc``), if found."""
+    argv = shlex.split(os.environ.get("CC") or "cc")
+    return shutil.which(argv[0]) if argv else None
+
+
+def _report_groups(report: FfiReport, out: TextIO) -> None:
     for group in report.groups:
         if group.error is None:
             state = "ok" if group.ok else "incomplete"
-            print(f"[{state}] {group.group}: {', '.join(group.paths)}", file=out)
+            print(f"  [{state}] {group.group}: {', '.join(group.paths)}", file=out)
             for name in group.missing:
-                print(f"    missing required symbol: {name}", file=out)
+                print(f"      missing required symbol: {name}", file=out)
             for name in group.missing_optional:
-                print(f"    optional symbol absent: {name}", file=out)
+                print(f"      optional symbol absent: {name}", file=out)
         else:
             label = "info" if group.group == "stub" else "missing"
-            print(f"[{label}] {group.group}: not loaded", file=out)
+            print(f"  [{label}] {group.group}: not loaded", file=out)
             for path, err in group.attempts:
-                print(f"    tried {path}: {err}", file=out)
-    version = cann_version() if report.group("acl").ok else None
-    print(f"CANN runtime version: {version or 'unknown'}", file=out)
-    for var in ENV_VARS:
-        print(f"{var}={os.environ.get(var, '')}", file=out)
+                print(f"      tried {path}: {err}", file=out)
+
+
+def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
+    """Print what works here; 0 when CANN or the stand-in is usable, 1 when neither is."""
+
+    def say(line: str) -> None:
+        print(line, file=out)
+
+    explicit = os.environ.get(ENV_LIBRARY)
+    report = _ffi.describe()
+    is_stub = report.ok and _ffi.has("GeStub_Reset")
+    libraries = sorted({p for g in report.groups if g.group != "stub" for p in g.paths})
+    usable = False
+
+    say(f"ge-ffi {ge.__version__}, Python {platform.python_version()}, {Path(ge.__file__).parent}")
+    if explicit:
+        what = "the CPU stand-in" if is_stub else "one library for every group"
+        state = "usable" if report.ok else "NOT usable"
+        say(f"{ENV_LIBRARY}={explicit}: {what}, {state} (it replaces the search for CANN)")
+        usable = report.ok
+    elif report.ok:
+        version = cann_version(libraries)
+        where = f"CANN {version[0]} (from {version[1]})" if version else "CANN version unknown"
+        say(f"CANN: usable, {where}; 'python -m ge demo' runs on it")
+        if not verbose:
+            say(f"  libraries: {', '.join(libraries)}")
+        usable = True
+    else:
+        found = [g for g in REQUIRED_GROUPS if report.group(g).error is None]
+        if found:
+            bad = ", ".join(g for g in REQUIRED_GROUPS if not report.group(g).ok)
+            say(f"CANN: found but NOT usable: library groups {bad} missing or incomplete")
+        else:
+            roots = len(search_roots())
+            say(f"CANN: not found (no libascendcl.so in the {roots} CANN roots searched or on")
+            say("  LD_LIBRARY_PATH; on an Atlas host, source CANN's set_env.sh first)")
+
+    compiler = c_compiler()
+    try:
+        sources: Optional[Path] = stub_source_dir()
+    except StubBuildError:
+        sources = None
+    if compiler and sources:
+        runs = "the tests run on it" if report.ok and not is_stub else (
+            "'python -m ge demo' and the tests run on it"
+        )  # fmt: skip
+        say(f"CPU stand-in: usable (C compiler {compiler}); {runs}")
+        usable = True
+    elif not compiler:
+        say("CPU stand-in: NOT usable, no C compiler found: install gcc or clang, or set CC")
+    else:
+        say("CPU stand-in: NOT usable, its C sources are not installed")
+
     for path in shadowing_packages():
-        print(f"warning: another 'ge' on sys.path may shadow this one: {path}", file=out)
-    if report.ok:
-        print("GE and ACL are usable.", file=out)
-        return 0
-    print(
-        f"GE or ACL is not usable. Install CANN and source set_env.sh, or set {ENV_LIBRARY_DIR} "
-        f"or {ENV_LIBRARY}.",
-        file=out,
-    )
-    return 1
+        say(f"warning: another 'ge' on sys.path may shadow this one: {path}")
+
+    if verbose:
+        say("libraries:")
+        _report_groups(report, out)
+        if report.group("acl").ok:
+            api = acl_api_version()
+            say(f"ACL API version (aclrtGetVersion; not the CANN version): {api or 'unknown'}")
+        say(f"stand-in sources: {sources or 'not installed'}; cache: {default_cache_dir()}")
+        say("environment:")
+        for var in ENV_VARS:
+            say(f"  {var}={os.environ.get(var, '')}")
+    elif not report.ok or explicit:
+        say("('python -m ge doctor --verbose' lists every path searched and the environment)")
+    if not usable:
+        say(
+            "Nothing usable: install CANN and source its set_env.sh, or install a C compiler "
+            "for the stand-in."
+        )
+    return 0 if usable else 1

@@ -10,6 +10,7 @@ runtime's own message.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
@@ -70,7 +71,14 @@ class GeError(RuntimeError):
             parts.append(f"{self.status_name} ({self.status})")
         if self.error_message:
             parts.append(self.error_message)
-        return "; ".join(parts)
+        text = "; ".join(parts)
+        if sys.version_info < (3, 11):
+            # Tracebacks print __notes__ only from 3.11 on: show them with the
+            # message, one per line, as 3.11's traceback does.
+            notes = self.__dict__.get("__notes__")
+            if isinstance(notes, list) and notes:
+                text = "\n".join([text, *map(str, notes)])
+        return text
 
 
 class AclError(GeError):

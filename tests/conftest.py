@@ -1,10 +1,13 @@
-"""Test settings: hypothesis profiles (``CI=true`` selects the CI-sized one)."""
+"""Test settings: hypothesis profiles (``CI=true`` selects the CI-sized one) and
+the package's pytest plugin, which is opt-in for users and on for this suite."""
 
 from __future__ import annotations
 
 import os
 
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["ge.testing.pytest_plugin"]  # the ge_stub fixtures
 
 settings.register_profile(
     "ci",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -117,44 +116,4 @@ def test_demo_on_the_stand_in(ge_stub_library: str) -> None:
     assert done.stderr == ""
 
 
-def test_demo_auto_falls_back_to_the_stand_in(ge_stub_library: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GE_FFI", "ASCEND"))}
-    env["LD_LIBRARY_PATH"] = ""
-    done = _run_module("demo", env=env)
-    assert done.returncode == 0, done.stderr
-    assert "CANN libraries not found" in done.stdout and "result: correct" in done.stdout
-
-
-def test_doctor_reports_a_usable_library(ge_stub_library: str) -> None:
-    done = _run_module("doctor")
-    assert done.returncode == 0, done.stdout
-    assert f"[ok] acl: {ge_stub_library}" in done.stdout
-    assert "CANN runtime version: 8.0.0" in done.stdout
-    assert "GE and ACL are usable." in done.stdout
-
-
-def test_doctor_without_libraries(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GE_FFI", "ASCEND"))}
-    env["ASCEND_HOME_PATH"] = str(tmp_path)
-    (tmp_path / "ge").mkdir()  # a shadowing 'ge' directory on sys.path
-    env["PYTHONPATH"] = str(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.remove(sys.argv[1]); "
-         "from ge._doctor import run_doctor; sys.path.append(sys.argv[1]); "
-         "sys.exit(run_doctor())", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
-    assert done.returncode == 1
-    assert f"tried {tmp_path}/lib64/libascendcl.so: no such file" in done.stdout
-    assert "[missing] acl" in done.stdout
-    assert f"another 'ge' on sys.path may shadow this one: {tmp_path}/ge" in done.stdout
-
-
-def test_examples_run(ge_stub_library: str) -> None:
-    for name in ("run_sync.py", "run_async.py"):
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "examples" / name)],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert done.returncode == 0, (name, done.stderr)
-        assert done.stderr == ""
+# The demo's fallback, doctor and the examples: tests/test_cli.py, tests/test_examples.py

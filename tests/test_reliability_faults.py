@@ -567,7 +567,9 @@ def _drop_in_finalizers(outputs: list[Any]) -> None:
 def _tags(exc: BaseException) -> list[str]:
     """The allocator exceptions an exception carries: itself or its cause, and its notes."""
     carried = exc.__cause__ if isinstance(exc, GeError) else exc
-    found = TAG.findall(str(carried)) if isinstance(carried, RAISED_BY_ALLOCATORS) else []
+    # the first line: before Python 3.11 the notes follow the message (see ge._callback_errors)
+    message = str(carried).split("\n", 1)[0]
+    found = TAG.findall(message) if isinstance(carried, RAISED_BY_ALLOCATORS) else []
     for item in {id(exc): exc, id(carried): carried}.values():
         for note in getattr(item, "__notes__", ()):
             found.extend(TAG.findall(note))

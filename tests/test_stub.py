@@ -381,7 +381,8 @@ def test_the_fixture_is_strict_in_every_test(ge_stub_library: str, tmp_path: Pat
         )
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "test_child.py"],
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
+        + ["-p", "ge.testing.pytest_plugin", "test_child.py"],
         capture_output=True,
         text=True,
         timeout=120,

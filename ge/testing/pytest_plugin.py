@@ -1,4 +1,8 @@
-"""pytest plugin (entry point ``pytest11``): the ``ge_stub`` fixture.
+"""pytest plugin: the ``ge_stub`` fixture. Opt-in: installing ``ge-ffi`` does
+not load it into every pytest run. Turn it on with ``pytest -p
+ge.testing.pytest_plugin``, or in your top-level ``conftest.py``::
+
+    pytest_plugins = ["ge.testing.pytest_plugin"]
 
 ``ge_stub`` builds the stand-in once per test session, points ``ge`` (and
 child processes, through ``GE_FFI_LIBRARY``) at it, resets its state before
