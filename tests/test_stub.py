@@ -364,6 +364,9 @@ def test_null_handles_keep_their_tidy_values(ge_stub: Any) -> None:
     assert api.EsAdd(None, None) is None
 
 
+PYTEST = (sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider")
+
+
 def test_the_fixture_is_strict_in_every_test(ge_stub_library: str, tmp_path: Path) -> None:
     (tmp_path / "test_child.py").write_text(
         textwrap.dedent(
@@ -381,8 +384,7 @@ def test_the_fixture_is_strict_in_every_test(ge_stub_library: str, tmp_path: Pat
         )
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
-        + ["-p", "ge.testing.pytest_plugin", "test_child.py"],
+        [*PYTEST, "-p", "ge.testing.pytest_plugin", "test_child.py"],
         capture_output=True,
         text=True,
         timeout=120,
