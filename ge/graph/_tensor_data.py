@@ -13,7 +13,7 @@ import numpy as np
 from ge.error import GeError
 from ge.graph.dtypes import from_numpy_dtype
 
-__all__ = ["address_of", "data_to_array", "file_error", "read_file_prefix"]
+__all__ = ["address_of", "data_to_array", "file_error", "read_file_prefix", "tensor_error"]
 
 
 def data_to_array(
@@ -72,9 +72,15 @@ def _as_number_array(data: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, A
         raise ValueError(f"data does not fit {np_dtype}: {exc}") from None
 
 
+def tensor_error(api_name: str, message: str) -> GeError:
+    """A :class:`GeError` the package raises itself about a tensor's data (no
+    status: what GE gave back cannot be used), ``message`` saying why."""
+    return GeError(api_name, None, message)
+
+
 def file_error(path: bytes, message: str) -> GeError:
     """The error of a tensor file that cannot be used (as GE's own check would fail)."""
-    return GeError("EsCreateEsCTensorFromFile", None, f"{message}, path: {os.fsdecode(path)}")
+    return tensor_error("EsCreateEsCTensorFromFile", f"{message}, path: {os.fsdecode(path)}")
 
 
 def read_file_prefix(

@@ -24,7 +24,7 @@ import numpy as np
 from ge._ffi import api
 from ge._ffi.marshal import check_acl, ge_error, take_string
 from ge.error import GeError
-from ge.graph._tensor_data import address_of
+from ge.graph._tensor_data import address_of, tensor_error
 
 __all__ = [
     "RAW_GET_DATA",
@@ -56,16 +56,15 @@ def read_raw(
     stored = int(api._ZNK2ge6Tensor7GetSizeEv(handle))
     if stored < logical:
         what = "no data" if stored == 0 else f"{stored} bytes of data"
-        raise GeError(
+        raise tensor_error(
             "GetSize",
-            None,
             f"the tensor holds {what}, but shape {list(dims)} of {np_dtype} needs {logical} bytes",
         )
     if logical == 0:
         return out
     source = api._ZNK2ge6Tensor7GetDataEv(handle)
     if not source:
-        raise GeError("GetData", None, "the tensor has no data")
+        raise tensor_error("GetData", "the tensor has no data")
     target = address_of(out)
     if on_device:
         code = api.aclrtMemcpy(target, logical, source, logical, _DEVICE_TO_HOST)
@@ -92,7 +91,7 @@ def read_text(handle: int, dims: tuple[int, ...], np_dtype: np.dtype[Any]) -> np
 
 
 def _text_error(message: str) -> GeError:
-    return GeError("GetData", None, message)
+    return tensor_error("GetData", message)
 
 
 def parse_text(text: str, np_dtype: np.dtype[Any], count: int) -> np.ndarray[Any, Any]:
