@@ -15,10 +15,14 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from ge._ffi import status
 from ge.error import GeError
 from ge.graph import DataType, Format, Placement, Shape, Tensor, TensorDesc
+from ge.graph.dtypes import to_numpy_dtype
 from ge.testing import StubControl
 
 
@@ -384,3 +388,63 @@ def test_set_data_type_failure(ge_stub: StubControl) -> None:
         with pytest.raises(RuntimeError, match="SetDataType"):
             t.set_data_type(DataType.DT_INT32)
         assert t.get_data_type() is DataType.DT_FLOAT
+
+
+SENDABLE = [
+    DataType.DT_BOOL,
+    DataType.DT_INT8,
+    DataType.DT_INT16,
+    DataType.DT_INT32,
+    DataType.DT_INT64,
+    DataType.DT_UINT8,
+    DataType.DT_UINT16,
+    DataType.DT_UINT32,
+    DataType.DT_UINT64,
+    DataType.DT_FLOAT16,
+    DataType.DT_FLOAT,
+    DataType.DT_DOUBLE,
+]
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data_type=st.sampled_from(SENDABLE),
+    shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=3),
+    fmt=st.sampled_from([Format.FORMAT_ND, Format.FORMAT_NCHW, Format.FORMAT_FRACTAL_NZ]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_constructor_round_trip(
+    ge_stub: StubControl, data_type: DataType, shape: tuple[int, ...], fmt: Format, seed: int
+) -> None:
+    """``Tensor(data=<flat list>, data_type, format, shape)``: get_data() is the list
+    nested to ``shape`` (a number for ``shape=[]``), in every type CANN's docs
+    list and DOUBLE."""
+    dtype = to_numpy_dtype(data_type)
+    values = np.random.default_rng(seed).integers(0, 100, math.prod(shape)).astype(dtype)
+    flat = values.tolist()
+    with Tensor(data=flat, data_type=data_type, format=fmt, shape=list(shape)) as t:
+        assert t.get_shape() == list(shape)
+        assert (t.get_data_type(), t.get_format()) == (data_type, fmt)
+        assert t.get_data() == values.reshape(shape).tolist()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shape=st.lists(st.integers(-2, 2**40), max_size=8),
+    origin=st.lists(st.integers(0, 9), max_size=8),
+    fmt=st.sampled_from(list(Format)),
+    origin_fmt=st.sampled_from(list(Format)),
+    data_type=st.sampled_from(list(DataType)),
+)
+def test_tensor_desc_round_trip(
+    ge_stub: StubControl,
+    shape: list[int],
+    origin: list[int],
+    fmt: Format,
+    origin_fmt: Format,
+    data_type: DataType,
+) -> None:
+    with TensorDesc(shape, fmt, data_type) as desc:
+        desc.set_origin_shape(origin).set_origin_format(origin_fmt)
+        assert (desc.shape, desc.format, desc.data_type) == (shape, fmt, data_type)
+        assert (desc.origin_shape, desc.origin_format) == (origin, origin_fmt)
