@@ -105,6 +105,7 @@ class Tensor(NativeObject):
             self._dims = _tensor_create.fill_from_file(self, path, dt, fmt, dims)
         else:
             _tensor_create.fill_empty(self, dt, fmt, dims)
+        self._dtype = dt
         if where is Placement.PLACEMENT_DEVICE:
             try:
                 self.to_device()
