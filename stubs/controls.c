@@ -121,7 +121,7 @@ static const char *live_kinds_locked(void)
 {
     return "sessions,graphs,session_graphs,builders,tensors,tensor_arrays,"
            "dims_arrays,device_blocks,host_blocks,streams,allocators,"
-           "allocator_blocks,pending_work,strings";
+           "allocator_blocks,pending_work,strings,tensor_descs";
 }
 
 const char *GeStub_LiveKinds(void)

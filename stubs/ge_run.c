@@ -116,13 +116,9 @@ static bool outputs_publish(void **arr, size_t n, void ***outputs, size_t *count
 
 void tensor_array_free_locked(const char *fn, void **tensors)
 {
-    if (!tensors)
-        return;
-    if (ptrset_remove(&g_tensor_arrays, tensors)) {
+    if (handed_out_take(fn, &g_tensor_arrays, tensors, "a tensor array")) {  /* delete[] */
         free(tensors);
         g_live[L_TENSOR_ARRAYS]--;
-    } else {
-        ge_err(fn, "%p is not a tensor array returned by RunGraph", (void *)tensors);
     }
 }
 

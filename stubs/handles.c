@@ -124,7 +124,8 @@ int64_t g_live[L_COUNT];
 const char *const g_live_names[L_COUNT] = {
     "sessions", "graphs", "session_graphs", "builders", "tensors",
     "tensor_arrays", "dims_arrays", "device_blocks", "host_blocks",
-    "streams", "allocators", "allocator_blocks", "pending_work", "strings"
+    "streams", "allocators", "allocator_blocks", "pending_work", "strings",
+    "tensor_descs"
 };
 
 /* Thread-local messages; a Reset bumps g_msg_epoch, which clears them all. */
@@ -367,6 +368,7 @@ static const char *kind_name(int kind)
     case H_HOLDER:  return "EsCTensorHolder";
     case H_TENSOR:  return "Tensor";
     case H_STREAM:  return "Stream";
+    case H_TENSOR_DESC: return "TensorDesc";
     default:        return "unknown";
     }
 }
@@ -405,6 +407,32 @@ void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPol
 }
 
 /* ==========================================================================
+ * Pointers handed out to the caller, and other crashes of CANN
+ * ========================================================================== */
+
+void misuse_crash(const char *fn, const char *what)
+{
+    if (g_misuse_aborts) {
+        fprintf(stderr, "ge_stub: %s: %s (CANN would crash here)\n", fn, what);
+        fflush(stderr);
+        abort();
+    }
+    ge_err(fn, "%s", what);
+}
+
+bool handed_out_take(const char *fn, PtrSet *set, const void *p, const char *what)
+{
+    if (!p)
+        return false;
+    if (ptrset_remove(set, p))
+        return true;
+    char text[160];
+    snprintf(text, sizeof text, "%p is not %s the library handed out", p, what);
+    misuse_crash(fn, text);
+    return false;
+}
+
+/* ==========================================================================
  * Caller-owned strings
  * ========================================================================== */
 
@@ -424,20 +452,10 @@ char *string_give(const char *fn, const char *s)
 
 void string_free_locked(const char *fn, char *p)
 {
-    if (!p)
-        return;
-    if (ptrset_remove(&g_strings, p)) {
+    if (handed_out_take(fn, &g_strings, p, "a string")) {   /* CANN: free() */
         free(p);
         g_live[L_STRINGS]--;
-        return;
     }
-    if (g_misuse_aborts) {
-        fprintf(stderr, "ge_stub: %s: %p is not a string the library handed out "
-                "(CANN would free() it)\n", fn, (void *)p);
-        fflush(stderr);
-        abort();
-    }
-    ge_err(fn, "%p is not a string the library handed out", (void *)p);
 }
 
 void strings_reset(void)

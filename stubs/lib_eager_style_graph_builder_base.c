@@ -13,6 +13,15 @@ void *EsCreateEsCTensor(const void *data, const int64_t *dims, int64_t dim_num,
     return h;
 }
 
+void *EsCreateEsCTensorFromFile(const char *path, const int64_t *dims, int64_t dim_num,
+                                int data_type, int format)
+{
+    ge_stub_enter();
+    void *h = tensor_create_es_file_locked(__func__, path, dims, dim_num, data_type, format);
+    ge_stub_leave();
+    return h;
+}
+
 void *EsCreateGraphBuilder(const char *name)
 {
     ge_stub_enter();

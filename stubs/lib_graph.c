@@ -1,6 +1,8 @@
 /* lib_graph.c -- the exported functions of libgraph.so that the stand-in
- * models: the ge::Tensor members of ABI.md section 6, under their
- * Itanium-mangled names, called with the tensor handle as `this`. */
+ * models: the ge::Tensor members of ABI.md section 6 (metadef
+ * graph/normal_graph/tensor.cc), under their Itanium-mangled names, called
+ * with the tensor handle as `this` (and a TensorDesc handle as the
+ * reference argument of SetTensorDesc). */
 #include "stub_internal.h"
 
 /* const uint8_t *ge::Tensor::GetData() const */
@@ -19,4 +21,22 @@ size_t _ZNK2ge6Tensor7GetSizeEv(void *tensor)
     size_t n = tensor_raw_size_locked(__func__, tensor);
     ge_stub_leave();
     return n;
+}
+
+/* graphStatus ge::Tensor::SetData(const uint8_t *data, size_t size) */
+uint32_t _ZN2ge6Tensor7SetDataEPKhm(void *tensor, const uint8_t *data, size_t size)
+{
+    ge_stub_enter();
+    Status st = tensor_raw_set_data_locked(__func__, tensor, data, size);
+    ge_stub_leave();
+    return st;
+}
+
+/* graphStatus ge::Tensor::SetTensorDesc(const TensorDesc &tensor_desc) */
+uint32_t _ZN2ge6Tensor13SetTensorDescERKNS_10TensorDescE(void *tensor, const void *tensor_desc)
+{
+    ge_stub_enter();
+    Status st = tensor_set_desc_locked(__func__, tensor, tensor_desc);
+    ge_stub_leave();
+    return st;
 }

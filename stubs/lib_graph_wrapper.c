@@ -131,3 +131,112 @@ char *GeApiWrapper_Tensor_GetData(void *tensor)
     ge_stub_leave();
     return text;
 }
+
+void *GeApiWrapper_Tensor_GetTensorDesc(void *tensor)
+{
+    ge_stub_enter();
+    void *h = tensor_get_desc_locked(__func__, tensor);
+    ge_stub_leave();
+    return h;
+}
+
+/* ---- tensor descriptions (c_tensor_desc.cc) ---- */
+
+void *GeApiWrapper_TensorDesc_Create(const int64_t *dims, size_t dims_num, int format,
+                                     int dtype)
+{
+    ge_stub_enter();
+    void *h = tensor_desc_create_locked(__func__, dims, dims_num, format, dtype);
+    ge_stub_leave();
+    return h;
+}
+
+void GeApiWrapper_TensorDesc_Destroy(void *tensor_desc)
+{
+    ge_stub_enter();
+    tensor_desc_destroy_locked(__func__, tensor_desc);
+    ge_stub_leave();
+}
+
+uint32_t GeApiWrapper_TensorDesc_GetShape(void *tensor_desc, int64_t **dims, size_t *dims_num)
+{
+    ge_stub_enter();
+    Status st = tensor_desc_get_dims_locked(__func__, 0, tensor_desc, dims, dims_num);
+    ge_stub_leave();
+    return st;
+}
+
+uint32_t GeApiWrapper_TensorDesc_SetShape(void *tensor_desc, const int64_t *dims,
+                                          size_t dims_num)
+{
+    ge_stub_enter();
+    Status st = tensor_desc_set_dims_locked(__func__, 0, tensor_desc, dims, dims_num);
+    ge_stub_leave();
+    return st;
+}
+
+uint32_t GeApiWrapper_TensorDesc_GetOriginShape(void *tensor_desc, int64_t **dims,
+                                                size_t *dims_num)
+{
+    ge_stub_enter();
+    Status st = tensor_desc_get_dims_locked(__func__, 1, tensor_desc, dims, dims_num);
+    ge_stub_leave();
+    return st;
+}
+
+uint32_t GeApiWrapper_TensorDesc_SetOriginShape(void *tensor_desc, const int64_t *dims,
+                                                size_t dims_num)
+{
+    ge_stub_enter();
+    Status st = tensor_desc_set_dims_locked(__func__, 1, tensor_desc, dims, dims_num);
+    ge_stub_leave();
+    return st;
+}
+
+int GeApiWrapper_TensorDesc_GetFormat(void *tensor_desc)
+{
+    ge_stub_enter();
+    int v = tensor_desc_get_enum_locked(__func__, 0, tensor_desc);
+    ge_stub_leave();
+    return v;
+}
+
+uint32_t GeApiWrapper_TensorDesc_SetFormat(void *tensor_desc, int format)
+{
+    ge_stub_enter();
+    Status st = tensor_desc_set_enum_locked(__func__, 0, tensor_desc, format);
+    ge_stub_leave();
+    return st;
+}
+
+int GeApiWrapper_TensorDesc_GetOriginFormat(void *tensor_desc)
+{
+    ge_stub_enter();
+    int v = tensor_desc_get_enum_locked(__func__, 1, tensor_desc);
+    ge_stub_leave();
+    return v;
+}
+
+uint32_t GeApiWrapper_TensorDesc_SetOriginFormat(void *tensor_desc, int format)
+{
+    ge_stub_enter();
+    Status st = tensor_desc_set_enum_locked(__func__, 1, tensor_desc, format);
+    ge_stub_leave();
+    return st;
+}
+
+int GeApiWrapper_TensorDesc_GetDataType(void *tensor_desc)
+{
+    ge_stub_enter();
+    int v = tensor_desc_get_enum_locked(__func__, 2, tensor_desc);
+    ge_stub_leave();
+    return v;
+}
+
+uint32_t GeApiWrapper_TensorDesc_SetDataType(void *tensor_desc, int dtype)
+{
+    ge_stub_enter();
+    Status st = tensor_desc_set_enum_locked(__func__, 2, tensor_desc, dtype);
+    ge_stub_leave();
+    return st;
+}

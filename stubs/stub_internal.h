@@ -12,6 +12,8 @@
  *   allocators.c   stream allocators, their blocks, deferred callbacks
  *   streams.c      streams as work queues
  *   tensors.c      tensors and the tensor API
+ *   tensor_text.c  the text form of a tensor's values (Tensor_GetData)
+ *   tensor_descs.c tensor descriptions (ge::TensorDesc) and their API
  *   acl.c          the ACL runtime API
  *   ge_session.c   GE lifecycle and sessions
  *   ge_run.c       RunGraph and RunGraphWithStreamAsync
@@ -178,7 +180,8 @@ void messages_clear_all(void);   /* every thread's (GeStub_Reset) */
 enum {
     L_SESSIONS, L_GRAPHS, L_SESSION_GRAPHS, L_BUILDERS, L_TENSORS,
     L_TENSOR_ARRAYS, L_DIMS_ARRAYS, L_DEVICE_BLOCKS, L_HOST_BLOCKS,
-    L_STREAMS, L_ALLOCATORS, L_ALLOCATOR_BLOCKS, L_PENDING_WORK, L_STRINGS, L_COUNT
+    L_STREAMS, L_ALLOCATORS, L_ALLOCATOR_BLOCKS, L_PENDING_WORK, L_STRINGS,
+    L_TENSOR_DESCS, L_COUNT
 };
 extern int64_t g_live[L_COUNT];
 extern const char *const g_live_names[L_COUNT];
@@ -198,7 +201,7 @@ const char *faults_failable_text(void);   /* comma-separated, lock-free */
  * ========================================================================== */
 
 typedef enum {
-    H_SESSION = 1, H_GRAPH, H_BUILDER, H_HOLDER, H_TENSOR, H_STREAM
+    H_SESSION = 1, H_GRAPH, H_BUILDER, H_HOLDER, H_TENSOR, H_STREAM, H_TENSOR_DESC
 } HandleKind;
 
 /* What CANN does with a NULL handle in a given function:
@@ -234,6 +237,17 @@ void objs_drain(void (*fn)(Obj *));
  * NULL handle gives NULL, or aborts in strict mode under NULL_CRASHES. */
 void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPolicy nulls);
 void misuse_set_aborts(bool on);
+/* Something other than a handle that CANN would crash on (a NULL reference,
+ * reading device memory from the host): strict mode aborts with `what`,
+ * tidy mode sets it as the message and returns (the caller gives its tidy
+ * failure value). */
+void misuse_crash(const char *fn, const char *what);
+/* Take back a pointer the library handed out in `set` (dims arrays, tensor
+ * arrays, strings): true when p was one (now removed; the caller frees it).
+ * NULL gives false with nothing said (delete[] nullptr, free(NULL)).
+ * Anything else is what CANN would delete[] or free() and crash on:
+ * misuse_crash, then false. */
+bool handed_out_take(const char *fn, PtrSet *set, const void *p, const char *what);
 
 /* Caller-owned strings (Graph_GetName, Tensor_GetData; CANN: a malloc'd copy,
  * AscendStringToChar in ge_api_c_wrapper_utils.h), freed by the caller with
@@ -251,7 +265,6 @@ void strings_reset(void);   /* GeStub_Reset */
 
 enum { R_ACL = 1,      /* aclrtMalloc: device_blocks                 */
        R_DEFAULT,      /* built-in default allocator: device_blocks  */
-       R_TENSOR,       /* data of a device-placed tensor (ToDevice)  */
        R_HOST };       /* aclrtMallocHost: host_blocks               */
 
 typedef struct Region { uint64_t id; uint8_t *base; size_t size; int kind; } Region;
@@ -382,18 +395,37 @@ void allocators_reset(void);
  * Tensors (tensors.c)
  * ========================================================================== */
 
+/* A ge::Tensor (metadef graph/normal_graph/tensor.cc): its description and
+ * its storage (TensorData).  The placement is part of the description, a
+ * label: the storage is host bytes of the tensor's own (`host`), else device
+ * memory at `addr` (an aclrtMalloc block the tensor owns, from ToDevice, or
+ * an allocator block, an async output), else nothing.  `nbytes` is the
+ * storage size (ge::Tensor::GetSize, >= the logical size when padded). */
 typedef struct Tensor {
     Obj h;
     int dtype, format, placement;
     Shape shape;
+    int origin_format;
+    bool origin_shape_set;
+    Shape origin_shape;
     bool has_data;       /* false for CreateTensor's empty tensor */
     size_t nbytes;
-    uint8_t *host;       /* host placement: own data (at least 1 byte) */
-    uint8_t *addr;       /* device placement: device address */
-    uint64_t region;     /* device placement: id of the region holding addr */
+    uint8_t *host;       /* host bytes (at least 1 byte), or NULL: with
+                            has_data, nbytes > 0 and no addr, a failed
+                            allocation (CANN's MallocAlignedPtr) */
+    uint8_t *addr;       /* device memory */
+    uint64_t region;     /* id of the region holding addr */
     bool own_region;     /* the region belongs to the tensor (ToDevice) */
     ABlock *blk;         /* or: an allocator block (async output) */
 } Tensor;
+
+/* A ge::TensorDesc (c_tensor_desc.cc; metadef tensor.cc TensorDescImpl). */
+typedef struct TensorDesc {
+    Obj h;
+    int dtype, format, origin_format, placement;
+    Shape shape, origin_shape;
+    bool origin_shape_set;
+} TensorDesc;
 
 extern PtrSet g_tensor_arrays, g_dims_arrays;
 
@@ -402,6 +434,21 @@ Tensor *tensor_new(int dtype, int format, const Shape *shape);
 const uint8_t *tensor_bytes(const Tensor *t);
 /* Unregister and free t; its allocator block's FreeFn is queued on cb. */
 void tensor_free(Tensor *t, CbList *cb);
+/* Release the storage of t (its FreeFn, if any, queued on cb). */
+void tensor_drop_storage(Tensor *t, CbList *cb);
+/* The text of Tensor_GetData (tensor_text.c) for a storage of nbytes at p:
+ * tensor_text_fixed gives what needs no value read ("<not_supported>",
+ * "<empty>", "<invalid>"), else NULL; tensor_values_text the values,
+ * "[v0,v1,...]", as a malloc'd string (NULL when out of memory). */
+const char *tensor_text_fixed(int dtype, const uint8_t *p, size_t nbytes);
+char *tensor_values_text(int dtype, const uint8_t *p, size_t nbytes);
+/* A new dims array handed out to the caller (new int64_t[n], even for n = 0;
+ * freed with FreeDimsArray), or NULL when out of memory. */
+int64_t *dims_array_give(const Shape *s);
+/* Copy a description into a tensor (ge::Tensor::SetTensorDesc) and out of
+ * one (GetTensorDesc) (tensor_descs.c). */
+void tensor_desc_apply(Tensor *t, const TensorDesc *d);
+void tensor_desc_take(TensorDesc *d, const Tensor *t);
 
 /* ==========================================================================
  * Streams and queued work (streams.c)
@@ -578,14 +625,32 @@ int32_t tensor_get_placement_locked(const char *fn, void *tensor);
 Status tensor_set_dtype_locked(const char *fn, void *tensor, const int *dtype);
 Status tensor_set_format_locked(const char *fn, void *tensor, const int *format);
 char *tensor_get_text_locked(const char *fn, void *tensor);
+void *tensor_get_desc_locked(const char *fn, void *tensor);
+/* (tensor_descs.c) */
+void *tensor_desc_create_locked(const char *fn, const int64_t *dims, size_t dim_num,
+                                int format, int data_type);
+void tensor_desc_destroy_locked(const char *fn, void *desc);
+/* which: 0 the shape, 1 the origin shape */
+Status tensor_desc_get_dims_locked(const char *fn, int which, void *desc, int64_t **dims,
+                                   size_t *dim_num);
+Status tensor_desc_set_dims_locked(const char *fn, int which, void *desc,
+                                   const int64_t *dims, size_t dim_num);
+/* what: 0 the format, 1 the origin format, 2 the data type */
+int tensor_desc_get_enum_locked(const char *fn, int what, void *desc);
+Status tensor_desc_set_enum_locked(const char *fn, int what, void *desc, int value);
 
-/* libgraph.so (tensors.c) */
+/* libgraph.so (tensors.c, tensor_descs.c) */
 const uint8_t *tensor_raw_data_locked(const char *fn, void *tensor);
 size_t tensor_raw_size_locked(const char *fn, void *tensor);
+Status tensor_raw_set_data_locked(const char *fn, void *tensor, const uint8_t *data,
+                                  size_t size);
+Status tensor_set_desc_locked(const char *fn, void *tensor, const void *desc);
 
 /* libeager_style_graph_builder_base.so (tensors.c, graphs.c) */
 void *tensor_create_es_locked(const char *fn, const void *data, const int64_t *dims,
                               int64_t dim_num, int data_type, int format);
+void *tensor_create_es_file_locked(const char *fn, const char *path, const int64_t *dims,
+                                   int64_t dim_num, int data_type, int format);
 void *builder_create_locked(const char *fn, const char *name);
 void builder_destroy_locked(const char *fn, void *builder);
 void *builder_input_locked(const char *fn, void *builder, int64_t index, const char *name,

@@ -1,21 +1,32 @@
-/* tensors.c -- tensors (host data, device data of their own, or a block
- * of a stream's allocator), their text rendering, and the tensor API:
- * EsCreateEsCTensor (builder base), the GeApiWrapper_Tensor_* functions
- * (graph wrapper; ToHost and ToDevice: runtime wrapper) and the raw-bytes
- * ge::Tensor members (libgraph). */
+/* tensors.c -- tensors (a description and a storage: host bytes of their own,
+ * an aclrtMalloc block from ToDevice, or a block of a stream's allocator) and
+ * the tensor API: EsCreateEsCTensor and EsCreateEsCTensorFromFile (builder
+ * base, esb_funcs.cc), the GeApiWrapper_Tensor_* functions (graph wrapper,
+ * c_tensor.cc; ToHost and ToDevice: runtime wrapper, c_tensor_runtime.cc) and
+ * the ge::Tensor members GetData, GetSize and SetData (libgraph, metadef
+ * graph/normal_graph/tensor.cc and ge_tensor.cc).  The text form of GetData
+ * is in tensor_text.c, tensor descriptions and SetTensorDesc in
+ * tensor_descs.c. */
 #include "stub_internal.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 PtrSet g_tensor_arrays, g_dims_arrays;
+
+/* What ge::Tensor::GetData() returns for an empty storage: the address of a
+ * placeholder, never NULL (TensorDataImpl::GetData, invalid_data_). */
+static const uint32_t g_invalid_data;
 
 /* ==========================================================================
  * The tensor model
  * ========================================================================== */
 
+/* CANN's defaults (TensorDescImpl): origin format ND, no origin shape, host. */
 Tensor *tensor_new(int dtype, int format, const Shape *shape)
 {
     Tensor *t = calloc(1, sizeof *t);
@@ -23,6 +34,7 @@ Tensor *tensor_new(int dtype, int format, const Shape *shape)
         return NULL;
     t->dtype = dtype;
     t->format = format;
+    t->origin_format = FORMAT_ND;
     t->placement = PLACEMENT_HOST;
     if (shape)
         t->shape = *shape;
@@ -35,139 +47,239 @@ const uint8_t *tensor_bytes(const Tensor *t)
 {
     if (!t->has_data)
         return NULL;
-    if (t->placement == PLACEMENT_HOST)
+    if (t->host)
         return t->host;
-    return region_by_id(&g_dev, t->region) ? t->addr : NULL;
+    return t->addr && region_by_id(&g_dev, t->region) ? t->addr : NULL;
 }
 
-static void tensor_drop_device(Tensor *t, CbList *cb)
+void tensor_drop_storage(Tensor *t, CbList *cb)
 {
     if (t->own_region) {
         Region *r = region_by_id(&g_dev, t->region);
         if (r)
-            region_release(&g_dev, r);
+            region_release(&g_dev, r);   /* CANN's deleter: aclrtFree */
     }
     if (t->blk)
         ablock_unref(t->blk, cb);
-    t->own_region = false;
-    t->blk = NULL;
+    free(t->host);
+    t->host = NULL;
     t->addr = NULL;
     t->region = 0;
+    t->own_region = false;
+    t->blk = NULL;
+    t->nbytes = 0;
+    t->has_data = false;
 }
 
 void tensor_free(Tensor *t, CbList *cb)
 {
     obj_unregister(&t->h);
-    tensor_drop_device(t, cb);
-    free(t->host);
+    tensor_drop_storage(t, cb);
     free(t);
     g_live[L_TENSORS]--;
 }
 
-/* Render n values as text (GetData).  Returns a malloc'd string. */
-static void fmt_real(char *buf, size_t cap, double v)
+/* The data pointer ge::Tensor::GetData() returns: the placeholder for an
+ * empty storage, else the host bytes or the device address, NULL after a
+ * failed allocation. */
+static const uint8_t *tensor_data_ptr(const Tensor *t)
 {
-    uint64_t bits;
-    memcpy(&bits, &v, 8);
-    bool neg = bits >> 63;
-    if (v != v)
-        snprintf(buf, cap, "%s", neg ? "-nan" : "nan");
-    else if ((bits & 0x7fffffffffffffffull) == 0x7ff0000000000000ull)
-        snprintf(buf, cap, "%s", neg ? "-inf" : "inf");
-    else
-        snprintf(buf, cap, "%.17g", v);
+    if (!t->has_data || t->nbytes == 0)
+        return (const uint8_t *)&g_invalid_data;
+    return t->host ? t->host : t->addr;
 }
 
-static char *render_text(int dtype, const uint8_t *p, size_t nbytes)
+/* An empty storage (TensorData::clear): no bytes, a 1-byte placeholder. */
+static void tensor_clear_storage(Tensor *t, CbList *cb)
 {
-    size_t esz = dtype_size(dtype);
-    size_t n = esz ? nbytes / esz : 0;
-    const size_t width = 64;            /* enough for two values */
-    if (n > (SIZE_MAX - 1) / width)
-        return NULL;
-    char *out = malloc(n * width + 1);
-    if (!out)
-        return NULL;
-    size_t k = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *e = p + i * esz;
-        char v[64];
-        union { int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32;
-                uint32_t u32; int64_t i64; uint64_t u64; float f; double d;
-                float c64[2]; double c128[2]; } u;
-        memcpy(&u, e, esz);
-        switch (dtype) {
-        case DT_INT8:   snprintf(v, sizeof v, "%d", u.i8); break;
-        case DT_UINT8:  snprintf(v, sizeof v, "%u", u.u8); break;
-        case DT_BOOL:   snprintf(v, sizeof v, "%d", u.u8 ? 1 : 0); break;
-        case DT_INT16:  snprintf(v, sizeof v, "%d", u.i16); break;
-        case DT_UINT16: snprintf(v, sizeof v, "%u", u.u16); break;
-        case DT_INT32:  snprintf(v, sizeof v, "%" PRId32, u.i32); break;
-        case DT_UINT32: snprintf(v, sizeof v, "%" PRIu32, u.u32); break;
-        case DT_INT64:  snprintf(v, sizeof v, "%" PRId64, u.i64); break;
-        case DT_UINT64: snprintf(v, sizeof v, "%" PRIu64, u.u64); break;
-        case DT_FLOAT16: fmt_real(v, sizeof v, (double)f16_to_f32(u.u16)); break;
-        case DT_BF16:   fmt_real(v, sizeof v, bf16_to_f64(u.u16)); break;
-        case DT_FLOAT:  fmt_real(v, sizeof v, (double)u.f); break;
-        case DT_DOUBLE: fmt_real(v, sizeof v, u.d); break;
-        case DT_COMPLEX64:
-        case DT_COMPLEX128: {
-            char re[30], im[30];
-            fmt_real(re, sizeof re, dtype == DT_COMPLEX64 ? (double)u.c64[0] : u.c128[0]);
-            fmt_real(im, sizeof im, dtype == DT_COMPLEX64 ? (double)u.c64[1] : u.c128[1]);
-            snprintf(v, sizeof v, "%s,%s", re, im);
-            break;
-        }
-        default: v[0] = '\0'; break;
-        }
-        k += (size_t)snprintf(out + k, n * width + 1 - k, "%s%s", i ? "," : "", v);
+    tensor_drop_storage(t, cb);
+    t->host = malloc(1);
+    t->has_data = true;
+}
+
+/* ge::Tensor::SetData(const uint8_t *data, size_t size), which always
+ * reports success (metadef tensor.cc ignores GeTensor::SetData's status;
+ * ge_tensor.cc TensorDataImpl::SetData): size 0 clears the storage; NULL data
+ * with a size changes nothing; a storage of the same size is overwritten in
+ * place (for device memory that is a host write to a device address: a crash
+ * on CANN); else a new host copy, or, when it cannot be allocated, the size
+ * with no data (MallocAlignedPtr records the length before allocating). */
+static void tensor_store_copy(const char *fn, Tensor *t, const uint8_t *data, size_t size,
+                              bool fail_allocation)
+{
+    if (size == 0) {
+        tensor_clear_storage(t, deferred());
+        return;
     }
-    return out;
+    if (!data)
+        return;
+    if (t->has_data && t->nbytes == size && (t->host || t->addr)) {
+        if (!t->host) {
+            misuse_crash(fn, "SetData of the same size over device memory writes host bytes "
+                             "to a device address");
+            return;
+        }
+        memmove(t->host, data, size);
+        return;
+    }
+    tensor_drop_storage(t, deferred());
+    t->has_data = true;
+    t->nbytes = size;
+    t->host = fail_allocation || size > ((size_t)1 << 48) ? NULL : host_alloc(size);
+    if (t->host)
+        memcpy(t->host, data, size);
+}
+
+/* The tensor argument of a wrapper with GE_ASSERT_NOTNULL (NULL_CHECKED). */
+static Tensor *tensor_arg(const char *fn, void *tensor)
+{
+    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CHECKED);
+    if (!t)
+        ge_err(fn, "tensor %p is NULL or not a live tensor", tensor);
+    return t;
+}
+
+int64_t *dims_array_give(const Shape *s)
+{
+    int64_t *d = malloc(sizeof *d * (size_t)(s->n ? s->n : 1));
+    if (!d || !ptrset_add(&g_dims_arrays, d)) {
+        free(d);
+        return NULL;
+    }
+    if (s->n)
+        memcpy(d, s->d, sizeof *d * (size_t)s->n);
+    g_live[L_DIMS_ARRAYS]++;
+    return d;
 }
 
 /* ==========================================================================
- * The tensor API
+ * Creation (esb_funcs.cc, es_graph_builder.h ge::es::CreateTensor<T>)
  * ========================================================================== */
+
+/* The data types EsCreateEsCTensor takes (its switch). */
+static bool es_data_type(int dt)
+{
+    switch (dt) {
+    case DT_FLOAT: case DT_FLOAT16: case DT_INT8: case DT_INT16: case DT_INT32:
+    case DT_INT64: case DT_UINT8: case DT_UINT16: case DT_UINT32: case DT_UINT64:
+    case DT_BOOL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ge::Shape::GetShapeSize: 0 for no dims, -1 when a dim is -1 or -2 (unknown),
+ * 0 on overflow, else the product (other negative dims included). */
+static int64_t ge_shape_size(const Shape *s)
+{
+    if (s->n == 0)
+        return 0;
+    int64_t size = 1;
+    for (int i = 0; i < s->n; i++) {
+        if (s->d[i] == -1 || s->d[i] == -2)
+            return -1;
+        if (__builtin_mul_overflow(size, s->d[i], &size))
+            return 0;
+    }
+    return size;
+}
 
 void *tensor_create_es_locked(const char *fn, const void *data, const int64_t *dims,
                               int64_t dim_num, int data_type, int format)
 {
-    Shape shp;
-    size_t nbytes;
     uint32_t st;
     if (fault_fires(fn, &st))
         return NULL;
-    if (!dtype_size(data_type)) {
-        ge_err(fn, "unsupported data type %d", data_type);
+    if (!data) {
+        ge_err(fn, "data is NULL");
         return NULL;
     }
-    if (!shape_from(&shp, dims, dim_num, 0) || !shape_nbytes(&shp, data_type, &nbytes)) {
-        ge_err(fn, "invalid shape (dim_num %" PRId64 ", a negative dim or a size overflow)",
-               dim_num);
+    if (!es_data_type(data_type)) {
+        ge_err(fn, "unsupported data type %d: EsCreateEsCTensor takes FLOAT, FLOAT16, INT8, "
+               "INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64 and BOOL", data_type);
         return NULL;
     }
-    if (!data && nbytes) {
-        ge_err(fn, "data is NULL for a tensor of %zu bytes", nbytes);
-        return NULL;
+    /* No dims (NULL or dim_num <= 0) is a scalar: one element. */
+    Shape shp = { 0 };
+    if (dims && dim_num > 0) {
+        if (!shape_from(&shp, dims, dim_num, INT64_MIN)) {
+            ge_err(fn, "%" PRId64 " dims: the stand-in keeps at most %d", dim_num, MAX_DIMS);
+            return NULL;
+        }
     }
-    uint8_t *buf = host_alloc(nbytes);
-    Tensor *t = buf ? tensor_new(data_type, format, &shp) : NULL;
+    int64_t count = shp.n ? ge_shape_size(&shp) : 1;
+    /* sizeof(T) * shape_size as size_t: a negative count wraps to a size no
+     * allocation can satisfy, which leaves the size without data. */
+    size_t size = (size_t)((uint64_t)dtype_size(data_type) * (uint64_t)count);
+    Tensor *t = tensor_new(data_type, format, &shp);
     if (!t) {
-        free(buf);
-        ge_err(fn, "out of memory for %zu bytes", nbytes);
+        ge_err(fn, "out of memory");
         return NULL;
     }
-    if (nbytes)
-        memcpy(buf, data, nbytes);
-    t->host = buf;
-    t->nbytes = nbytes;
-    t->has_data = true;
+    t->origin_shape = shp;
+    t->origin_shape_set = true;
+    tensor_store_copy(fn, t, data, size, false);
     return obj_handle(&t->h);
 }
 
-/* CHOICE: the empty tensor is FLOAT, format ND, 0-d, with no data
- * (GetData "" and raw size 0, rejected as a graph input). */
+#define MMPA_MAX_PATH 4096
+
+/* EsCreateEsCTensorFromFile: the file's real path, its length (> 0, and at
+ * least dims' element count times the type's size), its bytes given to
+ * EsCreateEsCTensor (which makes the data type checks; only the leading
+ * bytes are used when the file is longer). */
+void *tensor_create_es_file_locked(const char *fn, const char *path, const int64_t *dims,
+                                   int64_t dim_num, int data_type, int format)
+{
+    uint32_t st;
+    if (fault_fires(fn, &st))
+        return NULL;
+    char real[PATH_MAX];
+    if (!path || strnlen(path, MMPA_MAX_PATH) >= MMPA_MAX_PATH || !realpath(path, real)) {
+        ge_err(fn, "Data file path: %s is invalid.", path ? path : "(null)");
+        return NULL;
+    }
+    FILE *f = fopen(real, "rb");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (f)
+            fclose(f);
+        ge_err(fn, "Data file cannot be opened, path: %s.", path);
+        return NULL;
+    }
+    size_t len = (size_t)sb.st_size;
+    int64_t total = 1;     /* no dims: a scalar */
+    bool overflow = false;
+    for (int64_t i = 0; dims && i < dim_num && !overflow; i++)
+        overflow = __builtin_mul_overflow(total, dims[i], &total);
+    size_t esz = dtype_size(data_type);
+    size_t expected = 0;
+    const char *why = NULL;
+    if (len == 0)
+        why = "File length should be greater than 0";
+    else if (!esz)
+        why = "Unsupported data type";
+    else if (overflow || __builtin_mul_overflow((size_t)total, esz, &expected) ||
+             len < expected)
+        why = "File length is less than the expected size";
+    uint8_t *buf = why ? NULL : malloc(len);
+    if (!why && (!buf || fread(buf, 1, len, f) != len))
+        why = "The file cannot be read";
+    fclose(f);
+    if (why) {
+        free(buf);
+        ge_err(fn, "%s (file length %zu, expected %zu), path: %s.", why, len, expected, path);
+        return NULL;
+    }
+    void *h = tensor_create_es_locked("EsCreateEsCTensor", buf, dims, dim_num, data_type,
+                                      format);
+    free(buf);
+    return h;
+}
+
+/* CHOICE: CreateTensor's empty tensor is FLOAT, format ND, 0-d, with no
+ * storage (TensorDesc's defaults; GetData "<empty>", GetSize 0). */
 void *tensor_create_empty_locked(const char *fn)
 {
     uint32_t st;
@@ -183,190 +295,221 @@ void *tensor_create_empty_locked(const char *fn)
 
 void tensor_destroy_locked(const char *fn, void *tensor)
 {
-    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_ALLOWED);
+    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_ALLOWED);  /* delete nullptr */
     if (t)
         tensor_free(t, deferred());
     else if (tensor)
         ge_err(fn, "unknown or destroyed tensor %p", tensor);
 }
 
-/* The tensor argument of a call that reports a dead one (NULL_CHECKED). */
-static Tensor *tensor_arg(const char *fn, void *tensor)
-{
-    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CHECKED);
-    if (!t)
-        ge_err(fn, "tensor %p is NULL or not a live tensor", tensor);
-    return t;
-}
+/* ==========================================================================
+ * The description (c_tensor.cc)
+ * ========================================================================== */
 
+/* No NULL check in CANN: a NULL or dead tensor, or NULL out-pointers, crash.
+ * The array is new int64_t[n], non-NULL even for n = 0.  An injected fault
+ * is the one failure CANN has here, an allocation failure that it does not
+ * report: GRAPH_SUCCESS with *dims NULL and *dim_num the true count. */
 Status tensor_get_shape_locked(const char *fn, void *tensor, int64_t **dims, size_t *dim_num)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
-        return st;
-    Tensor *t = tensor_arg(fn, tensor);
-    if (!t)
-        return GE_GRAPH_PARAM_NULLPTR;
+    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CRASHES);
+    if (!t) {
+        ge_err(fn, "tensor %p is not a live tensor", tensor);
+        return GE_PARAM_INVALID;
+    }
     if (!dims || !dim_num) {
-        ge_err(fn, "dims or dim_num is NULL");
-        return GE_GRAPH_PARAM_NULLPTR;
+        misuse_crash(fn, "dims or dim_num is NULL");
+        return GE_PARAM_INVALID;
     }
-    if (t->shape.n == 0) {
-        *dims = NULL;                /* a 0-d tensor: nothing to free */
-        *dim_num = 0;
-        return GE_SUCCESS;
-    }
-    int64_t *d = malloc(sizeof *d * (size_t)t->shape.n);
-    if (!d || !ptrset_add(&g_dims_arrays, d)) {
-        free(d);
-        ge_err(fn, "out of memory");
-        return ACL_ERROR_GE_MEMORY_ALLOCATION;
-    }
-    memcpy(d, t->shape.d, sizeof *d * (size_t)t->shape.n);
-    g_live[L_DIMS_ARRAYS]++;
-    *dims = d;
+    uint32_t st;
     *dim_num = (size_t)t->shape.n;
+    *dims = NULL;
+    if (!fault_fires(fn, &st) && !(*dims = dims_array_give(&t->shape)))
+        ge_err(fn, "out of memory for %zu dims", *dim_num);
     return GE_SUCCESS;
 }
 
 void dims_array_free_locked(const char *fn, int64_t *dims)
 {
-    if (!dims)
-        return;
-    if (ptrset_remove(&g_dims_arrays, dims)) {
+    if (handed_out_take(fn, &g_dims_arrays, dims, "a dims array")) {   /* CANN: delete[] */
         free(dims);
         g_live[L_DIMS_ARRAYS]--;
-    } else {
-        ge_err(fn, "%p is not a dims array returned by GetShape", (void *)dims);
     }
 }
 
-/* CHOICE: GetDataType / GetFormat / GetPlacement return -1 for a dead
- * handle (with a message). */
+/* GE_ASSERT_NOTNULL in a function returning an enum or an int gives 0 (so
+ * GetDataType(NULL) is DT_FLOAT); tidy mode gives 0 for a dead handle too. */
 int tensor_get_dtype_locked(const char *fn, void *tensor)
 {
     Tensor *t = tensor_arg(fn, tensor);
-    return t ? t->dtype : -1;
+    return t ? t->dtype : 0;
 }
 
 int tensor_get_format_locked(const char *fn, void *tensor)
 {
     Tensor *t = tensor_arg(fn, tensor);
-    return t ? t->format : -1;
+    return t ? t->format : 0;
 }
 
 int32_t tensor_get_placement_locked(const char *fn, void *tensor)
 {
     Tensor *t = tensor_arg(fn, tensor);
-    return t ? t->placement : -1;
+    return t ? t->placement : 0;
 }
 
-/* CHOICE: any data type >= 0 is accepted (DT_STRING too); the data bytes
- * are kept as they are (GetData renders nbytes / element size values, so
- * "" for a type the stand-in cannot size). */
+/* The tensor of SetDataType / SetFormat, whose value comes by pointer (a C++
+ * reference): NULL (with *st) when a fault fires or the tensor is NULL;
+ * a NULL reference crashes CANN.  CANN checks nothing of the value: any is
+ * kept, and the data is left as it is. */
+static Tensor *tensor_for_set(const char *fn, void *tensor, const int *value, Status *st)
+{
+    if (fault_fires(fn, st))
+        return NULL;
+    Tensor *t = tensor_arg(fn, tensor);
+    *st = GE_PARAM_INVALID;
+    if (t && !value)
+        misuse_crash(fn, "the value is a NULL reference");
+    else if (t)
+        *st = GE_SUCCESS;
+    return *st ? NULL : t;
+}
+
 Status tensor_set_dtype_locked(const char *fn, void *tensor, const int *dtype)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
-        return st;
-    Tensor *t = tensor_arg(fn, tensor);
-    if (!t)
-        return GE_GRAPH_PARAM_NULLPTR;
-    if (!dtype) {
-        ge_err(fn, "dtype is NULL");
-        return GE_GRAPH_PARAM_NULLPTR;
-    }
-    if (*dtype < 0) {
-        ge_err(fn, "invalid data type %d", *dtype);
-        return ACL_ERROR_GE_PARAM_INVALID;
-    }
-    t->dtype = *dtype;
-    return GE_SUCCESS;
+    Status st;
+    Tensor *t = tensor_for_set(fn, tensor, dtype, &st);
+    if (t)
+        t->dtype = *dtype;
+    return st;
 }
 
 Status tensor_set_format_locked(const char *fn, void *tensor, const int *format)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
-        return st;
-    Tensor *t = tensor_arg(fn, tensor);
-    if (!t)
-        return GE_GRAPH_PARAM_NULLPTR;
-    if (!format) {
-        ge_err(fn, "format is NULL");
-        return GE_GRAPH_PARAM_NULLPTR;
-    }
-    t->format = *format;
-    return GE_SUCCESS;
+    Status st;
+    Tensor *t = tensor_for_set(fn, tensor, format, &st);
+    if (t)
+        t->format = *format;
+    return st;
 }
 
-/* NULL for a dead handle or a device tensor whose memory is gone. */
+/* A caller-owned copy of the text (AscendStringToChar), or NULL.  Reading
+ * the values of a tensor whose storage is device memory crashes CANN. */
 char *tensor_get_text_locked(const char *fn, void *tensor)
 {
     Tensor *t = tensor_arg(fn, tensor);
     if (!t)
         return NULL;
-    const uint8_t *p = tensor_bytes(t);
-    if (t->has_data && !p) {
-        ge_err(fn, "the tensor's device memory was freed");
+    const uint8_t *p = tensor_data_ptr(t);
+    size_t nbytes = t->has_data ? t->nbytes : 0;
+    const char *fixed = tensor_text_fixed(t->dtype, p, nbytes);
+    if (!fixed && !t->host) {
+        misuse_crash(fn, "the tensor's data is device memory, read from the host");
         return NULL;
     }
-    char *txt = render_text(t->dtype, p, p ? t->nbytes : 0);
-    if (!txt) {
+    char *txt = fixed ? NULL : tensor_values_text(t->dtype, p, nbytes);
+    if (!fixed && !txt) {
         ge_err(fn, "out of memory");
         return NULL;
     }
-    char *owned = string_give(fn, txt);   /* c_tensor.cc: AscendStringToChar */
+    char *owned = string_give(fn, fixed ? fixed : txt);
     free(txt);
     return owned;
 }
 
-/* ge::Tensor::GetData() const / GetSize() const, called with the handle
- * as `this`; NULL / 0 (no message) for a NULL handle. */
+void *tensor_get_desc_locked(const char *fn, void *tensor)
+{
+    uint32_t st;
+    if (fault_fires(fn, &st))
+        return NULL;
+    Tensor *t = tensor_arg(fn, tensor);
+    if (!t)
+        return NULL;
+    TensorDesc *d = calloc(1, sizeof *d);
+    if (!d) {
+        ge_err(fn, "out of memory");
+        return NULL;
+    }
+    obj_register(&d->h, H_TENSOR_DESC);
+    g_live[L_TENSOR_DESCS]++;
+    tensor_desc_take(d, t);
+    return obj_handle(&d->h);
+}
+
+/* ==========================================================================
+ * The ge::Tensor members (metadef tensor.cc), called with the handle as
+ * `this`: a NULL or dead one crashes CANN (NULL_CRASHES); tidy mode gives
+ * NULL, 0, or GRAPH_SUCCESS without effect (SetData).
+ * ========================================================================== */
+
 const uint8_t *tensor_raw_data_locked(const char *fn, void *tensor)
 {
-    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CHECKED);
-    if (!t || !t->has_data)
-        return NULL;
-    return t->placement == PLACEMENT_HOST ? t->host : t->addr;
+    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CRASHES);
+    return t ? tensor_data_ptr(t) : NULL;
 }
 
 size_t tensor_raw_size_locked(const char *fn, void *tensor)
 {
-    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CHECKED);
+    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CRASHES);
     return t && t->has_data ? t->nbytes : 0;
 }
 
-Status tensor_to_device_locked(const char *fn, void *tensor)
+/* An injected fault is the failure CANN has here (it still reports
+ * success): the allocation of the copy fails, leaving the size without data. */
+Status tensor_raw_set_data_locked(const char *fn, void *tensor, const uint8_t *data,
+                                  size_t size)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
-        return st;
-    Tensor *t = tensor_arg(fn, tensor);
+    Tensor *t = handle_lookup(fn, tensor, H_TENSOR, NULL_CRASHES);
     if (!t)
-        return GE_GRAPH_PARAM_NULLPTR;
-    if (t->placement != PLACEMENT_HOST || !t->has_data) {
-        t->placement = PLACEMENT_DEVICE;    /* already there, or no data */
         return GE_SUCCESS;
-    }
-    Region r;
-    if (region_alloc(&g_dev, t->nbytes, R_TENSOR, &r) != RA_OK) {
-        ge_err(fn, "cannot allocate %zu bytes of device memory", t->nbytes);
-        return ACL_ERROR_GE_MEMORY_ALLOCATION;
-    }
-    if (t->nbytes)
-        memcpy(r.base, t->host, t->nbytes);
-    free(t->host);
-    t->host = NULL;
-    t->addr = r.base;
-    t->region = r.id;
-    t->own_region = true;
-    t->placement = PLACEMENT_DEVICE;
+    uint32_t st;
+    bool fail = fault_fires(fn, &st);
+    tensor_store_copy(fn, t, data, size, fail);
     return GE_SUCCESS;
 }
 
-/* CHOICE: ToHost does not synchronize any stream (it copies what the
- * device memory holds now). */
+/* ==========================================================================
+ * Placement (c_tensor_runtime.cc): neither call is idempotent
+ * ========================================================================== */
+
+/* The primary formats TensorUtils::CalcTensorMemSize (metadef
+ * graph/utils/tensor_utils.cc, CalcTensorElementCnt) counts elements of. */
+static bool mem_size_format(int format)
+{
+    switch (format & 0xff) {
+    case 0: case 1: case 2: case 3: case 4: case 12: case 13: case 14: case 16:
+    case 19: case 25: case 26: case 27: case 28: case 29: case 30: case 31: case 32:
+    case 33: case 36: case 37: case 38: case 43: case 44: case 45: case 46: case 47:
+    case 48: case 49: case 50: case 51: case 52: case 53: case 54:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The logical size (shape x element size) as CalcTensorMemSize makes it;
+ * false for an unknown (negative) dim, a format it rejects (unless a dim is
+ * 0), a data type the stand-in cannot size (CHOICE: sub-byte and string
+ * types are not modelled) or an overflow. */
+static bool logical_size(const Tensor *t, size_t *out)
+{
+    for (int i = 0; i < t->shape.n; i++) {
+        if (t->shape.d[i] < 0)
+            return false;
+        if (t->shape.d[i] == 0) {
+            *out = 0;
+            return true;
+        }
+    }
+    size_t esz = dtype_size(t->dtype);
+    if (!mem_size_format(t->format) || !esz)
+        return false;
+    return shape_nbytes(&t->shape, t->dtype, out);
+}
+
+/* ToHost: copies the logical size (out of a possibly padded storage) with
+ * aclrtMemcpy DEVICE_TO_HOST into new host memory, always: the source of a
+ * host tensor is not device memory, so the copy fails.  A logical size of 0
+ * only empties the storage and marks the tensor host. */
 Status tensor_to_host_locked(const char *fn, void *tensor)
 {
     uint32_t st;
@@ -374,25 +517,89 @@ Status tensor_to_host_locked(const char *fn, void *tensor)
         return st;
     Tensor *t = tensor_arg(fn, tensor);
     if (!t)
-        return GE_GRAPH_PARAM_NULLPTR;
-    if (t->placement != PLACEMENT_DEVICE || !t->has_data) {
+        return GE_PARAM_INVALID;
+    size_t size;
+    if (!logical_size(t, &size)) {
+        ge_err(fn, "cannot compute the memory size of data type %d, format %d and this shape",
+               t->dtype, t->format);
+        return GE_PARAM_INVALID;
+    }
+    size_t have = t->has_data ? t->nbytes : 0;
+    if (have < size) {
+        ge_err(fn, "the tensor holds %zu bytes, less than its shape needs (%zu)", have, size);
+        return GE_FAILED;
+    }
+    if (size == 0) {
+        tensor_clear_storage(t, deferred());
         t->placement = PLACEMENT_HOST;
         return GE_SUCCESS;
     }
-    const uint8_t *src = tensor_bytes(t);
-    if (!src) {
-        ge_err(fn, "the tensor's device memory was freed");
-        return ACL_ERROR_GE_INTERNAL_ERROR;
-    }
-    uint8_t *buf = malloc(max_sz(t->nbytes, 1));
+    const uint8_t *src = tensor_data_ptr(t);
+    uint8_t *buf = src ? host_alloc(size) : NULL;
     if (!buf) {
-        ge_err(fn, "out of memory");
-        return ACL_ERROR_GE_MEMORY_ALLOCATION;
+        ge_err(fn, src ? "out of memory" : "the tensor has no data");
+        return GE_FAILED;
     }
-    if (t->nbytes)
-        memcpy(buf, src, t->nbytes);
-    tensor_drop_device(t, deferred());
+    aclError e = acl_memcpy_locked("aclrtMemcpy", buf, size, src, size, MEMCPY_D2H);
+    if (e) {
+        free(buf);
+        ge_err(fn, "aclrtMemcpy DEVICE_TO_HOST of %zu bytes failed (ACL error %d): %s", size, e,
+               acl_message());
+        return GE_FAILED;
+    }
+    tensor_drop_storage(t, deferred());
+    t->has_data = true;
     t->host = buf;
+    t->nbytes = size;
     t->placement = PLACEMENT_HOST;
+    return GE_SUCCESS;
+}
+
+/* ToDevice: aclrtMalloc of the storage size (or, with no storage, of the
+ * shape's size), then aclrtMemcpy HOST_TO_DEVICE from the data, always: the
+ * data of a device tensor is not host memory, so the copy fails and the new
+ * block is freed.  CHOICE: with no storage CANN copies from GetData's 4-byte
+ * placeholder (an over-read); the stand-in leaves the new block zero. */
+Status tensor_to_device_locked(const char *fn, void *tensor)
+{
+    uint32_t st;
+    if (fault_fires(fn, &st))
+        return st;
+    Tensor *t = tensor_arg(fn, tensor);
+    if (!t)
+        return GE_PARAM_INVALID;
+    size_t size = t->has_data ? t->nbytes : 0;
+    if (size == 0) {
+        int64_t n = ge_shape_size(&t->shape);
+        size = n > 0 ? (size_t)n * dtype_size(t->dtype) : 0;
+    }
+    if (size == 0) {
+        t->placement = PLACEMENT_DEVICE;
+        return GE_SUCCESS;
+    }
+    void *dev = NULL;
+    aclError e = acl_malloc_locked("aclrtMalloc", &dev, size, 2 /* NORMAL_ONLY */);
+    if (e) {
+        ge_err(fn, "aclrtMalloc of %zu bytes failed (ACL error %d): %s", size, e, acl_message());
+        return GE_FAILED;
+    }
+    const uint8_t *src = t->has_data && t->nbytes ? tensor_data_ptr(t) : NULL;
+    if (src)
+        e = acl_memcpy_locked("aclrtMemcpy", dev, size, src, size, MEMCPY_H2D);
+    Region *r = region_by_base(&g_dev, dev);
+    if (e) {
+        ge_err(fn, "aclrtMemcpy HOST_TO_DEVICE of %zu bytes failed (ACL error %d): %s", size, e,
+               acl_message());
+        if (r)
+            region_release(&g_dev, r);   /* CANN: aclrtFree */
+        return GE_FAILED;
+    }
+    tensor_drop_storage(t, deferred());
+    t->has_data = true;
+    t->nbytes = size;
+    t->addr = dev;
+    t->region = r ? r->id : 0;
+    t->own_region = true;
+    t->placement = PLACEMENT_DEVICE;
     return GE_SUCCESS;
 }

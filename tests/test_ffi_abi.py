@@ -162,8 +162,49 @@ def _smoke_async(w: World) -> None:
 
 def _smoke_text(w: World) -> None:
     text = api.GeApiWrapper_Tensor_GetData(w.tensor)
-    assert ctypes.string_at(text) == b"1,2,3,4"
+    assert ctypes.string_at(text) == b"[1.000000,2.000000,3.000000,4.000000]"
     api.GeApiWrapper_FreeString(text)
+
+
+def _smoke_file(w: World, tmp: Path) -> None:
+    path = tmp / "t.bin"
+    path.write_bytes(bytes((ctypes.c_float * 2)(1.5, 2.5)))
+    t = api.EsCreateEsCTensorFromFile(str(path).encode(), (c_int64 * 1)(2), 1, F32, ND)
+    assert t and _read(t, 2) == [1.5, 2.5]
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(t)
+
+
+def _dims_of(getter: Any, handle: int) -> list[int]:
+    dims, n = POINTER(c_int64)(), c_size_t()
+    assert getter(handle, byref(dims), byref(n)) == 0
+    out = [dims[i] for i in range(n.value)]
+    api.GeApiWrapper_Tensor_FreeDimsArray(dims)
+    return out
+
+
+def _smoke_tensor_desc(w: World) -> None:
+    desc = api.GeApiWrapper_TensorDesc_Create((c_int64 * 2)(2, 3), 2, 0, 11)  # NCHW, DOUBLE
+    assert desc
+    assert _dims_of(api.GeApiWrapper_TensorDesc_GetShape, desc) == [2, 3]
+    assert api.GeApiWrapper_TensorDesc_SetShape(desc, (c_int64 * 1)(4), 1) == 0
+    assert api.GeApiWrapper_TensorDesc_SetOriginShape(desc, (c_int64 * 1)(6), 1) == 0
+    assert _dims_of(api.GeApiWrapper_TensorDesc_GetOriginShape, desc) == [6]
+    assert api.GeApiWrapper_TensorDesc_SetFormat(desc, ND) == 0
+    assert api.GeApiWrapper_TensorDesc_GetFormat(desc) == ND
+    assert api.GeApiWrapper_TensorDesc_SetOriginFormat(desc, 1) == 0
+    assert api.GeApiWrapper_TensorDesc_GetOriginFormat(desc) == 1
+    assert api.GeApiWrapper_TensorDesc_SetDataType(desc, 11) == 0
+    assert api.GeApiWrapper_TensorDesc_GetDataType(desc) == 11
+    t = api.GeApiWrapper_Tensor_CreateTensor()
+    assert api._ZN2ge6Tensor13SetTensorDescERKNS_10TensorDescE(t, desc) == 0
+    data = (ctypes.c_double * 4)(1, 2, 3, 4)
+    assert api._ZN2ge6Tensor7SetDataEPKhm(t, data, 32) == 0
+    assert api._ZNK2ge6Tensor7GetSizeEv(t) == 32
+    copy = api.GeApiWrapper_Tensor_GetTensorDesc(t)
+    assert api.GeApiWrapper_TensorDesc_GetDataType(copy) == 11
+    for d in (desc, copy):
+        api.GeApiWrapper_TensorDesc_Destroy(d)
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(t)
 
 
 def _smoke_shape(w: World) -> None:
@@ -327,6 +368,14 @@ def _smoke_misuse(w: World) -> None:
 
 SMOKE: dict[str, Callable[..., None]] = {}
 for _fn, _names in {
+    _smoke_file: "EsCreateEsCTensorFromFile",
+    _smoke_tensor_desc: "GeApiWrapper_TensorDesc_Create GeApiWrapper_TensorDesc_Destroy "
+    "GeApiWrapper_TensorDesc_GetShape GeApiWrapper_TensorDesc_SetShape "
+    "GeApiWrapper_TensorDesc_GetOriginShape GeApiWrapper_TensorDesc_SetOriginShape "
+    "GeApiWrapper_TensorDesc_GetFormat GeApiWrapper_TensorDesc_SetFormat "
+    "GeApiWrapper_TensorDesc_GetOriginFormat GeApiWrapper_TensorDesc_SetOriginFormat "
+    "GeApiWrapper_TensorDesc_GetDataType GeApiWrapper_TensorDesc_SetDataType "
+    "GetTensorDesc _ZN2ge6Tensor13SetTensorDescERKNS_10TensorDescE _ZN2ge6Tensor7SetDataEPKhm",
     _smoke_async: "RegisterExternalAllocator HasExternalAllocator RunGraphWithStreamAsync "
     "aclrtSynchronizeStream aclrtMemcpy UnregisterExternalAllocator GetPlacement",
     _smoke_text: "Tensor_GetData",
@@ -379,7 +428,7 @@ def test_every_declaration_has_a_passing_smoke_call(
     if fn is None:
         assert name in FIXTURE, f"no smoke call exercises {name}"
         return
-    if fn is _smoke_air:
+    if fn in (_smoke_air, _smoke_file):
         fn(world, tmp_path)
     else:
         fn(world)

@@ -81,22 +81,28 @@ def test_placement_values() -> None:
     assert len(Placement) == 2
 
 
-@pytest.mark.parametrize(
-    "enum, prefix, count, last",
-    [(DataType, "DT_", 43, 43), (Format, "FORMAT_", 55, 54)],
-)
-def test_enums_are_complete_and_without_aliases(
-    enum: type[DataType] | type[Format], prefix: str, count: int, last: int
-) -> None:
-    members = list(enum.__members__.values())
-    assert len(members) == count  # no two names share a value (no aliases)
-    assert all(name.startswith(prefix) for name in enum.__members__)
-    assert max(members) == last
-    values = sorted(int(m) for m in members)
-    if enum is DataType:
-        assert values == [v for v in range(last + 1) if v != 5]  # 5 is reserved in GE
-    else:
-        assert values == list(range(last + 1))
+def test_enums_are_complete_and_without_aliases() -> None:
+    for enum, prefix in ((DataType, "DT_"), (Format, "FORMAT_")):
+        assert all(name.startswith(prefix) for name in enum.__members__)
+        assert len(enum.__members__) == len(set(enum))  # no two names share a value
+    # every value of metadef's c_types.h up to the boundary, 5 reserved in GE
+    assert sorted(int(m) for m in DataType) == [v for v in range(44) if v != 5]
+    assert sorted(int(m) for m in Format) == [*range(56), 0xFF]
+
+
+def test_boundaries_follow_the_c_headers() -> None:
+    """CANN's Python package says FORMAT_END 52 and FORMAT_MAX 53; metadef's
+    c_types.h (which GE compiles against) says 52..54 are FORMAT_FRACTAL_NZ_C0_2/4/8,
+    C_FORMAT_END 55 and C_FORMAT_MAX 0xff. The headers win."""
+    assert DataType.DT_HIFLOAT4 == 42 and DataType.DT_MAX == 43
+    assert not hasattr(DataType, "DT_HIFLOAT4_SCALE")  # not a CANN value
+    assert Format.FORMAT_FRACTAL_NZ_C0_32 == 51
+    assert Format.FORMAT_FRACTAL_NZ_C0_2 == 52
+    assert Format.FORMAT_FRACTAL_NZ_C0_4 == 53
+    assert Format.FORMAT_FRACTAL_NZ_C0_8 == 54
+    assert Format.FORMAT_END == 55
+    assert Format.FORMAT_MAX == 255
+    assert Format(52) is Format.FORMAT_FRACTAL_NZ_C0_2
 
 
 def test_newer_cann_values() -> None:
@@ -105,18 +111,31 @@ def test_newer_cann_values() -> None:
     assert DataType.DT_HIFLOAT8 == 34
     assert DataType.DT_FLOAT8_E5M2 == 35
     assert DataType.DT_FLOAT8_E4M3FN == 36
-    assert DataType.DT_HIFLOAT4_SCALE == 43
     assert Format.FORMAT_RESERVED == 40
     assert Format.FORMAT_NYUV == 45
-    assert Format.FORMAT_FRACTAL_NZ_C0_8 == 54
-    assert not hasattr(DataType, "DT_MAX")
-    assert not hasattr(Format, "FORMAT_END")
-    assert not hasattr(Format, "FORMAT_MAX")
+
+
+def test_attr_value_type() -> None:
+    """metadef's graph/any_value.h ValueType, CANN's ge.graph.types.AttrValueType."""
+    from ge.graph.types import AttrValueType
+
+    assert ge.graph.AttrValueType is AttrValueType
+    singles = ["NONE", "STRING", "FLOAT", "BOOL", "INT", "TENSOR_DESC", "TENSOR", "BYTES"]
+    singles += ["GRAPH", "NAMED_ATTRS", "LIST_LIST_INT", "DATA_TYPE", "LIST_LIST_FLOAT"]
+    for value, name in enumerate(singles):
+        assert AttrValueType[f"VT_{name}"] == value
+    assert AttrValueType.VT_LIST_BASE == 1000
+    for name in [*singles[1:10], "DATA_TYPE"]:
+        assert AttrValueType[f"VT_LIST_{name}"] == 1000 + AttrValueType[f"VT_{name}"]
+    assert len(AttrValueType) == 24
 
 
 def test_package_exports() -> None:
     assert ge.graph.types is types
     assert ge.graph.DataType is types.DataType
+    from ge.graph.tensor_desc import Shape, TensorDesc
+
+    assert ge.graph.Shape is Shape and ge.graph.TensorDesc is TensorDesc
     for name in ge.graph.__all__:
         assert getattr(ge.graph, name).__doc__
 
@@ -131,8 +150,8 @@ def test_coerce_enum() -> None:
         types.coerce_enum(Format, "FORMAT_ND", "format")
     with pytest.raises(TypeError):
         types.coerce_enum(Format, 2.0, "format")
-    with pytest.raises(ValueError, match="255"):
-        types.coerce_enum(Format, 255, "format")
+    with pytest.raises(ValueError, match="254"):
+        types.coerce_enum(Format, 254, "format")
     with pytest.raises(ValueError):
         types.coerce_enum(Placement, 2, "placement")
 

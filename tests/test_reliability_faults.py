@@ -155,8 +155,8 @@ def run(c: Any) -> None:
 
 
 def shape(c: Any) -> None:
-    with ge.Tensor.from_numpy(X) as tensor:  # no shape cached yet
-        assert tensor.shape == (2, 3)
+    with ge.Tensor(shape=[2, 3]) as tensor:  # GE's empty tensor: no shape cached yet
+        assert tensor.get_shape() == [2, 3]
 
 
 def register(c: Any) -> None:
@@ -193,6 +193,22 @@ def empty_tensor(c: Any) -> None:
     with ge.Tensor(data_type=ge.DataType.DT_INT32, format=ge.Format.FORMAT_NCHW) as tensor:
         assert tensor.dtype is ge.DataType.DT_INT32
         assert tensor.format is ge.Format.FORMAT_NCHW
+
+
+def describe(c: Any) -> None:
+    with ge.Tensor.from_numpy(X.astype(np.float64)) as tensor:  # DOUBLE: through a TensorDesc
+        np.testing.assert_array_equal(tensor.numpy(), X)
+        with tensor.get_tensor_desc() as desc:
+            assert desc.get_shape() == [2, 3]
+            desc.set_shape([3, 2]).set_origin_shape([6]).set_format(ge.Format.FORMAT_NCHW)
+            desc.set_origin_format(ge.Format.FORMAT_NHWC).set_data_type(ge.DataType.DT_INT64)
+            assert desc.get_origin_shape() == [6]
+
+
+def from_file(c: Any) -> None:
+    X.tofile(c.path + ".bin")
+    with ge.Tensor(file_path=c.path + ".bin", shape=[2, 3]) as tensor:
+        np.testing.assert_array_equal(tensor.numpy(), X)
 
 
 def device_buffer(c: Any) -> None:
@@ -297,6 +313,8 @@ SCRIPT: list[Callable[[Any], None]] = [
     to_host,
     to_device,
     empty_tensor,
+    describe,
+    from_file,
     device_buffer,
     host_buffer,
     memset,
@@ -365,7 +383,7 @@ FAULTS: dict[str, Fault] = {
     "GeApiWrapper_Session_LoadGraph": Fault(load_graph, "LoadGraph"),
     "EsCreateEsCTensor": handle(inputs, "CreateTensor"),
     "GeApiWrapper_Session_RunGraph": Fault(run, "RunGraph"),
-    "GeApiWrapper_Tensor_GetShape": Fault(shape, "GetShape"),
+    "GeApiWrapper_Tensor_GetShape": handle(shape, "GetShape"),  # CANN: no array, GRAPH_SUCCESS
     "GeApiWrapper_Session_RegisterExternalAllocator": Fault(register, "RegisterExternalAllocator"),
     "GeApiWrapper_Session_RunGraphWithStreamAsync": Fault(run_async, "RunGraphWithStreamAsync"),
     "aclrtSynchronizeStream": acl(sync, "aclrtSynchronizeStream"),
@@ -375,6 +393,18 @@ FAULTS: dict[str, Fault] = {
     "GeApiWrapper_Tensor_CreateTensor": handle(empty_tensor, "CreateTensor"),
     "GeApiWrapper_Tensor_SetDataType": Fault(empty_tensor, "SetDataType"),
     "GeApiWrapper_Tensor_SetFormat": Fault(empty_tensor, "SetFormat"),
+    "GeApiWrapper_TensorDesc_Create": handle(describe, "TensorDesc_Create"),
+    "_ZN2ge6Tensor13SetTensorDescERKNS_10TensorDescE": Fault(describe, "SetTensorDesc"),
+    "_ZN2ge6Tensor7SetDataEPKhm": handle(describe, "SetData"),  # CANN: no copy, GRAPH_SUCCESS
+    "GeApiWrapper_Tensor_GetTensorDesc": handle(describe, "GetTensorDesc"),
+    "GeApiWrapper_TensorDesc_GetShape": handle(describe, "TensorDesc_GetShape"),
+    "GeApiWrapper_TensorDesc_GetOriginShape": handle(describe, "TensorDesc_GetOriginShape"),
+    "GeApiWrapper_TensorDesc_SetShape": Fault(describe, "TensorDesc_SetShape"),
+    "GeApiWrapper_TensorDesc_SetOriginShape": Fault(describe, "TensorDesc_SetOriginShape"),
+    "GeApiWrapper_TensorDesc_SetFormat": Fault(describe, "TensorDesc_SetFormat"),
+    "GeApiWrapper_TensorDesc_SetOriginFormat": Fault(describe, "TensorDesc_SetOriginFormat"),
+    "GeApiWrapper_TensorDesc_SetDataType": Fault(describe, "TensorDesc_SetDataType"),
+    "EsCreateEsCTensorFromFile": handle(from_file, "EsCreateEsCTensorFromFile"),
     "aclrtMalloc": acl(device_buffer, "aclrtMalloc"),
     "aclrtMallocHost": acl(host_buffer, "aclrtMallocHost"),
     "aclrtMemset": acl(memset, "aclrtMemset"),

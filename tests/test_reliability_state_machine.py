@@ -244,6 +244,7 @@ class Model:
             "allocator_blocks": blocks,
             "pending_work": sum(self.pending.values()),
             "strings": 0,
+            "tensor_descs": 0,
         }
 
 
@@ -816,7 +817,7 @@ class GeMachine(RuleBasedStateMachine):
             return
         t = live[i % len(live)]
         assert t.obj is not None
-        assert t.obj.shape == t.expected.shape and t.obj.dtype is F32
+        assert t.obj.shape == list(t.expected.shape) and t.obj.dtype is F32
         if not t.pending:  # queued work has not written it yet: stale bytes
             np.testing.assert_array_equal(t.obj.numpy(), t.expected)
 
@@ -828,6 +829,10 @@ class GeMachine(RuleBasedStateMachine):
             return
         t = ready[i % len(ready)]
         assert t.obj is not None
+        if not t.holds_block:  # a host tensor: to_host() is refused before C
+            with pytest.raises(ValueError, match="only supports device tensors"):
+                t.obj.to_host()
+            return
         t.obj.to_host()
         assert t.obj.placement is ge.Placement.PLACEMENT_HOST
         if t.holds_block:  # the data moved out of the allocator's block

@@ -126,6 +126,12 @@ SPECS: tuple[FunctionSpec, ...] = (
         (c_void_p, POINTER(c_int64), c_int64, c_int, c_int),
         BUILDER,
     ),
+    FunctionSpec(
+        "EsCreateEsCTensorFromFile",
+        c_void_p,
+        (c_char_p, POINTER(c_int64), c_int64, c_int, c_int),
+        BUILDER,
+    ),
     FunctionSpec("GeApiWrapper_Tensor_CreateTensor", c_void_p, (), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_DestroyEsCTensor", None, (c_void_p,), GRAPH),
     FunctionSpec(
@@ -140,6 +146,8 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (c_void_p,), GRAPH),
+    # A new caller-owned TensorDesc, freed with TensorDesc_Destroy.
+    FunctionSpec("GeApiWrapper_Tensor_GetTensorDesc", c_void_p, (c_void_p,), GRAPH),
     # Caller-owned text (a malloc'd copy): the pointer, freed with FreeString.
     FunctionSpec("GeApiWrapper_Tensor_GetData", c_void_p, (c_void_p,), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (c_void_p,), GE),
@@ -148,6 +156,53 @@ SPECS: tuple[FunctionSpec, ...] = (
     # libgraph.so, reached through the graph wrapper's handle.
     FunctionSpec("_ZNK2ge6Tensor7GetDataEv", c_void_p, (c_void_p,), GRAPH, optional=True),
     FunctionSpec("_ZNK2ge6Tensor7GetSizeEv", c_size_t, (c_void_p,), GRAPH, optional=True),
+    # ge::Tensor::SetData(const uint8_t *, size_t) (copies) and
+    # SetTensorDesc(const TensorDesc &): a tensor of any dtype in one copy.
+    FunctionSpec(
+        "_ZN2ge6Tensor7SetDataEPKhm", c_uint32, (c_void_p, c_void_p, c_size_t), GRAPH, optional=True
+    ),
+    FunctionSpec(
+        "_ZN2ge6Tensor13SetTensorDescERKNS_10TensorDescE",
+        c_uint32,
+        (c_void_p, c_void_p),
+        GRAPH,
+        optional=True,
+    ),
+    # Tensor descriptions (c_tensor_desc.cc); dims from GetShape/GetOriginShape
+    # are freed with Tensor_FreeDimsArray.
+    FunctionSpec(
+        "GeApiWrapper_TensorDesc_Create",
+        c_void_p,
+        (POINTER(c_int64), c_size_t, c_int, c_int),
+        GRAPH,
+    ),
+    FunctionSpec("GeApiWrapper_TensorDesc_Destroy", None, (c_void_p,), GRAPH),
+    *(
+        FunctionSpec(
+            f"GeApiWrapper_TensorDesc_Get{what}",
+            c_uint32,
+            (c_void_p, POINTER(POINTER(c_int64)), POINTER(c_size_t)),
+            GRAPH,
+        )
+        for what in ("Shape", "OriginShape")
+    ),
+    *(
+        FunctionSpec(
+            f"GeApiWrapper_TensorDesc_Set{what}",
+            c_uint32,
+            (c_void_p, POINTER(c_int64), c_size_t),
+            GRAPH,
+        )
+        for what in ("Shape", "OriginShape")
+    ),
+    *(
+        FunctionSpec(f"GeApiWrapper_TensorDesc_Get{what}", c_int, (c_void_p,), GRAPH)
+        for what in ("Format", "OriginFormat", "DataType")
+    ),
+    *(
+        FunctionSpec(f"GeApiWrapper_TensorDesc_Set{what}", c_uint32, (c_void_p, c_int), GRAPH)
+        for what in ("Format", "OriginFormat", "DataType")
+    ),
     # Graph
     FunctionSpec("GeApiWrapper_Graph_CreateGraph", c_void_p, (c_char_p,), GRAPH),
     FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (c_void_p,), GRAPH),

@@ -8,17 +8,22 @@ from __future__ import annotations
 from ge.graph import types
 from ge.graph.builder import GraphBuilder, TensorHolder
 from ge.graph.graph import Graph, GraphInput
+from ge.graph.shape import Shape
 from ge.graph.tensor import Tensor
-from ge.graph.types import DataType, Format, Placement
+from ge.graph.tensor_desc import TensorDesc
+from ge.graph.types import AttrValueType, DataType, Format, Placement
 
 __all__ = [
+    "AttrValueType",
     "DataType",
     "Format",
     "Graph",
     "GraphBuilder",
     "GraphInput",
     "Placement",
+    "Shape",
     "Tensor",
+    "TensorDesc",
     "TensorHolder",
     "types",
 ]

@@ -1,10 +1,18 @@
-"""GE's enumerations from CANN's ``graph/types.h`` (and ``graph/c_types.h``).
+"""GE's enumerations, with the values of CANN's C headers.
 
-Every value of ``ge::DataType`` and ``ge::Format`` is listed under GE's own
-name, so ``DataType.DT_FLOAT`` is 0 exactly as in C. The boundary sentinels
-(``DT_MAX``, ``FORMAT_END``, ``FORMAT_MAX``, ``kPlacementEnd``) are left out:
-they are not values a tensor can have and they move between CANN releases.
-Pure data: importing this module loads no library.
+``DataType``, ``Format`` and ``Placement`` carry the values of metadef's
+``graph/c_types.h`` and ``graph/types.h``; ``AttrValueType`` those of
+``graph/any_value.h`` (``AnyValue::ValueType``). The names are those of CANN's
+own Python package (``ge.graph.types``), boundary members included:
+``DataType.DT_MAX`` (43), ``Format.FORMAT_END`` and ``Format.FORMAT_MAX``.
+
+Where CANN's Python package and the C headers disagree, the headers win: CANN's
+Python stops at ``FORMAT_FRACTAL_NZ_C0_32`` (51) and gives ``FORMAT_END`` 52
+and ``FORMAT_MAX`` 53, but in C 52..54 are ``FORMAT_FRACTAL_NZ_C0_2``,
+``_C0_4`` and ``_C0_8``, ``C_FORMAT_END`` is 55 and ``C_FORMAT_MAX`` is
+``0xff``. A boundary member is no value a tensor can have; it is here so that
+code written for CANN's package finds it. Pure data: importing this module
+loads no library.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import operator
 from enum import IntEnum
 from typing import TypeVar
 
-__all__ = ["DataType", "Format", "Placement"]
+__all__ = ["AttrValueType", "DataType", "Format", "Placement"]
 
 
 class DataType(IntEnum):
@@ -62,7 +70,8 @@ class DataType(IntEnum):
     DT_FLOAT4_E2M1 = 40
     DT_FLOAT4_E1M2 = 41
     DT_HIFLOAT4 = 42
-    DT_HIFLOAT4_SCALE = 43
+    DT_MAX = 43
+    """The boundary of the data types (``C_DT_MAX``), not a data type."""
 
 
 class Format(IntEnum):
@@ -123,6 +132,10 @@ class Format(IntEnum):
     FORMAT_FRACTAL_NZ_C0_2 = 52
     FORMAT_FRACTAL_NZ_C0_4 = 53
     FORMAT_FRACTAL_NZ_C0_8 = 54
+    FORMAT_END = 55
+    """The boundary of the formats (``C_FORMAT_END``), not a format."""
+    FORMAT_MAX = 0xFF
+    """The most a format value may be (``C_FORMAT_MAX``), not a format."""
 
 
 class Placement(IntEnum):
@@ -130,6 +143,35 @@ class Placement(IntEnum):
 
     PLACEMENT_HOST = 0
     PLACEMENT_DEVICE = 1
+
+
+class AttrValueType(IntEnum):
+    """The type of an attribute value (``ge::AnyValue::ValueType``)."""
+
+    VT_NONE = 0
+    VT_STRING = 1
+    VT_FLOAT = 2
+    VT_BOOL = 3
+    VT_INT = 4
+    VT_TENSOR_DESC = 5
+    VT_TENSOR = 6
+    VT_BYTES = 7
+    VT_GRAPH = 8
+    VT_NAMED_ATTRS = 9
+    VT_LIST_LIST_INT = 10
+    VT_DATA_TYPE = 11
+    VT_LIST_LIST_FLOAT = 12
+    VT_LIST_BASE = 1000
+    VT_LIST_STRING = 1001
+    VT_LIST_FLOAT = 1002
+    VT_LIST_BOOL = 1003
+    VT_LIST_INT = 1004
+    VT_LIST_TENSOR_DESC = 1005
+    VT_LIST_TENSOR = 1006
+    VT_LIST_BYTES = 1007
+    VT_LIST_GRAPH = 1008
+    VT_LIST_NAMED_ATTRS = 1009
+    VT_LIST_DATA_TYPE = 1011
 
 
 _E = TypeVar("_E", bound=IntEnum)
