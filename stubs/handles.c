@@ -367,6 +367,7 @@ static const char *kind_name(int kind)
     case H_HOLDER:  return "EsCTensorHolder";
     case H_TENSOR:  return "Tensor";
     case H_STREAM:  return "Stream";
+    case H_NODE:    return "GNode";
     default:        return "unknown";
     }
 }
@@ -402,6 +403,21 @@ void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPol
     if (g_misuse_aborts)
         misuse_abort(fn, handle, kind, o);
     return NULL;
+}
+
+void crashes_in_cann(const char *fn, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (g_misuse_aborts) {
+        fprintf(stderr, "ge_stub: %s: %s (CANN would crash here)\n", fn, what);
+        fflush(stderr);
+        abort();
+    }
+    ge_err(fn, "%s", what);
 }
 
 /* ==========================================================================

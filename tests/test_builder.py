@@ -239,19 +239,19 @@ def test_non_holder_operands(ge_stub: StubControl, other: Any) -> None:
                 op(other, x)
 
 
-def test_op_failure_carries_ge_message(ge_stub: StubControl) -> None:
+def test_the_builder_accepts_what_ge_checks_when_it_compiles(ge_stub: StubControl) -> None:
+    """v1 refused mismatched data types and shapes in EsAdd...: CANN's generated ops
+    do not check them (GE does when it compiles the graph, test_stub_builder.py)."""
     with GraphBuilder("mismatch") as builder:
         x = builder.input(0, DataType.DT_FLOAT, [2])
         n = builder.input(1, DataType.DT_INT32, [2])
         z = builder.input(2, DataType.DT_FLOAT, [3])
-        with pytest.raises(GeError, match="EsAdd") as info:
-            x + n
-        assert info.value.error_message  # the stand-in said what went wrong
-        with pytest.raises(GeError, match="EsMul"):
-            x * z
+        assert isinstance(x + n, TensorHolder)
+        assert isinstance(x * z, TensorHolder)
         ge_stub.fail_next("EsDiv", status.FAILED)
-        with pytest.raises(GeError, match="EsDiv"):
+        with pytest.raises(GeError, match="EsDiv") as info:
             x / x
+        assert "injected fault" in info.value.error_message
         assert builder.build(x / x) is not None
     assert ge_stub.live_counts()["graphs"] == 0  # the graph was collected (finalizer)
 

@@ -418,8 +418,42 @@ VARIANTS: dict[str, tuple[str, Fault]] = {
     ),
 }
 
-UNREACHABLE: dict[str, str] = {}
-"""Failable functions the public API cannot reach, with the reason (none so far)."""
+_NEXT = "the package reaches this builder function with ge.es (the next commit)"
+UNREACHABLE: dict[str, str] = {
+    "EsCreateGraphInput": _NEXT,
+    "EsSetDataType": _NEXT,
+    "EsSetFormat": _NEXT,
+    "EsSetShape": _NEXT,
+    "EsCreateConstInt64": _NEXT,
+    "EsCreateConstInt32": _NEXT,
+    "EsCreateConstUInt64": _NEXT,
+    "EsCreateConstUInt32": _NEXT,
+    "EsCreateConstFloat": _NEXT,
+    "EsCreateVectorInt64": _NEXT,
+    "EsCreateVectorInt32": _NEXT,
+    "EsCreateVectorUInt64": _NEXT,
+    "EsCreateVectorUInt32": _NEXT,
+    "EsCreateVectorFloat": _NEXT,
+    "EsCreateScalarInt64": _NEXT,
+    "EsCreateScalarInt32": _NEXT,
+    "EsCreateScalarUInt64": _NEXT,
+    "EsCreateScalarUInt32": _NEXT,
+    "EsCreateScalarFloat": _NEXT,
+    "EsCreateVariable": _NEXT,
+    "EsGetOwnerBuilder": _NEXT,
+    "EsGetProducer": _NEXT,
+    "EsAddControlEdge": _NEXT,
+    "EsSetInt64AttrForGraph": _NEXT,
+    "EsSetInt64AttrForTensor": _NEXT,
+    "EsSetInt64AttrForNode": _NEXT,
+    "EsSetStringAttrForGraph": _NEXT,
+    "EsSetStringAttrForTensor": _NEXT,
+    "EsSetStringAttrForNode": _NEXT,
+    "EsSetBoolAttrForGraph": _NEXT,
+    "EsSetBoolAttrForTensor": _NEXT,
+    "EsSetBoolAttrForNode": _NEXT,
+}
+"""Failable functions the public API cannot reach, with the reason."""
 
 KNOWN_DEFECTS: dict[str, str] = {}
 
