@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from ge.graph import types
 from ge.graph.builder import GraphBuilder, TensorHolder
-from ge.graph.graph import Graph, GraphInput
+from ge.graph.graph import DumpFormat, Graph, GraphInput
 from ge.graph.tensor import Tensor
 from ge.graph.types import DataType, Format, Placement
 
 __all__ = [
     "DataType",
+    "DumpFormat",
     "Format",
     "Graph",
     "GraphBuilder",
