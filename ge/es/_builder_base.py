@@ -98,7 +98,7 @@ class BuilderBase(NativeObject):
 
     def _raise_closed(self, *why: Any) -> NoReturn:
         if self._built:
-            raise self._built_error(str(why[0]) if why else "use it")
+            raise self._built_error(str(why[0]) if why else "use it or its holders")
         super()._raise_closed(*why)
 
     def _check_usable(self, operation: str) -> None:

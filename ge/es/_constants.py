@@ -42,10 +42,12 @@ class _Element:
 
     @property
     def ctype(self) -> Any:
+        """The ctypes type of one element."""
         return CONST_ELEMENT_TYPES[self.suffix]
 
     @property
     def is_float(self) -> bool:
+        """Whether the elements are FLOAT (no integer range)."""
         return self.low is None
 
     def check(self, value: object) -> Union[int, float]:

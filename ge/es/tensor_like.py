@@ -61,6 +61,7 @@ def _flatten(value: list[object]) -> tuple[list[Number], list[int]]:
         return [], [0]
 
     def walk(current: object) -> tuple[list[Number], list[int]]:
+        """The leaves and the shape of ``current``."""
         if is_integer(current):
             return [int(current)], []
         if is_real(current):
