@@ -22,17 +22,11 @@ static void reset_obj(Obj *o)
         break;
     }
     case H_GRAPH:
-        def_unref(((GraphH *)o)->def);
-        free(((GraphH *)o)->name);
+        graph_forget((GraphH *)o);
         break;
-    case H_BUILDER: {
-        Builder *b = (Builder *)o;
-        nodes_free(b->nodes, (int)b->nnodes);
-        free(b->holders);     /* the holders themselves are objects too */
-        free(b->outs);
-        free(b->name);
+    case H_BUILDER:
+        builder_forget((Builder *)o);   /* its holders and GNodes are objects too */
         break;
-    }
     case H_TENSOR:
         free(((Tensor *)o)->host);
         break;

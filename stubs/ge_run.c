@@ -39,10 +39,7 @@ static Status prepare_inputs(const char *fn, const GraphDef *g, void **inputs, i
             st = ACL_ERROR_GE_PARAM_INVALID;
             break;
         }
-        bool shape_ok = t->shape.n == d->shape.n;
-        for (int j = 0; shape_ok && j < d->shape.n; j++)
-            shape_ok = d->shape.d[j] == -1 || d->shape.d[j] == t->shape.d[j];
-        if (t->dtype != d->dtype || !shape_ok) {
+        if (t->dtype != d->dtype || !shape_accepts(&d->shape, &t->shape)) {
             char s1[128], s2[128];
             shape_text(&t->shape, s1, sizeof s1);
             shape_text(&d->shape, s2, sizeof s2);
@@ -141,6 +138,8 @@ Status session_run_graph_locked(const char *fn, void *session, uint32_t graph_id
     SessGraph *sg = session_graph(s, graph_id);
     if (!sg)
         return graph_missing(fn, graph_id);
+    if (!sg->compiled && !def_compile(fn, sg->def))
+        return GE_FAILED;    /* GE_GRAPH_INFERSHAPE_FAILED, which RunGraph maps to FAILED */
     GraphDef *g = sg->def;
     WorkIn *in;
     Shape *ns;
@@ -255,6 +254,8 @@ Status session_run_async_begin_locked(const char *fn, AsyncRun **run, void *sess
         ge_err(fn, "no allocator is registered for stream %p", stream);
         return ACL_ERROR_GE_PARAM_INVALID;
     }
+    if (!sg->compiled && !def_compile(fn, sg->def))
+        return GE_FAILED;    /* RunGraphWithStreamAsync maps every failure to FAILED */
     AsyncRun *r = calloc(1, sizeof *r);
     Work *w = calloc(1, sizeof *w);
     if (!r || !w) {

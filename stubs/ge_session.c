@@ -221,6 +221,8 @@ Status session_compile_graph_locked(const char *fn, void *session, uint32_t grap
     SessGraph *sg = session_graph(s, graph_id);
     if (!sg)
         return graph_missing(fn, graph_id);
+    if (!sg->compiled && !def_compile(fn, sg->def))
+        return GE_PARAM_INVALID;        /* ge_api.cc CompileGraph: GE_ASSERT_SUCCESS */
     sg->compiled = true;
     return GE_SUCCESS;
 }

@@ -1,6 +1,7 @@
-/* graph_model.c -- data types (float16 and bfloat16 included), shapes, the
- * graph model (nodes, immutable reference-counted graph definitions, graph
- * handles) and its evaluation: Add, Sub, Mul and Div computed for real. */
+/* graph_model.c -- data types (float16, bfloat16, GE's type promotion),
+ * shapes (numpy broadcasting), attributes, the graph model (nodes,
+ * reference-counted graph definitions, graph handles) and what GE checks
+ * and infers when it compiles a graph.  Evaluation is in graph_eval.c. */
 #include "stub_internal.h"
 
 #include <inttypes.h>
@@ -9,9 +10,8 @@
 #include <string.h>
 
 /* ==========================================================================
- * Data types, float16 / bfloat16, shapes
+ * Data types, float16 / bfloat16
  * ========================================================================== */
-
 
 size_t dtype_size(int dt)
 {
@@ -29,13 +29,6 @@ size_t dtype_size(int dt)
     default:
         return 0;
     }
-}
-
-/* dtypes in which Add/Sub/Mul/Div compute */
-bool dtype_computes(int dt)
-{
-    return dt == DT_FLOAT || dt == DT_FLOAT16 || dt == DT_INT32 ||
-           dt == DT_INT64 || dt == DT_DOUBLE;
 }
 
 static float f32_from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
@@ -66,7 +59,7 @@ float f16_to_f32(uint16_t h)
 }
 
 /* IEEE binary32 -> binary16, round to nearest even (as numpy does) */
-static uint16_t f32_to_f16(float f)
+uint16_t f32_to_f16(float f)
 {
     uint32_t x = f32_bits(f);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
@@ -107,8 +100,97 @@ double bf16_to_f64(uint16_t b)
     return (double)f32_from_bits((uint32_t)b << 16);
 }
 
-/* Copy caller dims into a Shape; min_dim is 0 for tensors, -1 for
- * declared graph inputs (-1 = unknown). */
+/* binary32 -> bfloat16, round to nearest even; a nan stays a (quiet) nan */
+uint16_t f32_to_bf16(float f)
+{
+    uint32_t x = f32_bits(f);
+    if ((x & 0x7f800000u) == 0x7f800000u && (x & 0x007fffffu))
+        return (uint16_t)((x >> 16) | 0x0040u);
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+/* ==========================================================================
+ * GE's type promotion (opcommon::PromoteType, metadef
+ * inc/external/op_common/data_type_utils.h), written as its rules.
+ * ========================================================================== */
+
+static bool is_complex(int dt)
+{
+    return dt == DT_COMPLEX32 || dt == DT_COMPLEX64 || dt == DT_COMPLEX128;
+}
+
+static bool is_wide_unsigned(int dt)
+{
+    return dt == DT_UINT16 || dt == DT_UINT32 || dt == DT_UINT64;
+}
+
+static bool is_reduced_or_single(int dt)
+{
+    return dt == DT_FLOAT16 || dt == DT_BF16 || dt == DT_FLOAT;
+}
+
+/* rank of a signed integer (1..4), 0 for the others */
+static int signed_rank(int dt)
+{
+    switch (dt) {
+    case DT_INT8: return 1;
+    case DT_INT16: return 2;
+    case DT_INT32: return 3;
+    case DT_INT64: return 4;
+    default: return 0;
+    }
+}
+
+static bool is_real_promotable(int dt)
+{
+    return dt == DT_BOOL || dt == DT_UINT8 || signed_rank(dt) || is_reduced_or_single(dt) ||
+           dt == DT_DOUBLE;
+}
+
+int dtype_promote(int a, int b)
+{
+    if (a == b)
+        return a;
+    /* UINT16/32/64 promote only as the left operand, and only to complex */
+    if (is_wide_unsigned(a)) {
+        if (b == DT_COMPLEX128 || (b == DT_COMPLEX64 && a == DT_UINT64))
+            return DT_COMPLEX128;
+        return b == DT_COMPLEX64 ? DT_COMPLEX64 : DT_UNDEFINED;
+    }
+    if (!(is_real_promotable(a) || is_complex(a)) || !(is_real_promotable(b) || is_complex(b)))
+        return DT_UNDEFINED;
+    if (is_complex(a) || is_complex(b)) {
+        if (a == DT_COMPLEX128 || b == DT_COMPLEX128 || a == DT_DOUBLE || b == DT_DOUBLE)
+            return DT_COMPLEX128;
+        if (a == DT_COMPLEX64 || b == DT_COMPLEX64)
+            return DT_COMPLEX64;
+        int other = a == DT_COMPLEX32 ? b : a;   /* COMPLEX32 with a real type */
+        return other == DT_FLOAT || other == DT_BF16 ? DT_COMPLEX64 : DT_COMPLEX32;
+    }
+    if (a == DT_DOUBLE || b == DT_DOUBLE)
+        return DT_DOUBLE;
+    if (is_reduced_or_single(a) && is_reduced_or_single(b))
+        return DT_FLOAT;                         /* any two different ones */
+    if (is_reduced_or_single(a))
+        return a;
+    if (is_reduced_or_single(b))
+        return b;
+    if (a == DT_BOOL)
+        return b;
+    if (b == DT_BOOL)
+        return a;
+    int ra = signed_rank(a), rb = signed_rank(b);
+    if (ra && rb)
+        return ra > rb ? a : b;
+    int other = ra ? a : b;                      /* UINT8 with a signed integer */
+    return other == DT_INT8 ? DT_INT16 : other;
+}
+
+/* ==========================================================================
+ * Shapes
+ * ========================================================================== */
+
 bool shape_from(Shape *s, const int64_t *dims, int64_t n, int64_t min_dim)
 {
     if (n < 0 || n > MAX_DIMS || (n > 0 && !dims))
@@ -146,99 +228,51 @@ bool shape_nbytes(const Shape *s, int dt, size_t *out)
     return true;
 }
 
-static bool shape_equal(const Shape *a, const Shape *b)
+bool shape_unknown_rank(const Shape *s)
 {
-    if (a->n != b->n)
+    return s->n == 1 && s->d[0] == -2;
+}
+
+bool shape_accepts(const Shape *declared, const Shape *actual)
+{
+    if (shape_unknown_rank(declared))
+        return true;
+    if (declared->n != actual->n)
         return false;
-    for (int i = 0; i < a->n; i++)
-        if (a->d[i] != b->d[i])
+    for (int i = 0; i < declared->n; i++)
+        if (declared->d[i] != -1 && declared->d[i] != actual->d[i])
             return false;
     return true;
 }
 
-/* all dims 1: exactly one element */
-static bool shape_all_ones(const Shape *s)
+/* numpy's rule per aligned pair of dims (a missing dim is 1); an unknown
+ * dim (-1) takes the other side's size unless that is 1. */
+bool shape_broadcast(const Shape *a, const Shape *b, Shape *out)
 {
-    for (int i = 0; i < s->n; i++)
-        if (s->d[i] != 1)
+    if (shape_unknown_rank(a) || shape_unknown_rank(b)) {
+        out->n = 1;
+        out->d[0] = -2;
+        return true;
+    }
+    int n = a->n > b->n ? a->n : b->n;
+    Shape r;
+    r.n = n;
+    for (int i = 0; i < n; i++) {
+        int ia = i - (n - a->n), ib = i - (n - b->n);
+        int64_t x = ia >= 0 ? a->d[ia] : 1, y = ib >= 0 ? b->d[ib] : 1;
+        if (x == y || y == 1)
+            r.d[i] = x;
+        else if (x == 1)
+            r.d[i] = y;
+        else if (x == -1)
+            r.d[i] = y;
+        else if (y == -1)
+            r.d[i] = x;
+        else
             return false;
+    }
+    *out = r;
     return true;
-}
-
-static bool shape_has_unknown(const Shape *s)
-{
-    for (int i = 0; i < s->n; i++)
-        if (s->d[i] == -1)
-            return true;
-    return false;
-}
-
-/* numpy's broadcast of a one-element shape `one` against `other` */
-static void shape_broadcast_one(const Shape *one, const Shape *other, Shape *out)
-{
-    int n = one->n > other->n ? one->n : other->n;
-    int lead = n - other->n;
-    out->n = n;
-    for (int i = 0; i < n; i++)
-        out->d[i] = i >= lead ? other->d[i - lead] : 1;
-}
-
-/* Build-time shape of a binary op: equal shapes (a -1 dim matches any),
- * one side with exactly one element (numpy broadcast), or any -1 dim on
- * either side (then checked at run time; result dims -1). */
-bool static_binary_shape(const Shape *a, const Shape *b, Shape *out)
-{
-    if (a->n == b->n) {
-        bool ok = true;
-        for (int i = 0; i < a->n && ok; i++) {
-            int64_t x = a->d[i], y = b->d[i];
-            if (x == y)
-                out->d[i] = x;
-            else if (x == -1)
-                out->d[i] = y == 1 ? -1 : y;
-            else if (y == -1)
-                out->d[i] = x == 1 ? -1 : x;
-            else
-                ok = false;
-        }
-        if (ok) {
-            out->n = a->n;
-            return true;
-        }
-    }
-    if (shape_all_ones(a)) {
-        shape_broadcast_one(a, b, out);
-        return true;
-    }
-    if (shape_all_ones(b)) {
-        shape_broadcast_one(b, a, out);
-        return true;
-    }
-    if (shape_has_unknown(a) || shape_has_unknown(b)) {
-        out->n = a->n > b->n ? a->n : b->n;   /* decided at run time */
-        for (int i = 0; i < out->n; i++)
-            out->d[i] = -1;
-        return true;
-    }
-    return false;
-}
-
-/* Run-time shape of a binary op on known shapes. */
-static bool runtime_binary_shape(const Shape *a, const Shape *b, Shape *out)
-{
-    if (shape_equal(a, b)) {
-        *out = *a;
-        return true;
-    }
-    if (shape_all_ones(a)) {
-        shape_broadcast_one(a, b, out);
-        return true;
-    }
-    if (shape_all_ones(b)) {
-        shape_broadcast_one(b, a, out);
-        return true;
-    }
-    return false;
 }
 
 void shape_text(const Shape *s, char *buf, size_t cap)
@@ -253,18 +287,117 @@ void shape_text(const Shape *s, char *buf, size_t cap)
 }
 
 /* ==========================================================================
- * Graph model: nodes, immutable graph definitions, graph handles
+ * Attributes
  * ========================================================================== */
 
-const char *const g_op_names[OP_COUNT] = { "Data", "Add", "Sub", "Mul", "Div" };
+bool attrs_set(AttrList *l, const char *name, int type, int64_t i, const char *s)
+{
+    Attr *a = NULL;
+    for (int k = 0; k < l->n && !a; k++)
+        if (strcmp(l->v[k].name, name) == 0)
+            a = &l->v[k];
+    char *sv = type == ATTR_STR ? xstrdup(s) : NULL;
+    if (type == ATTR_STR && !sv)
+        return false;
+    if (!a) {
+        size_t cap = (size_t)l->cap;
+        Attr *nv = grow_array(l->v, &cap, (size_t)l->n + 1, sizeof *nv);
+        char *nm = nv ? xstrdup(name) : NULL;
+        if (nv) {
+            l->v = nv;
+            l->cap = (int)cap;
+        }
+        if (!nm) {
+            free(sv);
+            return false;
+        }
+        a = &l->v[l->n++];
+        a->name = nm;
+    } else {
+        free(a->s);
+    }
+    a->type = type;
+    a->i = type == ATTR_BOOL ? (i != 0) : i;
+    a->s = sv;
+    return true;
+}
+
+bool attrs_copy(AttrList *dst, const AttrList *src)
+{
+    memset(dst, 0, sizeof *dst);
+    for (int k = 0; k < src->n; k++) {
+        const Attr *a = &src->v[k];
+        if (!attrs_set(dst, a->name, a->type, a->i, a->s)) {
+            attrs_free(dst);
+            return false;
+        }
+    }
+    return true;
+}
+
+void attrs_free(AttrList *l)
+{
+    for (int k = 0; k < l->n; k++) {
+        free(l->v[k].name);
+        free(l->v[k].s);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* ==========================================================================
+ * Nodes, graph definitions, graph handles
+ * ========================================================================== */
+
+const char *const g_op_names[OP_COUNT] = {
+    "Data", "Add", "Sub", "Mul", "Div", "Const", "Variable"
+};
+
+void node_free_fields(Node *nd)
+{
+    free(nd->name);
+    free(nd->type);
+    free(nd->value);
+    free(nd->ctrl);
+    attrs_free(&nd->attrs);
+    attrs_free(&nd->out_attrs);
+    nd->name = nd->type = NULL;
+    nd->value = NULL;
+    nd->ctrl = NULL;
+}
 
 void nodes_free(Node *nodes, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free(nodes[i].name);
-        free(nodes[i].type);
-    }
+    for (int i = 0; i < n; i++)
+        node_free_fields(&nodes[i]);
     free(nodes);
+}
+
+bool node_copy(Node *dst, const Node *src)
+{
+    *dst = *src;
+    dst->name = xstrdup(src->name);
+    dst->type = xstrdup(src->type);
+    dst->value = src->value ? malloc(max_sz(src->nbytes, 1)) : NULL;
+    dst->ctrl = src->nctrl ? malloc(sizeof(int) * (size_t)src->nctrl) : NULL;
+    bool ok = dst->name && dst->type && (!src->value || dst->value) &&
+              (!src->nctrl || dst->ctrl);
+    AttrList a, o;
+    memset(&a, 0, sizeof a);
+    memset(&o, 0, sizeof o);
+    ok = ok && attrs_copy(&a, &src->attrs);
+    ok = ok && attrs_copy(&o, &src->out_attrs);
+    dst->attrs = a;
+    dst->out_attrs = o;
+    if (!ok) {
+        node_free_fields(dst);
+        return false;
+    }
+    if (src->value && src->nbytes)
+        memcpy(dst->value, src->value, src->nbytes);
+    if (src->nctrl)
+        memcpy(dst->ctrl, src->ctrl, sizeof(int) * (size_t)src->nctrl);
+    return true;
 }
 
 GraphDef *def_ref(GraphDef *d) { d->refs++; return d; }
@@ -276,14 +409,12 @@ void def_unref(GraphDef *d)
     nodes_free(d->nodes, d->nnodes);
     free(d->inputs);
     free(d->outputs);
+    attrs_free(&d->attrs);
     free(d);
 }
 
-/* Make a graph definition out of nodes and (index, node) outputs.  Input
- * indices and output indices must both be exactly 0..n-1.  Takes ownership
- * of `nodes` on success only. */
-GraphDef *def_assemble(Node *nodes, int nnodes, const OutEntry *outs,
-                              int nouts, char *why, size_t whylen)
+GraphDef *def_assemble(Node *nodes, int nnodes, const OutEntry *outs, int nouts,
+                       char *why, size_t whylen)
 {
     int nin = 0;
     for (int k = 0; k < nnodes; k++)
@@ -304,7 +435,7 @@ GraphDef *def_assemble(Node *nodes, int nnodes, const OutEntry *outs,
             continue;
         int64_t idx = nodes[k].index;
         if (idx < 0 || idx >= nin || in[idx] != -1) {
-            snprintf(why, whylen, "graph input indices must be exactly 0..%d "
+            snprintf(why, whylen, "graph input indexes must be exactly 0..%d "
                      "(bad or repeated index %" PRId64 ")", nin - 1, idx);
             goto fail;
         }
@@ -313,7 +444,7 @@ GraphDef *def_assemble(Node *nodes, int nnodes, const OutEntry *outs,
     for (int j = 0; j < nouts; j++) {
         int64_t idx = outs[j].index;
         if (idx < 0 || idx >= nouts || out[idx] != -1) {
-            snprintf(why, whylen, "graph output indices must be exactly 0..%d "
+            snprintf(why, whylen, "graph output indexes must be exactly 0..%d "
                      "(bad or repeated index %" PRId64 ")", nouts - 1, idx);
             goto fail;
         }
@@ -330,6 +461,7 @@ GraphDef *def_assemble(Node *nodes, int nnodes, const OutEntry *outs,
     d->nin = nin;
     d->outputs = out;
     d->nout = nouts;
+    def_infer(d);
     return d;
 fail:
     free(in);
@@ -344,6 +476,49 @@ GraphDef *def_empty(void)
     return def_assemble(NULL, 0, NULL, 0, why, sizeof why);
 }
 
+GraphDef *def_unshare(GraphH *g)
+{
+    GraphDef *d = g->def;
+    if (d->refs == 1)
+        return d;
+    GraphDef *c = calloc(1, sizeof *c);
+    Node *nodes = calloc((size_t)(d->nnodes ? d->nnodes : 1), sizeof *nodes);
+    int *in = malloc(sizeof(int) * (size_t)(d->nin ? d->nin : 1));
+    int *out = malloc(sizeof(int) * (size_t)(d->nout ? d->nout : 1));
+    int copied = 0;
+    bool ok = c && nodes && in && out && attrs_copy(&c->attrs, &d->attrs);
+    while (ok && copied < d->nnodes && node_copy(&nodes[copied], &d->nodes[copied]))
+        copied++;
+    if (!ok || copied < d->nnodes) {
+        nodes_free(nodes, copied);
+        if (c)
+            attrs_free(&c->attrs);
+        free(c);
+        free(in);
+        free(out);
+        return NULL;
+    }
+    memcpy(in, d->inputs, sizeof(int) * (size_t)d->nin);
+    memcpy(out, d->outputs, sizeof(int) * (size_t)d->nout);
+    c->refs = 1;
+    c->nodes = nodes;
+    c->nnodes = d->nnodes;
+    c->inputs = in;
+    c->nin = d->nin;
+    c->outputs = out;
+    c->nout = d->nout;
+    def_unref(d);
+    g->def = c;
+    return c;
+}
+
+static uint64_t g_next_body = 1;   /* never reset: bodies never repeat */
+
+uint64_t graph_body_next(void)
+{
+    return g_next_body++;
+}
+
 GraphH *graph_new(const char *name, GraphDef *def)
 {
     GraphH *g = calloc(1, sizeof *g);
@@ -355,107 +530,202 @@ GraphH *graph_new(const char *name, GraphDef *def)
     }
     g->name = nm;
     g->def = def;
+    g->body = graph_body_next();
     obj_register(&g->h, H_GRAPH);
     g_live[L_GRAPHS]++;
     return g;
 }
 
+void graph_forget(GraphH *g)
+{
+    def_unref(g->def);
+    free(g->name);
+}
+
 void graph_free(GraphH *g)
 {
     obj_unregister(&g->h);
-    def_unref(g->def);
-    free(g->name);
+    graph_forget(g);
     free(g);
     g_live[L_GRAPHS]--;
 }
 
 /* ==========================================================================
- * Evaluation
+ * What GE checks and infers when it compiles a graph
  * ========================================================================== */
 
-static int32_t i32_op(int op, int32_t x, int32_t y)
+/* The data types each op's IR accepts (its inputs and its output), as GE's
+ * op prototypes declare them (ge tests/depends/op_stub/op_proto/inc/
+ * elewise_calculation_ops.h: REG_OP(Add), (Sub), (Mul), (Div)). */
+#define B(dt) (UINT64_C(1) << (dt))
+static const uint64_t g_op_dtypes[OP_COUNT] = {
+    [OP_ADD] = B(DT_BOOL) | B(DT_FLOAT) | B(DT_INT32) | B(DT_INT64) | B(DT_FLOAT16) |
+               B(DT_BF16) | B(DT_INT16) | B(DT_INT8) | B(DT_UINT8) | B(DT_DOUBLE) |
+               B(DT_COMPLEX128) | B(DT_COMPLEX64) | B(DT_STRING) | B(DT_COMPLEX32),
+    [OP_SUB] = B(DT_FLOAT) | B(DT_FLOAT16) | B(DT_DOUBLE) | B(DT_UINT8) | B(DT_INT8) |
+               B(DT_UINT16) | B(DT_INT16) | B(DT_INT32) | B(DT_INT64) | B(DT_BOOL) |
+               B(DT_COMPLEX64) | B(DT_COMPLEX128) | B(DT_BF16) | B(DT_COMPLEX32),
+    [OP_MUL] = B(DT_BOOL) | B(DT_FLOAT16) | B(DT_FLOAT) | B(DT_DOUBLE) | B(DT_UINT8) |
+               B(DT_INT8) | B(DT_UINT16) | B(DT_INT16) | B(DT_INT32) | B(DT_INT64) |
+               B(DT_BF16) | B(DT_COMPLEX64) | B(DT_COMPLEX128) | B(DT_COMPLEX32),
+    [OP_DIV] = B(DT_FLOAT) | B(DT_FLOAT16) | B(DT_INT8) | B(DT_UINT8) | B(DT_INT32) |
+               B(DT_DOUBLE) | B(DT_INT64) | B(DT_UINT16) | B(DT_INT16) | B(DT_COMPLEX64) |
+               B(DT_COMPLEX128) | B(DT_BF16) | B(DT_COMPLEX32),
+};
+#undef B
+
+static bool op_accepts(int op, int dt)
 {
-    uint32_t ux = (uint32_t)x, uy = (uint32_t)y;
-    switch (op) {
-    case OP_ADD: return (int32_t)(ux + uy);     /* integers wrap */
-    case OP_SUB: return (int32_t)(ux - uy);
-    case OP_MUL: return (int32_t)(ux * uy);
-    default:
-        if (y == 0)
-            return 0;
-        if (x == INT32_MIN && y == -1)
-            return INT32_MIN;
-        return x / y;                            /* truncates toward zero */
+    return dt >= 0 && dt < 64 && (g_op_dtypes[op] >> dt) & 1u;
+}
+
+void def_infer(GraphDef *d)
+{
+    for (int k = 0; k < d->nnodes; k++) {
+        Node *nd = &d->nodes[k];
+        if (!OP_IS_BINARY(nd->op))
+            continue;
+        const Node *a = &d->nodes[nd->a], *b = &d->nodes[nd->b];
+        int dt = dtype_promote(a->dtype, b->dtype);
+        Shape s;
+        if (dt != DT_UNDEFINED)
+            nd->dtype = dt;
+        if (shape_broadcast(&a->shape, &b->shape, &s))
+            nd->shape = s;
+        nd->format = a->format;
     }
 }
 
-static int64_t i64_op(int op, int64_t x, int64_t y)
+static bool declared_shape_ok(const Shape *s)
 {
-    uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
-    switch (op) {
-    case OP_ADD: return (int64_t)(ux + uy);
-    case OP_SUB: return (int64_t)(ux - uy);
-    case OP_MUL: return (int64_t)(ux * uy);
-    default:
-        if (y == 0)
-            return 0;
-        if (x == INT64_MIN && y == -1)
-            return INT64_MIN;
-        return x / y;
-    }
+    if (shape_unknown_rank(s))
+        return true;
+    for (int i = 0; i < s->n; i++)
+        if (s->d[i] < -1)
+            return false;
+    return true;
 }
 
-static float f32_op(int op, float x, float y)
+/* The data and control edges have no cycle (Kahn's algorithm; data edges
+ * always point forwards, control edges may not). */
+static bool acyclic(const GraphDef *d, bool *ok)
 {
-    switch (op) {
-    case OP_ADD: return x + y;
-    case OP_SUB: return x - y;
-    case OP_MUL: return x * y;
-    default: return x / y;
+    int n = d->nnodes;
+    int *indeg = calloc((size_t)(n ? n : 1), sizeof *indeg);
+    int *queue = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!indeg || !queue) {
+        free(indeg);
+        free(queue);
+        *ok = false;
+        return true;
     }
+    for (int k = 0; k < n; k++) {
+        const Node *nd = &d->nodes[k];
+        indeg[k] = nd->nctrl + (OP_IS_BINARY(nd->op) ? 2 : 0);
+    }
+    int head = 0, tail = 0;
+    for (int k = 0; k < n; k++)
+        if (!indeg[k])
+            queue[tail++] = k;
+    while (head < tail) {
+        int src = queue[head++];
+        for (int k = 0; k < n; k++) {   /* small graphs: a scan per node */
+            const Node *nd = &d->nodes[k];
+            int hits = 0;
+            if (OP_IS_BINARY(nd->op))
+                hits += (nd->a == src) + (nd->b == src);
+            for (int c = 0; c < nd->nctrl; c++)
+                hits += nd->ctrl[c] == src;
+            if (hits && (indeg[k] -= hits) == 0)
+                queue[tail++] = k;
+        }
+    }
+    free(indeg);
+    free(queue);
+    *ok = true;
+    return tail == n;
 }
 
-static double f64_op(int op, double x, double y)
+static bool compile_node(const char *fn, const GraphDef *d, int k, int *dts, Shape *shs)
 {
-    switch (op) {
-    case OP_ADD: return x + y;
-    case OP_SUB: return x - y;
-    case OP_MUL: return x * y;
-    default: return x / y;
+    const Node *nd = &d->nodes[k];
+    char s1[160], s2[160];
+    dts[k] = nd->dtype;
+    shs[k] = nd->shape;
+    if (nd->op == OP_DATA || nd->op == OP_VARIABLE) {
+        if (!dtype_size(nd->dtype)) {
+            ge_err(fn, "graph cannot compile: %s %s has data type %d, which the stand-in "
+                   "cannot hold", g_op_names[nd->op], nd->name, nd->dtype);
+            return false;
+        }
+        int64_t n;
+        if (!declared_shape_ok(&nd->shape) ||
+            (nd->op == OP_VARIABLE && !shape_numel(&nd->shape, &n))) {
+            shape_text(&nd->shape, s1, sizeof s1);
+            ge_err(fn, "graph cannot compile: %s %s has shape %s", g_op_names[nd->op],
+                   nd->name, s1);
+            return false;
+        }
+        return true;
     }
+    if (nd->op == OP_CONST) {
+        size_t want;
+        if (!shape_nbytes(&nd->shape, nd->dtype, &want) || want != nd->nbytes) {
+            ge_err(fn, "graph cannot compile: Const %s holds %zu bytes, not a value of its "
+                   "shape", nd->name, nd->nbytes);
+            return false;
+        }
+        return true;
+    }
+    int da = dts[nd->a], db = dts[nd->b];
+    int dt = dtype_promote(da, db);
+    const char *op = g_op_names[nd->op];
+    if (!op_accepts(nd->op, da) || !op_accepts(nd->op, db) || dt == DT_UNDEFINED ||
+        !op_accepts(nd->op, dt)) {
+        ge_err(fn, "graph cannot compile: %s %s: data types %d and %d are not supported "
+               "(GE_GRAPH_INFERSHAPE_FAILED)", op, nd->name, da, db);
+        return false;
+    }
+    if (!dtype_size(dt)) {
+        ge_err(fn, "graph cannot compile: %s %s in data type %d: the stand-in does not "
+               "compute it", op, nd->name, dt);
+        return false;
+    }
+    if (!shape_broadcast(&shs[nd->a], &shs[nd->b], &shs[k])) {
+        shape_text(&shs[nd->a], s1, sizeof s1);
+        shape_text(&shs[nd->b], s2, sizeof s2);
+        ge_err(fn, "graph cannot compile: %s %s: shapes %s and %s do not broadcast "
+               "(GE_GRAPH_INFERSHAPE_FAILED)", op, nd->name, s1, s2);
+        return false;
+    }
+    dts[k] = dt;
+    return true;
 }
 
-/* out[i] = a[i*sa] op b[i*sb] for i < n; buffers are suitably aligned. */
-#define BINARY_LOOP(T, EXPR)                                                  \
-    do {                                                                      \
-        const T *pa = (const T *)(const void *)a;                             \
-        const T *pb = (const T *)(const void *)b;                             \
-        T *po = (T *)(void *)out;                                             \
-        for (int64_t i = 0; i < n; i++) {                                     \
-            T x = pa[i * sa], y = pb[i * sb];                                 \
-            po[i] = (EXPR);                                                   \
-        }                                                                     \
-    } while (0)
-
-static void compute_op(int op, int dt, const uint8_t *a, int64_t sa,
-                       const uint8_t *b, int64_t sb, uint8_t *out, int64_t n)
+bool def_compile(const char *fn, const GraphDef *d)
 {
-    switch (dt) {
-    case DT_FLOAT:   BINARY_LOOP(float, f32_op(op, x, y)); break;
-    case DT_DOUBLE:  BINARY_LOOP(double, f64_op(op, x, y)); break;
-    case DT_INT32:   BINARY_LOOP(int32_t, i32_op(op, x, y)); break;
-    case DT_INT64:   BINARY_LOOP(int64_t, i64_op(op, x, y)); break;
-    case DT_FLOAT16: /* compute in float32, round to nearest even */
-        BINARY_LOOP(uint16_t, f32_to_f16(f32_op(op, f16_to_f32(x), f16_to_f32(y))));
-        break;
-    default: break;
+    int n = d->nnodes;
+    int *dts = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    Shape *shs = malloc(sizeof(Shape) * (size_t)(n ? n : 1));
+    bool ok = dts && shs, mem = true;
+    if (!ok)
+        ge_err(fn, "out of memory");
+    for (int k = 0; ok && k < n; k++)
+        ok = compile_node(fn, d, k, dts, shs);
+    if (ok && !acyclic(d, &mem)) {
+        ge_err(fn, "graph cannot compile: its control edges make a cycle");
+        ok = false;
     }
+    if (ok && !mem) {
+        ge_err(fn, "out of memory");
+        ok = false;
+    }
+    free(dts);
+    free(shs);
+    return ok;
 }
 
-/* Check the run's inputs against the declared inputs and infer every node's
- * shape (ns[k]).  Locked. */
-Status infer_shapes(const char *fn, const GraphDef *g, const Shape *in_shapes,
-                           Shape *ns)
+Status infer_shapes(const char *fn, const GraphDef *g, const Shape *in_shapes, Shape *ns)
 {
     for (int k = 0; k < g->nnodes; k++) {
         const Node *nd = &g->nodes[k];
@@ -463,64 +733,18 @@ Status infer_shapes(const char *fn, const GraphDef *g, const Shape *in_shapes,
             ns[k] = in_shapes[nd->index];
             continue;
         }
-        if (!dtype_computes(nd->dtype)) {
-            ge_err(fn, "op %s (%s) does not support data type %d in the stand-in",
-                   nd->name, g_op_names[nd->op], nd->dtype);
-            return ACL_ERROR_GE_PARAM_INVALID;
+        if (!OP_IS_BINARY(nd->op)) {
+            ns[k] = nd->shape;
+            continue;
         }
-        if (!runtime_binary_shape(&ns[nd->a], &ns[nd->b], &ns[k])) {
-            char sa[128], sb[128];
+        if (!dtype_size(nd->dtype) || !shape_broadcast(&ns[nd->a], &ns[nd->b], &ns[k])) {
+            char sa[160], sb[160];
             shape_text(&ns[nd->a], sa, sizeof sa);
             shape_text(&ns[nd->b], sb, sizeof sb);
-            ge_err(fn, "op %s (%s): shapes %s and %s are not compatible",
-                   nd->name, g_op_names[nd->op], sa, sb);
+            ge_err(fn, "%s %s: shapes %s and %s do not broadcast", g_op_names[nd->op],
+                   nd->name, sa, sb);
             return ACL_ERROR_GE_PARAM_INVALID;
         }
     }
     return GE_SUCCESS;
 }
-
-/* Run the graph: in_data[i] are aligned input buffers, ns the node shapes
- * from infer_shapes, out_dst[i] the (possibly unaligned) destinations.
- * Returns false when out of memory. */
-bool graph_execute(const GraphDef *g, uint8_t *const *in_data,
-                          const Shape *ns, uint8_t *const *out_dst)
-{
-    const uint8_t **res = calloc((size_t)(g->nnodes ? g->nnodes : 1), sizeof *res);
-    uint8_t **owned = calloc((size_t)(g->nnodes ? g->nnodes : 1), sizeof *owned);
-    bool ok = res && owned;
-    for (int k = 0; ok && k < g->nnodes; k++) {
-        const Node *nd = &g->nodes[k];
-        if (nd->op == OP_DATA) {
-            res[k] = in_data[nd->index];
-            continue;
-        }
-        int64_t n = 0, na = 0, nb = 0;
-        size_t nbytes;
-        shape_numel(&ns[k], &n);
-        shape_numel(&ns[nd->a], &na);
-        shape_numel(&ns[nd->b], &nb);
-        shape_nbytes(&ns[k], nd->dtype, &nbytes);
-        owned[k] = malloc(max_sz(nbytes, 1));
-        if (!owned[k]) {
-            ok = false;
-            break;
-        }
-        compute_op(nd->op, nd->dtype, res[nd->a], na == n ? 1 : 0,
-                   res[nd->b], nb == n ? 1 : 0, owned[k], n);
-        res[k] = owned[k];
-    }
-    for (int i = 0; ok && i < g->nout; i++) {
-        int k = g->outputs[i];
-        size_t nbytes;
-        shape_nbytes(&ns[k], g->nodes[k].dtype, &nbytes);
-        if (nbytes)
-            memcpy(out_dst[i], res[k], nbytes);
-    }
-    for (int k = 0; owned && k < g->nnodes; k++)
-        free(owned[k]);
-    free(owned);
-    free(res);
-    return ok;
-}
-

@@ -369,6 +369,7 @@ static const char *kind_name(int kind)
     case H_TENSOR:  return "Tensor";
     case H_STREAM:  return "Stream";
     case H_TENSOR_DESC: return "TensorDesc";
+    case H_NODE:    return "GNode";
     default:        return "unknown";
     }
 }
@@ -406,12 +407,13 @@ void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPol
     return NULL;
 }
 
-/* ==========================================================================
- * Pointers handed out to the caller, and other crashes of CANN
- * ========================================================================== */
-
-void misuse_crash(const char *fn, const char *what)
+void crashes_in_cann(const char *fn, const char *fmt, ...)
 {
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
     if (g_misuse_aborts) {
         fprintf(stderr, "ge_stub: %s: %s (CANN would crash here)\n", fn, what);
         fflush(stderr);
@@ -419,6 +421,10 @@ void misuse_crash(const char *fn, const char *what)
     }
     ge_err(fn, "%s", what);
 }
+
+/* ==========================================================================
+ * Pointers handed out to the caller
+ * ========================================================================== */
 
 bool handed_out_take(const char *fn, PtrSet *set, const void *p, const char *what)
 {
@@ -428,7 +434,7 @@ bool handed_out_take(const char *fn, PtrSet *set, const void *p, const char *wha
         return true;
     char text[160];
     snprintf(text, sizeof text, "%p is not %s the library handed out", p, what);
-    misuse_crash(fn, text);
+    crashes_in_cann(fn, "%s", text);
     return false;
 }
 

@@ -1,7 +1,7 @@
 /* lib_graph_wrapper.c -- the exported functions of libgraph_wrapper.so
  * (ABI.md sections 5 and 6; CANN builds it from c_graph.cc, c_tensor.cc,
  * c_tensor_desc.cc and friends), each a thin wrapper: enter, the
- * implementation (graphs.c, tensors.c), leave. */
+ * implementation (graphs.c, graph_air.c, builder.c, tensors.c), leave. */
 #include "stub_internal.h"
 
 /* ---- graphs ---- */
@@ -50,6 +50,32 @@ uint32_t GeApiWrapper_Graph_LoadFromAir(void *graph, const char *path)
     Status st = graph_load_air_locked(__func__, graph, path);
     ge_stub_leave();
     return st;
+}
+
+char *GeApiWrapper_Graph_Dump_To_Stream(void *graph, int32_t format)
+{
+    ge_stub_enter();
+    char *text = graph_dump_locked(__func__, graph, format);
+    ge_stub_leave();
+    return text;
+}
+
+/* ---- nodes (c_gnode.cc) ---- */
+
+char *GeApiWrapper_GNode_GetName(void *node)
+{
+    ge_stub_enter();
+    char *name = gnode_name_locked(__func__, node, false);
+    ge_stub_leave();
+    return name;
+}
+
+char *GeApiWrapper_GNode_GetType(void *node)
+{
+    ge_stub_enter();
+    char *type = gnode_name_locked(__func__, node, true);
+    ge_stub_leave();
+    return type;
 }
 
 /* ---- tensors ---- */

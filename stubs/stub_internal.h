@@ -8,7 +8,9 @@
  *   handles.c      the lock (enter/leave), handle table and lookup (strict
  *                  mode), fault injection, error messages, live counters
  *   memory.c       "device" memory regions and host buffers
- *   graph_model.c  data types, shapes, the graph model and its evaluation
+ *   graph_model.c  data types and their promotion, shapes, attributes,
+ *                  nodes and graph definitions, shape/type inference
+ *   graph_eval.c   evaluation of a graph: Add/Sub/Mul/Div with broadcasting
  *   allocators.c   stream allocators, their blocks, deferred callbacks
  *   streams.c      streams as work queues
  *   tensors.c      tensors and the tensor API
@@ -17,7 +19,9 @@
  *   acl.c          the ACL runtime API
  *   ge_session.c   GE lifecycle and sessions
  *   ge_run.c       RunGraph and RunGraphWithStreamAsync
- *   graphs.c       graph handles, the stand-in's AIR format, the builder
+ *   graphs.c       graph handles and the graph API, the readable dump
+ *   graph_air.c    the stand-in's AIR file format (SaveToAir/LoadFromAir)
+ *   builder.c      the eager-style graph builder (esb_funcs.h) and GNodes
  *   controls.c     GeStub_* test controls (exported by the core)
  *   lib_*.c        the exported functions of each CANN library, each a thin
  *                  wrapper: ge_stub_enter(), one *_locked call,
@@ -107,8 +111,8 @@ typedef int aclError;
 enum {
     DT_FLOAT = 0, DT_FLOAT16 = 1, DT_INT8 = 2, DT_INT32 = 3, DT_UINT8 = 4,
     DT_INT16 = 6, DT_UINT16 = 7, DT_UINT32 = 8, DT_INT64 = 9, DT_UINT64 = 10,
-    DT_DOUBLE = 11, DT_BOOL = 12, DT_COMPLEX64 = 16, DT_COMPLEX128 = 17,
-    DT_BF16 = 27
+    DT_DOUBLE = 11, DT_BOOL = 12, DT_STRING = 13, DT_COMPLEX64 = 16,
+    DT_COMPLEX128 = 17, DT_BF16 = 27, DT_UNDEFINED = 28, DT_COMPLEX32 = 33
 };
 enum { PLACEMENT_HOST = 0, PLACEMENT_DEVICE = 1 };
 enum { MEMCPY_H2H = 0, MEMCPY_H2D = 1, MEMCPY_D2H = 2, MEMCPY_D2D = 3,
@@ -201,7 +205,7 @@ const char *faults_failable_text(void);   /* comma-separated, lock-free */
  * ========================================================================== */
 
 typedef enum {
-    H_SESSION = 1, H_GRAPH, H_BUILDER, H_HOLDER, H_TENSOR, H_STREAM, H_TENSOR_DESC
+    H_SESSION = 1, H_GRAPH, H_BUILDER, H_HOLDER, H_TENSOR, H_STREAM, H_TENSOR_DESC, H_NODE
 } HandleKind;
 
 /* What CANN does with a NULL handle in a given function:
@@ -237,16 +241,16 @@ void objs_drain(void (*fn)(Obj *));
  * NULL handle gives NULL, or aborts in strict mode under NULL_CRASHES. */
 void *handle_lookup(const char *fn, const void *handle, HandleKind kind, NullPolicy nulls);
 void misuse_set_aborts(bool on);
-/* Something other than a handle that CANN would crash on (a NULL reference,
- * reading device memory from the host): strict mode aborts with `what`,
- * tidy mode sets it as the message and returns (the caller gives its tidy
- * failure value). */
-void misuse_crash(const char *fn, const char *what);
+/* A call CANN would crash on that is not a bad handle (a NULL pointer it
+ * dereferences, a negative count it allocates): in strict mode print
+ * "ge_stub: <fn>: <what>" and abort; in tidy mode set the message and
+ * return, and the caller returns its tidy failure value. */
+__attribute__((format(printf, 2, 3))) void crashes_in_cann(const char *fn, const char *fmt, ...);
 /* Take back a pointer the library handed out in `set` (dims arrays, tensor
  * arrays, strings): true when p was one (now removed; the caller frees it).
  * NULL gives false with nothing said (delete[] nullptr, free(NULL)).
  * Anything else is what CANN would delete[] or free() and crash on:
- * misuse_crash, then false. */
+ * crashes_in_cann, then false. */
 bool handed_out_take(const char *fn, PtrSet *set, const void *p, const char *what);
 
 /* Caller-owned strings (Graph_GetName, Tensor_GetData; CANN: a malloc'd copy,
@@ -288,55 +292,104 @@ void regions_reset(void);
 uint8_t *host_alloc(size_t nbytes);
 
 /* ==========================================================================
- * Data types, shapes, graph model, evaluation (graph_model.c)
+ * Data types, shapes, attributes, graph model, inference (graph_model.c);
+ * evaluation (graph_eval.c)
  * ========================================================================== */
 
-size_t dtype_size(int dt);
-bool dtype_computes(int dt);        /* Add/Sub/Mul/Div compute in it */
+size_t dtype_size(int dt);          /* 0: no tensor of it in the stand-in */
 float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);
 double bf16_to_f64(uint16_t b);
+uint16_t f32_to_bf16(float f);
+/* GE's type promotion of two operands (opcommon::PromoteType of metadef's
+ * op_common/data_type_utils.h), DT_UNDEFINED when there is none. */
+int dtype_promote(int a, int b);
 
+/* A shape; GE's unknown rank is the one dim -2 ([-2]), an unknown dim -1. */
 typedef struct Shape { int n; int64_t d[MAX_DIMS]; } Shape;
 bool shape_from(Shape *s, const int64_t *dims, int64_t n, int64_t min_dim);
 bool shape_numel(const Shape *s, int64_t *out);
 bool shape_nbytes(const Shape *s, int dt, size_t *out);
-bool static_binary_shape(const Shape *a, const Shape *b, Shape *out);
+bool shape_unknown_rank(const Shape *s);
+/* Whether a run's tensor of shape `actual` fits the declared `declared`
+ * (-1 matches any size, [-2] any shape). */
+bool shape_accepts(const Shape *declared, const Shape *actual);
+/* numpy's broadcast of a and b; with unknown (-1) dims the static answer.
+ * False when the shapes cannot broadcast. */
+bool shape_broadcast(const Shape *a, const Shape *b, Shape *out);
 void shape_text(const Shape *s, char *buf, size_t cap);
 
-enum { OP_DATA = 0, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_COUNT };
+/* Attributes (esb_funcs.h EsSet{Int64,String,Bool}AttrFor{Graph,Tensor,Node}) */
+enum { ATTR_INT = 1, ATTR_STR, ATTR_BOOL };
+typedef struct Attr { char *name; int type; int64_t i; char *s; } Attr;
+typedef struct AttrList { Attr *v; int n, cap; } AttrList;
+/* Set (or replace) attribute `name`; false when out of memory. */
+bool attrs_set(AttrList *l, const char *name, int type, int64_t i, const char *s);
+bool attrs_copy(AttrList *dst, const AttrList *src);
+void attrs_free(AttrList *l);
+
+enum { OP_DATA = 0, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_CONST, OP_VARIABLE, OP_COUNT };
+#define OP_IS_BINARY(op) ((op) >= OP_ADD && (op) <= OP_DIV)
 extern const char *const g_op_names[OP_COUNT];
 
 typedef struct Node {
     int op;
-    int a, b;            /* operand node indices (ops), -1 for Data */
-    int dtype, format;
-    int64_t index;       /* input index (Data) */
-    Shape shape;         /* declared (Data) or inferred at build time (ops) */
+    int a, b;            /* operand node indices (binary ops), -1 otherwise */
+    int dtype, format;   /* of the node's one output */
+    int64_t index;       /* Data: graph input index; Variable: its index attribute */
+    Shape shape;         /* Data/Const/Variable: declared; ops: inferred (-1 unknown) */
     char *name, *type;
+    uint8_t *value;      /* Const: its value, `nbytes` bytes */
+    size_t nbytes;
+    int *ctrl;           /* control-edge sources (node indices) */
+    int nctrl;
+    AttrList attrs;      /* node attributes */
+    AttrList out_attrs;  /* attributes of the node's output tensor */
 } Node;
 
-/* A built graph.  Immutable and reference-counted: graph handles, session
- * graphs and queued stream work share it. */
+/* A built graph.  Reference-counted and immutable once shared: graph
+ * handles, session graphs and queued stream work share it; a graph handle
+ * that changes it (a holder's setter after EsBuildGraphAndReset) first
+ * takes its own copy (def_unshare). */
 typedef struct GraphDef {
     int64_t refs;
     Node *nodes;
     int nnodes;
     int *inputs;   int nin;    /* node index of input i */
     int *outputs;  int nout;   /* node index of output i */
+    AttrList attrs;            /* graph attributes */
 } GraphDef;
 
-typedef struct GraphH { Obj h; char *name; GraphDef *def; } GraphH;
+/* A graph handle.  `body` names its content (GE's ComputeGraph): a new body
+ * for a new graph and for LoadFromAir; holders of the builder that built it
+ * reach its nodes while that body lives (GNode's weak reference). */
+typedef struct GraphH { Obj h; char *name; GraphDef *def; uint64_t body; } GraphH;
 typedef struct OutEntry { int64_t index; int node; } OutEntry;
 
+void node_free_fields(Node *nd);
 void nodes_free(Node *nodes, int n);
+bool node_copy(Node *dst, const Node *src);
 GraphDef *def_ref(GraphDef *d);
 void def_unref(GraphDef *d);
+/* A graph definition of `nodes` (taken on success only) and (index, node)
+ * outputs; input and output indices must each be exactly 0..n-1. */
 GraphDef *def_assemble(Node *nodes, int nnodes, const OutEntry *outs, int nouts,
                        char *why, size_t whylen);
 GraphDef *def_empty(void);
+/* g's definition, copied first if it is shared (NULL when out of memory). */
+GraphDef *def_unshare(GraphH *g);
+/* Best-effort inference of the ops' output data types and shapes, as the
+ * graph's node descriptions show them (never fails). */
+void def_infer(GraphDef *d);
+/* GE's checks when it compiles a graph (GraphPrepare's InferShape and
+ * friends): false, with the message set, when the graph cannot compile. */
+bool def_compile(const char *fn, const GraphDef *d);
 GraphH *graph_new(const char *name, GraphDef *def);
+uint64_t graph_body_next(void);   /* a body id never used before */
 void graph_free(GraphH *g);
+void graph_forget(GraphH *g);   /* GeStub_Reset: free g's own memory only */
 
+/* Run-time shapes of every node (ns) from the run's input shapes. */
 Status infer_shapes(const char *fn, const GraphDef *g, const Shape *in_shapes, Shape *ns);
 bool graph_execute(const GraphDef *g, uint8_t *const *in_data, const Shape *ns,
                    uint8_t *const *out_dst);
@@ -525,7 +578,7 @@ Status graph_missing(const char *fn, uint32_t id);
 void ge_reset(void);
 
 /* ==========================================================================
- * ACL state (acl.c), builder objects (graphs.c)
+ * ACL state (acl.c), builder objects (builder.c)
  * ========================================================================== */
 
 void acl_reset(void);
@@ -535,11 +588,21 @@ typedef struct Holder Holder;
 typedef struct Builder {
     Obj h;
     char *name;
-    Node *nodes;      size_t nnodes, capnodes;
+    bool built;          /* EsBuildGraphAndReset handed its graph away */
+    uint64_t body;       /* then: the body of that graph */
+    Node *nodes;      size_t nnodes, capnodes;   /* the graph being built */
+    AttrList attrs;                              /* its graph attributes */
     Holder **holders; size_t nholders, capholders;
-    OutEntry *outs;   size_t nouts, capouts;
+    OutEntry *outs;   size_t nouts, capouts;     /* outputs set so far */
+    int64_t names;       /* GenerateNodeName's counter */
 } Builder;
-struct Holder { Obj h; Builder *b; int node; };
+/* A tensor holder: output 0 of node `node` of its builder's graph (owned
+ * by the builder until it is destroyed, as in CANN); `gnode` is the handle
+ * EsGetProducer returns (made on first use). */
+typedef struct GNodeH { Obj h; Holder *holder; } GNodeH;
+struct Holder { Obj h; Builder *b; int node; GNodeH *gnode; };
+
+void builder_forget(Builder *b);   /* GeStub_Reset: free b's own memory only */
 
 /* ==========================================================================
  * The implementations of the exported functions.  `fn` is the exported
@@ -608,12 +671,14 @@ bool allocator_has_default_locked(void *stream);
 Status tensor_to_device_locked(const char *fn, void *tensor);
 Status tensor_to_host_locked(const char *fn, void *tensor);
 
-/* libgraph_wrapper.so (graphs.c, tensors.c) */
+/* libgraph_wrapper.so (graphs.c, graph_air.c, builder.c, tensors.c) */
 void *graph_create_locked(const char *fn, const char *name);
 void graph_destroy_locked(const char *fn, void *graph);
 char *graph_get_name_locked(const char *fn, void *graph);
+char *graph_dump_locked(const char *fn, void *graph, int32_t format);
 Status graph_save_air_locked(const char *fn, void *graph, const char *path);
 Status graph_load_air_locked(const char *fn, void *graph, const char *path);
+char *gnode_name_locked(const char *fn, void *node, bool type);
 void *tensor_create_empty_locked(const char *fn);
 void tensor_destroy_locked(const char *fn, void *tensor);
 Status tensor_get_shape_locked(const char *fn, void *tensor, int64_t **dims,
@@ -646,7 +711,7 @@ Status tensor_raw_set_data_locked(const char *fn, void *tensor, const uint8_t *d
                                   size_t size);
 Status tensor_set_desc_locked(const char *fn, void *tensor, const void *desc);
 
-/* libeager_style_graph_builder_base.so (tensors.c, graphs.c) */
+/* libeager_style_graph_builder_base.so (tensors.c, builder.c) */
 void *tensor_create_es_locked(const char *fn, const void *data, const int64_t *dims,
                               int64_t dim_num, int data_type, int format);
 void *tensor_create_es_file_locked(const char *fn, const char *path, const int64_t *dims,
@@ -656,11 +721,29 @@ void builder_destroy_locked(const char *fn, void *builder);
 void *builder_input_locked(const char *fn, void *builder, int64_t index, const char *name,
                            const char *type, int data_type, int format,
                            const int64_t *shape, int64_t dim_num);
+/* EsCreateConst*, EsCreateVector*, EsCreateScalar*: `value` holds the
+ * elements of `data_type` (INT64, INT32, UINT64, UINT32 or FLOAT). */
+void *builder_const_locked(const char *fn, void *builder, int data_type, const void *value,
+                           const int64_t *dims, int64_t dim_num);
+void *builder_variable_locked(const char *fn, void *builder, int32_t index,
+                              const char *name);
+Status holder_set_dtype_locked(const char *fn, void *tensor_holder, int data_type);
+Status holder_set_format_locked(const char *fn, void *tensor_holder, int format);
+Status holder_set_shape_locked(const char *fn, void *tensor_holder, const int64_t *shape,
+                               int64_t dim_num);
 Status builder_set_output_locked(const char *fn, void *tensor_holder, int64_t output_index);
+void *holder_owner_locked(const char *fn, void *tensor_holder);
+void *holder_producer_locked(const char *fn, void *tensor_holder);
 void *builder_build_locked(const char *fn, void *builder);
+Status holder_control_edges_locked(const char *fn, void *dest, void **srcs, int64_t count);
+/* `type` is ATTR_INT (i), ATTR_STR (s) or ATTR_BOOL (i) */
+Status builder_graph_attr_locked(const char *fn, void *builder, const char *name, int type,
+                                 int64_t i, const char *s);
+Status holder_attr_locked(const char *fn, void *tensor_holder, bool of_tensor,
+                          const char *name, int type, int64_t i, const char *s);
 void builder_op_placeholder_locked(const char *fn);
 
-/* libes_math.so (graphs.c) */
+/* libes_math.so (builder.c) */
 void *builder_binary_op_locked(const char *fn, int op, void *x1, void *x2);
 
 /* the test controls of controls.c are exported by the core itself */

@@ -115,7 +115,7 @@ static void tensor_store_copy(const char *fn, Tensor *t, const uint8_t *data, si
         return;
     if (t->has_data && t->nbytes == size && (t->host || t->addr)) {
         if (!t->host) {
-            misuse_crash(fn, "SetData of the same size over device memory writes host bytes "
+            crashes_in_cann(fn, "SetData of the same size over device memory writes host bytes "
                              "to a device address");
             return;
         }
@@ -318,7 +318,7 @@ Status tensor_get_shape_locked(const char *fn, void *tensor, int64_t **dims, siz
         return GE_PARAM_INVALID;
     }
     if (!dims || !dim_num) {
-        misuse_crash(fn, "dims or dim_num is NULL");
+        crashes_in_cann(fn, "dims or dim_num is NULL");
         return GE_PARAM_INVALID;
     }
     uint32_t st;
@@ -368,7 +368,7 @@ static Tensor *tensor_for_set(const char *fn, void *tensor, const int *value, St
     Tensor *t = tensor_arg(fn, tensor);
     *st = GE_PARAM_INVALID;
     if (t && !value)
-        misuse_crash(fn, "the value is a NULL reference");
+        crashes_in_cann(fn, "the value is a NULL reference");
     else if (t)
         *st = GE_SUCCESS;
     return *st ? NULL : t;
@@ -403,7 +403,7 @@ char *tensor_get_text_locked(const char *fn, void *tensor)
     size_t nbytes = t->has_data ? t->nbytes : 0;
     const char *fixed = tensor_text_fixed(t->dtype, p, nbytes);
     if (!fixed && !t->host) {
-        misuse_crash(fn, "the tensor's data is device memory, read from the host");
+        crashes_in_cann(fn, "the tensor's data is device memory, read from the host");
         return NULL;
     }
     char *txt = fixed ? NULL : tensor_values_text(t->dtype, p, nbytes);

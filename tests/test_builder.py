@@ -1,4 +1,5 @@
-"""``ge.graph.GraphBuilder`` on the stand-in: exact inputs/outputs, real results, misuse."""
+"""This package's builder calls (``input``/``build``) on the stand-in: exact inputs and
+outputs, real results, misuse. CANN's calls (``ge.es``): ``test_es.py``."""
 
 from __future__ import annotations
 
@@ -195,8 +196,9 @@ def test_builder_and_holders_are_unusable_after_build(ge_stub: StubControl) -> N
         lambda: x / y,
         lambda: builder.handle,
     ):
-        with pytest.raises(ValueError, match="already built"):
+        with pytest.raises(ValueError, match="already been built") as info:
             use()
+        assert isinstance(info.value, RuntimeError)  # as CANN's ge.es
     builder.close()  # harmless
     assert "built" in repr(builder)
     assert ge_stub.live_counts()["builders"] == 0
@@ -228,8 +230,8 @@ def test_mixing_builders(ge_stub: StubControl) -> None:
         second.build(y).close()
 
 
-@pytest.mark.parametrize("other", [1, 1.5, np.float32(2), np.ones(2), "x", None])
-def test_non_holder_operands(ge_stub: StubControl, other: Any) -> None:
+@pytest.mark.parametrize("other", [np.ones(2), "x", None, True, (1.0, 2.0), {1}, b"1"])
+def test_non_tensor_like_operands(ge_stub: StubControl, other: Any) -> None:
     with GraphBuilder("b") as builder:
         x = builder.input(0, DataType.DT_FLOAT, [2])
         for op in OPS.values():
@@ -239,19 +241,19 @@ def test_non_holder_operands(ge_stub: StubControl, other: Any) -> None:
                 op(other, x)
 
 
-def test_op_failure_carries_ge_message(ge_stub: StubControl) -> None:
+def test_the_builder_accepts_what_ge_checks_when_it_compiles(ge_stub: StubControl) -> None:
+    """v1 refused mismatched data types and shapes in EsAdd...: CANN's generated ops
+    do not check them (GE does when it compiles the graph, test_es_compile.py)."""
     with GraphBuilder("mismatch") as builder:
         x = builder.input(0, DataType.DT_FLOAT, [2])
         n = builder.input(1, DataType.DT_INT32, [2])
         z = builder.input(2, DataType.DT_FLOAT, [3])
-        with pytest.raises(GeError, match="EsAdd") as info:
-            x + n
-        assert info.value.error_message  # the stand-in said what went wrong
-        with pytest.raises(GeError, match="EsMul"):
-            x * z
+        assert isinstance(x + n, TensorHolder)
+        assert isinstance(x * z, TensorHolder)
         ge_stub.fail_next("EsDiv", status.FAILED)
-        with pytest.raises(GeError, match="EsDiv"):
+        with pytest.raises(GeError, match="EsDiv") as info:
             x / x
+        assert "injected fault" in info.value.error_message
         assert builder.build(x / x) is not None
     assert ge_stub.live_counts()["graphs"] == 0  # the graph was collected (finalizer)
 
@@ -337,12 +339,20 @@ def test_build_misuse(
         builder.build((x, x)).close()
 
 
-@pytest.mark.parametrize("name", [None, 3, b"b"])
+@pytest.mark.parametrize("name", [3, b"b", ["g"]])
 def test_builder_name_must_be_a_str(ge_stub: StubControl, name: Any) -> None:
-    with pytest.raises(TypeError, match=r"^name must be a str, not"):
+    with pytest.raises(TypeError, match=r"^Graph name must be a string$"):
         GraphBuilder(name)
     with pytest.raises(ValueError, match="NUL"):
         GraphBuilder("a\0b")
+
+
+@pytest.mark.parametrize("name", [None, ""])
+def test_builder_default_name_is_graph(ge_stub: StubControl, name: Any) -> None:
+    with GraphBuilder(name) as builder:
+        assert builder.name == "graph"
+        with builder.build(builder.input(0, DataType.DT_FLOAT, [1])) as graph:
+            assert graph.name == "graph"
 
 
 def test_native_failures(ge_stub: StubControl) -> None:
@@ -358,7 +368,7 @@ def test_native_failures(ge_stub: StubControl) -> None:
         with pytest.raises(GeError, match="EsBuildGraphAndReset"):
             builder.build(x)
         assert builder.built  # a build that failed in GE consumed the builder
-        with pytest.raises(ValueError, match="already built"):
+        with pytest.raises(ValueError, match="already been built"):
             builder.build(x)
     with GraphBuilder("c") as builder:
         x = builder.input(0, DataType.DT_FLOAT, [2])

@@ -20,7 +20,7 @@ import pytest
 
 from ge._ffi import api
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
-from ge._ffi.signatures import ABI_SPECS, SPECS
+from ge._ffi.signatures import ABI_SPECS, CONST_ELEMENT_TYPES, SPECS
 
 F32 = 0
 ND = 2
@@ -285,6 +285,53 @@ def _smoke_builder_ops(w: World) -> None:
     assert api.GeApiWrapper_Session_RemoveGraph(w.session, 2) == 0
 
 
+def _take(pointer: int) -> bytes:
+    text = ctypes.string_at(pointer)
+    api.GeApiWrapper_FreeString(pointer)
+    return text
+
+
+def _smoke_es_builder(w: World) -> None:
+    builder = api.EsCreateGraphBuilder(None)
+    x = api.EsCreateGraphInput(builder, 0)  # DT_FLOAT, ND, a scalar until set
+    dims = (c_int64 * 1)(2)
+    assert api.EsSetDataType(x, F32) == 0 and api.EsSetFormat(x, ND) == 0
+    assert api.EsSetShape(x, dims, 1) == 0
+    made = []
+    for suffix, element in CONST_ELEMENT_TYPES.items():
+        values = (element * 2)(1, 2)
+        made.append(getattr(api, f"EsCreateConst{suffix}")(builder, values, dims, 1))
+        made.append(getattr(api, f"EsCreateVector{suffix}")(builder, values, 2))
+        made.append(getattr(api, f"EsCreateScalar{suffix}")(builder, 3))
+    assert all(made)
+    variable = api.EsCreateVariable(builder, 0, b"v")
+    assert api.EsSetShape(variable, dims, 1) == 0
+    out = api.EsAdd(api.EsAdd(x, made[-3]), variable)  # x + [1.0, 2.0] + zeros
+    assert api.EsAddControlEdge(out, (c_void_p * 1)(made[0]), 1) == 0
+    for kind, value in (("Int64", 5), ("String", b"s"), ("Bool", True)):
+        assert getattr(api, f"EsSet{kind}AttrForGraph")(builder, b"g", value) == 0
+        assert getattr(api, f"EsSet{kind}AttrForTensor")(out, b"t", value) == 0
+        assert getattr(api, f"EsSet{kind}AttrForNode")(out, b"n", value) == 0
+    assert api.EsGetOwnerBuilder(out) == builder
+    node = api.EsGetProducer(out)
+    assert _take(api.GeApiWrapper_GNode_GetType(node)) == b"Add"
+    assert _take(api.GeApiWrapper_GNode_GetName(node)).startswith(b"Add_")
+    assert api.EsSetGraphOutput(out, 0) == 0
+    graph = api.EsBuildGraphAndReset(builder)
+    assert b"return (%Add_" in _take(api.GeApiWrapper_Graph_Dump_To_Stream(graph, 2))
+    assert api.GeApiWrapper_Session_AddGraph(w.session, 3, graph) == 0
+    api.GeApiWrapper_Graph_DestroyGraph(graph)
+    api.EsDestroyGraphBuilder(builder)
+    t = _tensor((0.5, 0.25))
+    inputs = (c_void_p * 1)(t)
+    outs, n = POINTER(c_void_p)(), c_size_t()
+    assert api.GeApiWrapper_Session_RunGraph(w.session, 3, inputs, 1, byref(outs), byref(n)) == 0
+    assert _read(outs[0], 2) == [1.5, 2.25]
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(outs[0])
+    api.GeApiWrapper_Session_FreeTensorArray(outs)
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(t)
+
+
 def _smoke_run(w: World) -> None:
     (out,) = _run(w, "GeApiWrapper_Session_RunGraph")
     assert _read(out) == [2.0, 4.0, 6.0, 8.0]
@@ -390,6 +437,17 @@ for _fn, _names in {
     _smoke_run: "FreeTensorArray EsCreateEsCTensor DestroyEsCTensor EsAdd EsSetGraphOutput "
     "EsBuildGraphAndReset EsCreateGraphBuilder EsDestroyGraphBuilder "
     "EsCreateGraphInputWithDetails AddGraph",
+    _smoke_es_builder: "EsCreateGraphInput EsSetDataType EsSetFormat EsSetShape "
+    + " ".join(
+        f"EsCreate{k}{t}" for k in ("Const", "Vector", "Scalar") for t in CONST_ELEMENT_TYPES
+    )
+    + " EsCreateVariable EsAddControlEdge EsGetOwnerBuilder EsGetProducer GNode_GetName "
+    "GNode_GetType Dump_To_Stream "
+    + " ".join(
+        f"EsSet{k}AttrFor{t}"
+        for k in ("Int64", "String", "Bool")
+        for t in ("Graph", "Tensor", "Node")
+    ),
     _smoke_default_allocator: "RegisterDefaultAllocator HasDefaultAllocator",
     _smoke_compile: "CompileGraph IsGraphNeedRebuild LoadGraph",
     _smoke_errors: "GEGetErrorMsg aclGetRecentErrMsg aclrtSetDevice",

@@ -12,7 +12,7 @@ import pytest
 from ge import _ffi
 from ge._ffi import api, status
 from ge.error import GeError, MissingSymbolError
-from ge.graph import DataType, Format, Graph, GraphBuilder
+from ge.graph import DataType, DumpFormat, Format, Graph, GraphBuilder
 from ge.graph.graph import GraphInput
 from ge.testing import GraphTensorDesc, StubControl
 
@@ -180,3 +180,82 @@ def test_finalizer_and_adopt(ge_stub: StubControl) -> None:
         Graph._adopt(0)
     with pytest.raises(TypeError):
         Graph._adopt(None)  # type: ignore[arg-type]
+
+
+# -- CANN's Graph calls (UPSTREAM_API.md rows 48-52, 62-63) ---------------------------------
+
+
+def test_default_name_is_graph(ge_stub: StubControl) -> None:
+    with Graph() as graph:
+        assert graph.name == "graph"
+    with pytest.raises(TypeError, match=r"^Graph name must be a string$"):
+        Graph(None)  # type: ignore[arg-type]
+
+
+def test_save_to_air_and_load_from_air_in_place(ge_stub: StubControl, tmp_path: Path) -> None:
+    path = tmp_path / "net.air"
+    with _built_graph("net") as graph:
+        outputs = ge_stub.graph_outputs(graph)
+        text = graph.dump_to_stream()
+        graph.save_to_air(str(path))
+    with Graph() as target:
+        assert target.load_from_air(str(path)) is None
+        assert target.name == "net"
+    with _built_graph("other") as target:
+        assert target.inputs is not None
+        handle = target.handle
+        assert target.load_from_air(str(path)) is None
+        assert target.handle == handle  # the same graph, its content replaced
+        assert target.name == "net"
+        assert ge_stub.graph_outputs(target) == outputs
+        assert target.dump_to_stream() == text
+        assert target.inputs is None  # nothing of a builder's remembered
+        target.load_from_air(path)  # a path object too
+    with Graph("g") as graph:
+        with pytest.raises(GeError, match="LoadFromAir") as info:
+            graph.load_from_air(str(tmp_path / "missing.air"))
+        assert isinstance(info.value, RuntimeError) and info.value.status == status.FAILED
+        assert graph.name == "g"  # a failed load changes nothing
+        for bad in (None, 1, b"x.air"):
+            with pytest.raises(TypeError, match="file_path"):
+                graph.load_from_air(bad)  # type: ignore[arg-type]
+            with pytest.raises(TypeError, match="path"):
+                graph.save_to_air(bad)  # type: ignore[arg-type]
+        with pytest.raises(GeError, match="SaveToAir"):
+            graph.save_to_air(str(tmp_path / "no-dir" / "g.air"))
+
+
+def test_dump_to_stream_and_str(ge_stub: StubControl) -> None:
+    assert [(f.name, int(f)) for f in DumpFormat] == [("kOnnx", 0), ("kTxt", 1), ("kReadable", 2)]
+    with _built_graph("net") as graph:
+        readable = graph.dump_to_stream()
+        assert str(graph) == readable == graph.dump_to_stream(DumpFormat.kReadable)
+        assert readable == (
+            'graph("net"):\n'
+            "  %x : [#users=2] = Node[type=Data] (attrs = {index: 0})\n"
+            "  %input_1 : [#users=2] = Node[type=Data] (attrs = {index: 1})\n"
+            "  %Add_0 : [#users=1] = Node[type=Add] (inputs = (x1=%x, x2=%input_1))\n"
+            "  %Mul_1 : [#users=1] = Node[type=Mul] (inputs = (x1=%x, x2=%input_1))\n"
+            "\n"
+            "  return (output_0=%Add_0, output_1=%Mul_1)\n"
+        )
+        txt = graph.dump_to_stream(DumpFormat.kTxt)
+        assert 'name: "net"' in txt and 'input: "x:0"' in txt and "dtype: DT_FLOAT" in txt
+        assert 'layout: "NCHW"' in txt  # input x was declared NCHW
+        assert graph.dump_to_stream(1) == txt  # the enum's value
+        assert 'op_type: "ge:Mul"' in graph.dump_to_stream(DumpFormat.kOnnx)
+        with pytest.raises(TypeError, match=r"DumpFormat\.kOnnx"):
+            graph.dump_to_stream("kReadable")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="format"):
+            graph.dump_to_stream(3)
+    assert str(graph) == "Graph(<closed>)"
+    with pytest.raises(ValueError, match="graph is closed"):
+        graph.dump_to_stream()
+    assert ge_stub.live_counts()["strings"] == 0  # every text was freed
+
+
+def test_dump_needs_its_symbol(ge_stub: StubControl) -> None:
+    hidden = _ffi.hidden_symbols("GeApiWrapper_Graph_Dump_To_Stream")
+    missing = pytest.raises(MissingSymbolError, match="Dump_To_Stream")
+    with Graph("g") as graph, hidden, missing:
+        graph.dump_to_stream()

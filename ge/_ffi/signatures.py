@@ -13,6 +13,7 @@ from ctypes import (
     POINTER,
     c_bool,
     c_char_p,
+    c_float,
     c_int,
     c_int32,
     c_int64,
@@ -49,6 +50,40 @@ OPS = ("ops",)  # never the builder base library: its EsAdd... are NULL-returnin
 STUB = ("stub",)
 
 _OPTIONS = (CharArray, CharArray, c_int)
+
+CONST_ELEMENT_TYPES: dict[str, Any] = {
+    "Int64": c_int64,
+    "Int32": c_int32,
+    "UInt64": c_uint64,
+    "UInt32": c_uint32,
+    "Float": c_float,
+}
+"""The element type of each ``EsCreate{Const,Vector,Scalar}<suffix>``."""
+
+_CONST_SPECS = tuple(
+    spec
+    for suffix, element in CONST_ELEMENT_TYPES.items()
+    for spec in (
+        FunctionSpec(
+            f"EsCreateConst{suffix}",
+            c_void_p,
+            (c_void_p, POINTER(element), POINTER(c_int64), c_int64),
+            BUILDER,
+        ),
+        FunctionSpec(
+            f"EsCreateVector{suffix}", c_void_p, (c_void_p, POINTER(element), c_int64), BUILDER
+        ),
+        FunctionSpec(f"EsCreateScalar{suffix}", c_void_p, (c_void_p, element), BUILDER),
+    )
+)
+
+_ATTR_VALUE_TYPES: dict[str, Any] = {"Int64": c_int64, "String": c_char_p, "Bool": c_bool}
+
+_ATTR_SPECS = tuple(
+    FunctionSpec(f"EsSet{kind}AttrFor{target}", c_uint32, (c_void_p, c_char_p, value), BUILDER)
+    for kind, value in _ATTR_VALUE_TYPES.items()
+    for target in ("Graph", "Tensor", "Node")
+)
 
 SPECS: tuple[FunctionSpec, ...] = (
     # GE lifecycle
@@ -214,17 +249,33 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "GeApiWrapper_Graph_LoadFromAir", c_uint32, (c_void_p, c_char_p), GRAPH, optional=True
     ),
-    # Eager-style builder
+    # Graph text (caller-owned, freed with FreeString) and the nodes behind holders
+    FunctionSpec(
+        "GeApiWrapper_Graph_Dump_To_Stream", c_void_p, (c_void_p, c_int32), GRAPH, optional=True
+    ),
+    FunctionSpec("GeApiWrapper_GNode_GetName", c_void_p, (c_void_p,), GRAPH, optional=True),
+    FunctionSpec("GeApiWrapper_GNode_GetType", c_void_p, (c_void_p,), GRAPH, optional=True),
+    # Eager-style builder (esb_funcs.h)
     FunctionSpec("EsCreateGraphBuilder", c_void_p, (c_char_p,), BUILDER),
     FunctionSpec("EsDestroyGraphBuilder", None, (c_void_p,), BUILDER),
+    FunctionSpec("EsCreateGraphInput", c_void_p, (c_void_p, c_int64), BUILDER),
     FunctionSpec(
         "EsCreateGraphInputWithDetails",
         c_void_p,
         (c_void_p, c_int64, c_char_p, c_char_p, c_int, c_int, POINTER(c_int64), c_int64),
         BUILDER,
     ),
+    FunctionSpec("EsSetDataType", c_uint32, (c_void_p, c_int), BUILDER),
+    FunctionSpec("EsSetFormat", c_uint32, (c_void_p, c_int), BUILDER),
+    FunctionSpec("EsSetShape", c_uint32, (c_void_p, POINTER(c_int64), c_int64), BUILDER),
+    *_CONST_SPECS,
+    FunctionSpec("EsCreateVariable", c_void_p, (c_void_p, c_int32, c_char_p), BUILDER),
     FunctionSpec("EsSetGraphOutput", c_uint32, (c_void_p, c_int64), BUILDER),
+    FunctionSpec("EsGetOwnerBuilder", c_void_p, (c_void_p,), BUILDER),
+    FunctionSpec("EsGetProducer", c_void_p, (c_void_p,), BUILDER),
     FunctionSpec("EsBuildGraphAndReset", c_void_p, (c_void_p,), BUILDER),
+    FunctionSpec("EsAddControlEdge", c_uint32, (c_void_p, POINTER(c_void_p), c_int64), BUILDER),
+    *_ATTR_SPECS,
     FunctionSpec("EsAdd", c_void_p, (c_void_p, c_void_p), OPS),
     FunctionSpec("EsSub", c_void_p, (c_void_p, c_void_p), OPS),
     FunctionSpec("EsMul", c_void_p, (c_void_p, c_void_p), OPS),

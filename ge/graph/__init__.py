@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ge.graph import types
 from ge.graph.builder import GraphBuilder, TensorHolder
-from ge.graph.graph import Graph, GraphInput
+from ge.graph.graph import DumpFormat, Graph, GraphInput
 from ge.graph.shape import Shape
 from ge.graph.tensor import Tensor
 from ge.graph.tensor_desc import TensorDesc
@@ -16,6 +16,7 @@ from ge.graph.types import AttrValueType, DataType, Format, Placement
 __all__ = [
     "AttrValueType",
     "DataType",
+    "DumpFormat",
     "Format",
     "Graph",
     "GraphBuilder",

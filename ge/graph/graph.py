@@ -1,9 +1,11 @@
-"""``Graph``: a GE graph handle, its name, and saving/loading it as a GE IR file."""
+"""``Graph``: a GE graph handle, its name, its text dump, and saving/loading it as
+a GE IR (``.air``) file, as CANN's ``ge.graph.graph``."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any, ClassVar, Optional, Union
 
 from typing_extensions import Self
@@ -14,7 +16,7 @@ from ge._ffi.marshal import check_ge, ge_error, take_string
 from ge._native import NativeObject
 from ge.graph.types import DataType, Format
 
-__all__ = ["Graph", "GraphInput"]
+__all__ = ["DumpFormat", "Graph", "GraphInput"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -30,16 +32,36 @@ class GraphInput:
     name: Optional[str]
 
 
-def _encode_path(path: object) -> bytes:
-    return fspath_bytes(path, "path")
+class DumpFormat(IntEnum):
+    """The text forms of ``Graph.dump_to_stream`` (``ge::Graph::DumpFormat`` of
+    metadef's ``graph/graph.h``; CANN's Python enum has the same values)."""
+
+    kOnnx = 0
+    kTxt = 1
+    kReadable = 2
+
+
+def _encode_path(path: object, what: str = "path") -> bytes:
+    return fspath_bytes(path, what)
+
+
+def _dump_format(format: object) -> DumpFormat:
+    if isinstance(format, bool) or not isinstance(format, int):
+        raise TypeError(
+            "Format must be in [DumpFormat.kOnnx, DumpFormat.kTxt, DumpFormat.kReadable]"
+        )
+    if format not in DumpFormat.__members__.values():
+        raise ValueError(f"format must be 0 (kOnnx), 1 (kTxt) or 2 (kReadable), got {format}")
+    return DumpFormat(format)
 
 
 class Graph(NativeObject):
     """A GE graph (owns its handle).
 
-    ``Graph(name)`` is an empty graph; ``GraphBuilder.build`` makes one with
-    inputs, ops and outputs, and such a graph also remembers, in Python, its
-    declared ``inputs`` and ``num_outputs``.
+    ``Graph(name="graph")`` is an empty graph; ``GraphBuilder`` makes one
+    with inputs, ops and outputs, and such a graph also remembers, in Python,
+    its declared ``inputs`` and ``num_outputs``. ``str(graph)`` is its
+    readable dump.
     """
 
     __slots__ = ("_inputs", "_num_outputs")
@@ -49,9 +71,11 @@ class Graph(NativeObject):
     _inputs: Optional[tuple[GraphInput, ...]]
     _num_outputs: Optional[int]
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str = "graph") -> None:
         self._inputs = None
         self._num_outputs = None
+        if not isinstance(name, str):
+            raise TypeError("Graph name must be a string")
         encoded = encode_text(name, "name")
         handle = api.GeApiWrapper_Graph_CreateGraph(encoded)
         if not handle:
@@ -110,6 +134,42 @@ class Graph(NativeObject):
         with self._calling() as handle:
             status = save_to_air(handle, encoded)
         check_ge(status, "SaveToAir", {"path": os.fsdecode(encoded)})
+
+    def save_to_air(self, file_path: PathLike) -> None:
+        """Write the graph to the GE IR (``.air``) file ``file_path`` (a ``str`` or
+        path object)."""
+        self.save(file_path)
+
+    def load_from_air(self, file_path: PathLike) -> None:
+        """Replace this graph's content (its name included) with the GE IR file's.
+
+        What Python remembered of a builder's graph (``inputs``,
+        ``num_outputs``) is forgotten.
+        """
+        encoded = _encode_path(file_path, "file_path")
+        load_from_air: Any = api.GeApiWrapper_Graph_LoadFromAir
+        with self._exclusive() as handle:
+            status = load_from_air(handle, encoded)
+            if not status:
+                self._inputs = None
+                self._num_outputs = None
+        check_ge(status, "LoadFromAir", {"path": os.fsdecode(encoded)})
+
+    def dump_to_stream(self, format: Union[DumpFormat, int] = DumpFormat.kReadable) -> str:
+        """The graph as text: ``kReadable`` (one line per node), ``kTxt`` (GE's
+        model text) or ``kOnnx``."""
+        fmt = _dump_format(format)
+        dump: Any = api.GeApiWrapper_Graph_Dump_To_Stream
+        with self._calling() as handle:
+            text = take_string(dump(handle, int(fmt)))
+        if text is None:
+            raise ge_error("DumpToStream", None, {"format": fmt.name})
+        return text
+
+    def __str__(self) -> str:
+        if self.closed:
+            return repr(self)
+        return self.dump_to_stream(DumpFormat.kReadable)
 
     @classmethod
     def load(cls, path: PathLike, name: Optional[str] = None) -> Self:

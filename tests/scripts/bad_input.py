@@ -274,7 +274,8 @@ def release(result: Any) -> None:
         for item in result:
             release(item)
     elif isinstance(result, ge.Session) or (
-        hasattr(result, "close") and isinstance(result, (ge.Tensor, ge.Graph, ge.acl.Buffer))
+        hasattr(result, "close")
+        and isinstance(result, (ge.Tensor, ge.Graph, ge.acl.Buffer, ge.GraphBuilder))
     ):
         result.close()
 
@@ -292,6 +293,72 @@ def targets(env: Env) -> dict[str, tuple[int, Callable[..., Any], bool]]:
         with ge.GraphBuilder("b") as builder:
             builder.input(0, ge.DataType.DT_FLOAT, (2,))
             return builder.build(a)
+
+    def build_and_reset(a: Any) -> ge.Graph:
+        with ge.es.GraphBuilder("b") as builder:
+            builder.create_input(0, shape=[2])
+            return builder.build_and_reset(a)
+
+    def in_scopes(a: Any, b: Any) -> Any:
+        with ge.es.attr_scope(a), ge.es.control_dependency_scope(b):
+            return env.builder.create_scalar_float(1.0)
+
+    es = env.builder
+    es_targets: dict[str, tuple[int, Callable[..., Any], bool]] = {
+        "es.GraphBuilder": (1, ge.es.GraphBuilder, False),
+        "GraphBuilder.create_input": (
+            6,
+            lambda a, b, c, d, e, f: es.create_input(
+                a, name=b, type_str=c, data_type=d, format=e, shape=f
+            ),
+            True,
+        ),
+        "GraphBuilder.create_inputs": (2, es.create_inputs, True),
+        "GraphBuilder.create_variable": (2, es.create_variable, False),
+        "GraphBuilder.set_graph_output": (2, es.set_graph_output, False),
+        "GraphBuilder.add_control_dependency": (2, es.add_control_dependency, False),
+        "GraphBuilder.build_and_reset": (1, build_and_reset, False),
+        "GraphBuilder.set_node_attr": (3, es.set_node_attr, False),
+        "attr_scope, control_dependency_scope": (2, in_scopes, False),
+        "TensorHolder.set_data_type": (1, env.holder.set_data_type, False),
+        "TensorHolder.set_format": (1, env.holder.set_format, False),
+        "TensorHolder.set_shape": (1, env.holder.set_shape, True),
+        "TensorHolder.add/sub/mul/div": (
+            2,
+            lambda a, b: (
+                [f(a) for f in (env.holder.add, env.holder.sub, env.holder.mul)]
+                + [env.holder.div(b)]
+            ),
+            True,
+        ),
+        "Graph.save_to_air": (1, lambda a: env.graph.save_to_air(p(a)), False),
+        "Graph.load_from_air": (1, lambda a: ge.Graph().load_from_air(p(a)), False),
+        "Graph.dump_to_stream": (1, env.graph.dump_to_stream, False),
+    }
+    for kind in ("int64", "int32", "uint64", "uint32", "float"):
+        es_targets[f"GraphBuilder.create_const_{kind}"] = (
+            2,
+            getattr(es, f"create_const_{kind}"),
+            True,
+        )
+        es_targets[f"GraphBuilder.create_vector_{kind}"] = (
+            1,
+            getattr(es, f"create_vector_{kind}"),
+            True,
+        )
+        es_targets[f"GraphBuilder.create_scalar_{kind}"] = (
+            1,
+            getattr(es, f"create_scalar_{kind}"),
+            False,
+        )
+    for target in ("graph", "tensor", "node"):
+        for kind in ("int64", "string", "bool"):
+            method = getattr(es, f"set_{target}_attr_{kind}")
+            es_targets[f"GraphBuilder.set_{target}_attr_{kind}"] = (
+                2 if target == "graph" else 3,
+                method,
+                False,
+            )
 
     def acl_malloc(a: Any) -> None:
         env.acl_allocator.free(env.acl_allocator.malloc(a))
@@ -384,6 +451,7 @@ def targets(env: Env) -> dict[str, tuple[int, Callable[..., Any], bool]]:
         "CachingAllocator.malloc": (1, caching_malloc, True),
         "CachingAllocator.free": (1, env.caching.free, False),
         "AclAllocator.free": (1, env.acl_allocator.free, False),
+        **es_targets,
     }
 
 

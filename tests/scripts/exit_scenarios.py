@@ -10,6 +10,7 @@ GE/ACL calls the exit hooks made, in order.
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import sys
@@ -265,7 +266,9 @@ def never_initialized() -> None:
 
 def cycles_at_exit() -> None:
     """Native objects in reference cycles only the collector can free: their
-    finalizers run during interpreter teardown, after the exit hooks."""
+    finalizers run during interpreter teardown, after the exit hooks. (The
+    automatic collector is off, so that it cannot free them earlier.)"""
+    gc.disable()
     stream, session = setup(AclAllocator())
     outputs = run(session, stream)
     for obj in [session, stream, *outputs, ge.acl.DeviceBuffer(64), ge.Tensor.from_numpy(X)]:
