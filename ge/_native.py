@@ -42,6 +42,7 @@ from ge import _lifecycle
 from ge._callback_errors import raise_first
 
 _get_ident = threading.get_ident
+_epoch = _lifecycle.native_epoch
 _turns = threading.Condition(threading.Lock())
 """Closers, exclusive users and the calls that wait for them, for every object."""
 
@@ -49,7 +50,7 @@ _turns = threading.Condition(threading.Lock())
 class NativeObject:
     """Owns one native handle (an ``int``); subclasses define ``_release``."""
 
-    __slots__ = ("__weakref__", "_calls", "_handle", "_owner")
+    __slots__ = ("__weakref__", "_calls", "_epoch", "_handle", "_owner")
 
     _kind: ClassVar[str] = "object"
     _closed_word: ClassVar[str] = "closed"
@@ -65,6 +66,7 @@ class NativeObject:
     def __init__(self, handle: int) -> None:
         self._calls = []
         self._owner = None
+        self._epoch = _epoch[0]
         self._handle = handle
 
     def _release(self, handle: int) -> Optional[list[BaseException]]:
@@ -230,8 +232,8 @@ class NativeObject:
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
-        if handle is None or _lifecycle.exiting():
-            return
+        if handle is None or _lifecycle.exiting() or self._epoch != _epoch[0]:
+            return  # closed, too late, or the native state it belonged to was wiped
         # Unreachable, so no call is in flight: take the handle without waiting.
         self._handle = None
         with contextlib.suppress(BaseException):  # nobody to report to here
