@@ -76,7 +76,7 @@ EXPECT: dict[str, Expect] = {
         ["exiting"],
         (
             "Exception ignored in atexit callback: <function atexit_handler_raises.",
-            "ge.error.GeError: RunGraphWithStreamAsync failed; graph_id=1; stream=",
+            "ge.error.GeError: RunGraphWithStreamAsync failed; graph_id=1, stream=",
         ),
         (nothing_left,),
     ),

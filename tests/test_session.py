@@ -216,7 +216,9 @@ def test_graph_errors_carry_status_and_context(session: Any, make_graph: Any) ->
         with pytest.raises(GeError) as info:
             session.add_graph(7, graph)
     assert info.value.status == S.GE_GRAPH_GRAPH_ALREADY_EXIST
-    assert str(info.value).startswith("AddGraph failed; graph_id=7; GE_GRAPH_GRAPH_ALREADY_EXIST")
+    assert str(info.value).startswith(
+        "AddGraph failed; graph_id=7, status=GE_GRAPH_GRAPH_ALREADY_EXIST (1343242243); "
+    )
     session.remove_graph(7)
     with pytest.raises(GeError) as info:
         session.remove_graph(7)
@@ -282,7 +284,7 @@ def test_compile_load_and_rebuild(session: Any, make_graph: Any, stream: Any) ->
     with pytest.raises(GeError) as info:
         session.load_graph(1, stream)
     assert info.value.status == S.GE_GRAPH_NOT_BUILT
-    assert info.value.context == {"graph_id": 1, "stream": stream.handle}
+    assert info.value.context == {"graph_id": 1, "stream": f"0x{stream.handle:x}"}
     session.compile_graph(1)
     assert not session.is_graph_need_rebuild(1)
     session.load_graph(1, stream, {"ge.exec.frozenInputIndexes": ""})

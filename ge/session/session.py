@@ -18,13 +18,12 @@ from ge import _allocator_bridge
 from ge._callback_errors import collecting, raise_with
 from ge._checks import as_int, as_int_in, as_str_dict
 from ge._ffi import api
-from ge._ffi.marshal import COptions, check_ge, ge_error
+from ge._ffi.marshal import COptions, check_ge, failure, ge_error
 from ge._ffi.status import GE_SESSION_MANAGER_NOT_INIT, GE_SESSION_NOT_EXIST
 from ge._native import NativeObject
 from ge._session_manager import manager
 from ge.acl import Stream
 from ge.allocator import Allocator
-from ge.error import GeError
 from ge.graph import Graph, Tensor
 
 __all__ = ["Session", "has_session"]
@@ -150,14 +149,14 @@ class Session(NativeObject):
     ) -> NoReturn:
         context = _context(graph_id, stream)
         if self._closed_by_finalize:
-            raise GeError(
+            raise failure(
                 api_name,
-                GE_SESSION_MANAGER_NOT_INIT,
                 f"session {self._session_id} was closed by ge.finalize()",
                 context,
+                GE_SESSION_MANAGER_NOT_INIT,
             )
-        raise GeError(
-            api_name, GE_SESSION_NOT_EXIST, f"session {self._session_id} is closed", context
+        raise failure(
+            api_name, f"session {self._session_id} is closed", context, GE_SESSION_NOT_EXIST
         )
 
     # -- lifecycle ----------------------------------------------------------
@@ -424,5 +423,5 @@ def _adopt_outputs(outputs: Any, count: int) -> list[Tensor]:
     finally:
         api.GeApiWrapper_Session_FreeTensorArray(outputs)
     if len(tensors) != count:
-        raise GeError("RunGraph", None, "GE returned a NULL output tensor")
+        raise failure("RunGraph", "GE returned a NULL output tensor")
     return tensors
