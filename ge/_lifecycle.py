@@ -41,11 +41,18 @@ def on_forget(hook: Callable[[], None]) -> None:
     _forget_hooks.append(hook)
 
 
+native_epoch = 0
+"""Bumped by :func:`forget_native_state`: handles of an older epoch are dead."""
+
+
 def forget_native_state() -> None:
     """The native state was wiped beneath Python (the stand-in's reset, in tests).
 
     Every module drops what it tracks (sessions, registered allocators, the
-    initialised flags) without calling C: the handles it held are dead.
+    initialised flags) without calling C: the handles it held are dead, and
+    objects still holding one never pass it to C again (``native_epoch``).
     """
+    global native_epoch
+    native_epoch += 1
     for hook in _forget_hooks:
         hook()

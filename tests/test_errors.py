@@ -133,21 +133,24 @@ def test_errors_pickle(err: GeError) -> None:
     assert back.api_name == err.api_name and back.error_message == err.error_message
 
 
-def test_raise_ge_error_carries_ges_message(ge_stub: Any) -> None:
-    s = api.GeApiWrapper_Session_CreateSession()  # before GEInitialize
-    assert api.GeApiWrapper_Session_RemoveGraph(s, 4) != 0
+def test_raise_ge_error_reads_ges_message_once(ge_stub: Any) -> None:
+    s = api.GeApiWrapper_Session_CreateSession()  # before GEInitialize: queues E10062
+    assert api.GeApiWrapper_Session_RemoveGraph(s, 4) == FAILED
     with pytest.raises(GeError) as info:
         raise_ge_error("RemoveGraph", FAILED, graph_id=4)
     err = info.value
     assert (err.api_name, err.status, err.context) == ("RemoveGraph", FAILED, {"graph_id": 4})
-    assert "RemoveGraph" in err.error_message
-    assert str(err).startswith("RemoveGraph failed; graph_id=4, status=FAILED (4294967295); ")
+    assert "(E10062)" in err.error_message and "call RemoveGraph" in err.error_message
+    assert str(err).startswith("RemoveGraph failed; graph_id=4, status=FAILED (4294967295); [PID:")
+    assert get_ge_error_msg() == ""  # drained by raise_ge_error
     api.GeApiWrapper_Session_DestroySession(s)
 
 
-def test_get_ge_error_msg_is_ges_text(ge_stub: Any) -> None:
-    assert api.GeApiWrapper_GEInitialize(*opts(**{"ge.exec.deviceId": "x"})) != 0
-    assert "ge.exec.deviceId" in get_ge_error_msg()
+def test_get_ge_error_msg_drains_the_queue(ge_stub: Any) -> None:
+    assert api.GeApiWrapper_GEInitialize(*opts(**{"": "x"})) == FAILED
+    text = get_ge_error_msg()
+    assert "(E10059)" in text
+    assert get_ge_error_msg() == ""
 
 
 def test_status_tables_are_consistent() -> None:
