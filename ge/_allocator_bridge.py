@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -195,15 +194,13 @@ registry = Registry()
 _lifecycle.on_forget(registry.forget)
 
 
-def refuse_reentry(trampolines: Iterable[Optional[Trampoline]], what: str) -> None:
-    """Raise ``RuntimeError`` when this thread is inside a callback of one of these
-    allocators: GE would take that allocator's mutex again for ``what``, which
-    this thread holds (a deadlock on CANN)."""
-    me = _get_ident()
-    for trampoline in trampolines:
-        if trampoline is not None and trampoline.owner == me:
-            raise RuntimeError(
-                f"{what} from inside a callback of the allocator of stream "
-                f"0x{trampoline.stream:x}: GE holds that allocator's lock while its "
-                "callbacks run, and would take it again (on CANN this deadlocks)"
-            )
+def refuse_reentry(trampoline: Optional[Trampoline], what: str) -> None:
+    """Raise ``RuntimeError`` when this thread is inside a callback of the allocator
+    of ``trampoline``: GE would take that allocator's mutex again for ``what``,
+    which this thread holds (a deadlock on CANN)."""
+    if trampoline is not None and trampoline.owner == _get_ident():
+        raise RuntimeError(
+            f"{what} from inside a callback of the allocator of stream "
+            f"0x{trampoline.stream:x}: GE holds that allocator's lock while its "
+            "callbacks run, and would take it again (on CANN this deadlocks)"
+        )

@@ -69,10 +69,14 @@ def release_deferred() -> None:
     """Release what the collector dropped inside allocator callbacks, where that is
     safe now (called when this thread is back from its C calls)."""
     for obj in list(_deferred):
-        if _held_here(getattr(obj, "_release_locks", ())):
-            _callback_errors.when_idle(release_deferred)  # still not: next time
+        holders = getattr(obj, "_release_locks", ())
+        if any(getattr(holder, "owner", None) is not None for holder in holders):
+            _callback_errors.when_idle(release_deferred)  # a callback still runs: later
             continue
-        _deferred.remove(obj)
+        try:
+            _deferred.remove(obj)
+        except ValueError:  # another thread released it meanwhile
+            continue
         handle = obj._handle
         if handle is not None:
             obj._handle = None

@@ -14,8 +14,8 @@
  *   streams.c      streams as work queues
  *   tensors.c      tensors and the tensor API
  *   acl.c          the ACL runtime API
- *   ge_session.c   GE lifecycle and sessions
- *   ge_run.c       RunGraph and RunGraphWithStreamAsync
+ *   ge_session.c   GE lifecycle, sessions, the ge::Session members
+ *   ge_run.c       RunGraph, RunGraphWithStreamAsync and LoadGraph
  *   graphs.c       graph handles, the stand-in's AIR format, the builder
  *   controls.c     GeStub_* test controls (exported by the core)
  *   lib_*.c        the exported functions of each CANN library, each a thin
@@ -28,10 +28,12 @@
  *    an implementation named *_locked that returns normally (it never
  *    unlocks), and calls ge_stub_leave(), which releases the lock and then
  *    makes the allocator callbacks the implementation queued (deferred()).
- *    No callback ever runs with the lock held.  The one exception to "one
- *    call" is RunGraphWithStreamAsync, which needs the results of MallocFn
- *    and GetAddrFn: it calls *_begin_locked, then *_allocate_unlocked (no
- *    lock held), then *_finish_locked, each phase inside its own enter/leave.
+ *    No callback ever runs with the lock held.  The exceptions to "one
+ *    call" are RunGraphWithStreamAsync and LoadGraph, which need the results
+ *    of the stream allocator's MallocFn and GetAddrFn: they call
+ *    *_begin_locked, then ge_run_complete_unlocked, which runs
+ *    ge_run_allocate_unlocked (no lock held) and ge_run_finish_locked
+ *    inside its own enter/leave.
  *  - A *_locked implementation that can be made to fail calls
  *    fault_fires(fn, &status) first and returns its failure value when it
  *    is true.  `fn` is always the exported function's name (the wrapper

@@ -244,7 +244,7 @@ class Session(NativeObject):
         handle = self._enter("RemoveGraph", gid)
         try:
             state = self._graph("RemoveGraph", gid)
-            refuse_reentry((state.memory_from,), "removing a graph")
+            refuse_reentry(state.memory_from, "removing a graph")
             self._graphs.take(gid)
             with collecting() as errors:
                 status = api.GeApiWrapper_Session_RemoveGraph(handle, gid)
@@ -299,7 +299,7 @@ class Session(NativeObject):
         try:
             state = self._graph("LoadGraph", gid, s)
             trampoline = _stream_trampoline(s)
-            refuse_reentry((trampoline,), "loading a graph")
+            refuse_reentry(trampoline, "loading a graph")
             with collecting() as errors:
                 status = fn(handle, gid, ctypes.byref(options_map), s)
             if state.memory_from is None:
@@ -365,7 +365,7 @@ class Session(NativeObject):
                 if s not in _registry.current:
                     self._register_default(handle, s)
                 trampoline = _stream_trampoline(s)
-                refuse_reentry((trampoline,), "running a graph on its stream")
+                refuse_reentry(trampoline, "running a graph on its stream")
                 with collecting() as errors:
                     status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
                         handle,
