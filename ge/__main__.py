@@ -174,7 +174,10 @@ def _demo(prog: str, backend: str, device: int) -> int:
             if "device" in exc.context
             else doctor
         )
-        return _fail(prog, str(exc), step)
+        summary = str(exc)
+        if exc.error_message:  # GE's report spans lines: the one-line error leaves it out
+            summary = summary.replace(f"; {exc.error_message}", "")
+        return _fail(prog, summary.splitlines()[0], step)
 
 
 if __name__ == "__main__":

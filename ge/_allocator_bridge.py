@@ -12,7 +12,19 @@ there was none on that thread, the next session call on the same stream
 
 The :class:`Registry` is process-wide, as GE keeps allocators per stream: it
 records which session registered the current allocator of each stream, so
-that closing the session unregisters only what it still owns.
+that closing the session unregisters only what it still owns, and what is
+still registered when GE is finalized (an allocator alive at ``GEFinalize``
+dies in a static destructor at process exit, calling into a dead
+interpreter).
+
+GE calls OnDestroy when its last reference to the allocator goes: inside
+``Unregister``, inside a ``Register`` that replaced it or that failed (the
+wrapper made the allocator before the session refused it), when its last
+block is freed (an output, or the memory of a graph GE loaded with it), or
+never while the process runs. GE holds the allocator's mutex while MallocFn,
+GetAddrFn and FreeFn run: ``Trampoline.owner`` is the thread inside them, so
+that the package refuses a call that would take that mutex again
+(:func:`refuse_reentry`) instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
 from ge.allocator import Allocator, MemBlock
 
 _tokens = itertools.count(1)
+_get_ident = threading.get_ident
 
 
 class Trampoline:
@@ -39,6 +52,9 @@ class Trampoline:
         self.token = next(_tokens)
         self.blocks: dict[int, MemBlock] = {}
         self.destroyed = False
+        self.owner: Optional[int] = None
+        """The thread inside MallocFn, GetAddrFn or FreeFn (GE holds the
+        allocator's mutex then, so it is one thread at a time), else None."""
         self._registry = registry
         self._block_ids = itertools.count(1)
         self.c_malloc = MallocFn(self._malloc)
@@ -50,6 +66,7 @@ class Trampoline:
         self._registry.defer(self.stream, exc)
 
     def _malloc(self, obj: Any, size: int) -> Optional[int]:
+        self.owner = _get_ident()
         try:
             block = self.allocator.malloc(size)
             if not isinstance(block, MemBlock):
@@ -65,12 +82,14 @@ class Trampoline:
         except BaseException as exc:
             report(exc, self._defer)
             return None
+        finally:
+            self.owner = None
         block_id = next(self._block_ids)
         self.blocks[block_id] = block
         return block_id
 
     def _get_addr(self, block_id: Optional[int]) -> Optional[int]:
-        block = self.blocks.get(block_id or 0)
+        block = self.blocks.get(block_id or 0)  # no Python code of the user's runs here
         if block is None:
             report(RuntimeError(f"GE asked the address of unknown block {block_id}"), self._defer)
             return None
@@ -78,12 +97,15 @@ class Trampoline:
 
     def _free(self, obj: Any, block_id: Optional[int]) -> None:
         block = self.blocks.pop(block_id or 0, None)
+        self.owner = _get_ident()
         try:
             if block is None:
                 raise RuntimeError(f"GE freed unknown block {block_id} (freed twice?)")
             self.allocator.free(block)
         except BaseException as exc:
             report(exc, self._defer)
+        finally:
+            self.owner = None
 
     def _on_destroy(self, user_handle: Optional[int]) -> None:
         self.destroyed = True
@@ -114,6 +136,12 @@ class Registry:
         trampoline = Trampoline(allocator, stream, self)
         self.alive[trampoline.token] = trampoline
         return trampoline
+
+    def discard(self, trampoline: Trampoline) -> None:
+        """A registration that failed: GE never kept the allocator (its OnDestroy,
+        if GE made it, already came inside the call), so drop the trampoline."""
+        if not trampoline.destroyed:
+            self.alive.pop(trampoline.token, None)
 
     def retire(self, trampoline: Trampoline) -> None:
         """OnDestroy: GE is done with it. Called from inside the callback, so the
@@ -146,10 +174,10 @@ class Registry:
         with self.lock:
             return [s for s, reg in self.current.items() if reg.session_id == session_id]
 
-    def on_ge_finalize(self) -> None:
-        """``GEFinalize`` unregisters every allocator (OnDestroy still follows)."""
+    def streams(self) -> list[int]:
+        """Every stream with a registration of this process."""
         with self.lock:
-            self.current.clear()
+            return list(self.current)
 
     def forget(self) -> None:
         """The native side was wiped (tests): no callback will ever come."""
@@ -164,3 +192,15 @@ registry = Registry()
 """The process-wide allocator registry."""
 
 _lifecycle.on_forget(registry.forget)
+
+
+def refuse_reentry(trampoline: Optional[Trampoline], what: str) -> None:
+    """Raise ``RuntimeError`` when this thread is inside a callback of the allocator
+    of ``trampoline``: GE would take that allocator's mutex again for ``what``,
+    which this thread holds (a deadlock on CANN)."""
+    if trampoline is not None and trampoline.owner == _get_ident():
+        raise RuntimeError(
+            f"{what} from inside a callback of the allocator of stream "
+            f"0x{trampoline.stream:x}: GE holds that allocator's lock while its "
+            "callbacks run, and would take it again (on CANN this deadlocks)"
+        )

@@ -45,7 +45,27 @@ class collecting:
         return errors
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stack.pop()
+        stack = self._stack
+        stack.pop()
+        if _idle_work and not stack:
+            _run_idle_work()
+
+
+_idle_work: list[Callable[[], None]] = []
+
+
+def when_idle(work: Callable[[], None]) -> None:
+    """Run ``work`` once, the next time a thread leaves its outermost
+    :func:`collecting` block (it is back from its C call then)."""
+    if work not in _idle_work:
+        _idle_work.append(work)
+
+
+def _run_idle_work() -> None:
+    work = _idle_work[:]
+    del _idle_work[:]
+    for item in work:
+        item()
 
 
 def report(exc: BaseException, fallback: Callable[[BaseException], None]) -> None:

@@ -88,7 +88,9 @@ def run_demo(backend: BackendChoice = "auto", device: int = 0, out: TextIO = sys
                     for tensor in device_inputs:
                         tensor.close()
                     session.unregister_external_allocator(stream)
-                    allocator.empty_cache()
+                # the graph's own memory (GE took it from the allocator when it
+                # loaded the graph) came back when the session closed
+                allocator.empty_cache()
             finally:
                 ge.finalize()
     finally:

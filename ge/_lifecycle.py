@@ -41,20 +41,18 @@ def on_forget(hook: Callable[[], None]) -> None:
     _forget_hooks.append(hook)
 
 
-native_epoch = [0]
-"""``native_epoch[0]`` counts :func:`forget_native_state` calls: a native
-object made in an earlier epoch holds a dead handle (a list cell, read on
-every object's creation without a function call)."""
+native_epoch = 0
+"""Bumped by :func:`forget_native_state`: handles of an older epoch are dead."""
 
 
 def forget_native_state() -> None:
     """The native state was wiped beneath Python (the stand-in's reset, in tests).
 
     Every module drops what it tracks (sessions, registered allocators, the
-    initialised flags) without calling C: the handles it held are dead. Objects
-    nobody tracks (tensors, graphs...) see the new epoch: their finalizers
-    leave the dead handle alone.
+    initialised flags) without calling C: the handles it held are dead, and
+    objects still holding one never pass it to C again (``native_epoch``).
     """
-    native_epoch[0] += 1
+    global native_epoch
+    native_epoch += 1
     for hook in _forget_hooks:
         hook()

@@ -21,6 +21,15 @@ Closing an object, or changing it exclusively, from inside a call on that
 same object on the same thread (from an allocator callback that call
 caused) would wait for itself forever: it raises ``RuntimeError`` instead.
 
+The same goes for GE's allocator lock: GE holds an allocator's mutex while
+its callbacks run, so releasing an object whose release frees memory of that
+allocator (an output of an async run, a session whose graphs GE loaded with
+it) from inside one of those callbacks, on the same thread, would deadlock.
+``_release_locks`` names those allocators (their trampolines, whose
+``owner`` is the thread inside a callback): ``close()`` raises
+``RuntimeError``, and the finalizer puts the object aside until the thread
+is back from C (:func:`release_deferred`).
+
 Waiting uses one condition shared by every object; a leaving call notifies it
 only when somebody waits for that object, so the common path takes no lock.
 The ordering that makes this safe without a lock: a call records itself
@@ -38,19 +47,47 @@ from typing import Any, ClassVar, NoReturn, Optional
 
 from typing_extensions import Self
 
-from ge import _lifecycle
+from ge import _callback_errors, _lifecycle
 from ge._callback_errors import raise_first
 
 _get_ident = threading.get_ident
-_epoch = _lifecycle.native_epoch
 _turns = threading.Condition(threading.Lock())
 """Closers, exclusive users and the calls that wait for them, for every object."""
+
+
+_deferred: list[NativeObject] = []
+"""Objects the collector dropped inside an allocator callback their release needs."""
+
+
+def _held_here(holders: tuple[Any, ...]) -> bool:
+    """Whether this thread is inside a callback of one of these allocators."""
+    me = _get_ident()
+    return any(getattr(holder, "owner", None) == me for holder in holders)
+
+
+def release_deferred() -> None:
+    """Release what the collector dropped inside allocator callbacks, where that is
+    safe now (called when this thread is back from its C calls)."""
+    for obj in list(_deferred):
+        holders = getattr(obj, "_release_locks", ())
+        if any(getattr(holder, "owner", None) is not None for holder in holders):
+            _callback_errors.when_idle(release_deferred)  # a callback still runs: later
+            continue
+        try:
+            _deferred.remove(obj)
+        except ValueError:  # another thread released it meanwhile
+            continue
+        handle = obj._handle
+        if handle is not None:
+            obj._handle = None
+            with contextlib.suppress(BaseException):  # nobody to report to here
+                obj._finalize(handle)
 
 
 class NativeObject:
     """Owns one native handle (an ``int``); subclasses define ``_release``."""
 
-    __slots__ = ("__weakref__", "_calls", "_epoch", "_handle", "_owner")
+    __slots__ = ("__weakref__", "_calls", "_epoch", "_handle", "_owner", "_release_locks")
 
     _kind: ClassVar[str] = "object"
     _closed_word: ClassVar[str] = "closed"
@@ -62,12 +99,19 @@ class NativeObject:
     _handle: Optional[int]
     _calls: list[int]
     _owner: Optional[int]
+    _release_locks: tuple[Any, ...]
+    """The allocators (trampolines) whose lock GE takes to release this object."""
 
     def __init__(self, handle: int) -> None:
         self._calls = []
         self._owner = None
-        self._epoch = _epoch[0]
+        self._release_locks = ()
+        self._epoch = _lifecycle.native_epoch
         self._handle = handle
+
+    def _wiped(self) -> bool:
+        """Whether the native state this handle lived in was wiped (tests)."""
+        return getattr(self, "_epoch", -1) != _lifecycle.native_epoch
 
     def _release(self, handle: int) -> Optional[list[BaseException]]:
         """Free ``handle`` in C ("release, then detach").
@@ -128,7 +172,18 @@ class NativeObject:
         finally:
             self._give_turn()
 
+    def _refuse_inside_allocator(self) -> None:
+        """Raise instead of deadlocking on an allocator lock this thread holds."""
+        holders = getattr(self, "_release_locks", ())
+        if holders and _held_here(holders):
+            raise RuntimeError(
+                f"cannot release or change this {self._kind} from inside a callback of "
+                "the allocator its memory comes from: GE holds that allocator's lock "
+                "while the callback runs (on CANN this would deadlock)"
+            )
+
     def _take_turn(self) -> int:
+        self._refuse_inside_allocator()
         tid = _get_ident()
         with _turns:
             while self._owner is not None:
@@ -207,9 +262,11 @@ class NativeObject:
 
     def close(self) -> None:
         """Release the native object once no call uses it; harmless when closed."""
+        self._refuse_inside_allocator()
         handle = self._detach()
-        if handle is None:
+        if handle is None or self._wiped():
             return
+        self._release_locks = ()  # what it needs from an allocator ends with it
         try:
             errors = self._release(handle)
         except BaseException:
@@ -232,8 +289,13 @@ class NativeObject:
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
-        if handle is None or _lifecycle.exiting() or self._epoch != _epoch[0]:
-            return  # closed, too late, or the native state it belonged to was wiped
+        if handle is None or _lifecycle.exiting() or self._wiped():
+            return
+        holders = getattr(self, "_release_locks", ())
+        if holders and _held_here(holders):  # kept alive, released after the callback
+            _deferred.append(self)
+            _callback_errors.when_idle(release_deferred)
+            return
         # Unreachable, so no call is in flight: take the handle without waiting.
         self._handle = None
         with contextlib.suppress(BaseException):  # nobody to report to here

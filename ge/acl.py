@@ -12,8 +12,8 @@ when it is enqueued. The :class:`Stream` object keeps every host array and
 buffer a queued copy uses alive until :meth:`Stream.synchronize` succeeds or
 the stream is destroyed. A stream given as a plain ``int`` handle that no
 :class:`Stream` of this module owns (a stream created by other code, or 0 for
-the default stream) cannot hold references, so such copies synchronize that
-stream before they return.
+ACL's default stream of the thread's device) cannot hold references, so such
+copies synchronize that stream before they return.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing_extensions import Self
 from ge import _callback_errors, _ffi, _lifecycle
 from ge._checks import as_dims, as_int, fspath_bytes
 from ge._ffi import api
-from ge._ffi.marshal import check_acl, last_acl_message
+from ge._ffi.marshal import acl_error, check_acl
 from ge._ffi.status import ACL_ERROR_REPEAT_FINALIZE, ACL_ERROR_REPEAT_INITIALIZE
 from ge._native import NativeObject
 from ge.error import AclError
@@ -128,8 +128,8 @@ def _host_bytes(array: object) -> np.ndarray[Any, Any]:
 
 
 def _acl_failure(code: int, api_name: str, context: dict[str, object]) -> Optional[AclError]:
-    """The ``AclError`` of a failed call, or None on success."""
-    return AclError(api_name, code, last_acl_message(), context) if code else None
+    """The ``AclError`` of a failed call (ACL's message read once), or None on success."""
+    return acl_error(api_name, code, context) if code else None
 
 
 # --------------------------------------------------------------------------
@@ -424,7 +424,8 @@ class Stream(NativeObject):
 
 
 StreamLike = Union[Stream, int, None]
-"""A :class:`Stream`, a raw stream handle (0 = the default stream), or None (synchronous)."""
+"""A :class:`Stream`, a raw stream handle (0 = ACL's default stream of the thread's
+device; GE has none), or None (synchronous)."""
 
 
 def _check_stream(stream: object) -> None:

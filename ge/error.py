@@ -1,18 +1,28 @@
-"""Exceptions raised by ``ge``.
+"""Exceptions raised by ``ge``, as CANN's own package spells them.
 
 A failed GE call raises :class:`GeError`; a failed ACL call :class:`AclError`;
 a library that cannot be found :class:`LibraryNotFoundError`; an optional
 symbol the loaded library lacks :class:`MissingSymbolError`; a CANN older
-than the package supports :class:`CannVersionError`. Each carries the
-status code, its symbolic name, the C++ API name, the call's context and the
-runtime's own message.
+than the package supports :class:`CannVersionError`.
+
+:class:`GeError` has CANN's constructor ``GeError(message, error_message=None,
+api_name=None, context=None)`` and attributes, and ``str()`` is CANN's layout
+``"<Api> failed; k=v, k2=v2; <GE message>"``. This package adds the status
+code: ``status`` and ``status_name`` attributes, and in the text as the last
+item of the context part, ``status=<NAME> (<code>)``::
+
+    AddGraph failed; graph_id=7, status=FAILED (4294967295); <GE's message>
+
+so code that splits the text on ``"; "`` still finds the API, the context and
+GE's message where CANN puts them. :func:`raise_ge_error` and
+:func:`get_ge_error_msg` are CANN's helpers.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Any, NoReturn, Optional, TypeVar
 
 __all__ = [
     "AclError",
@@ -20,43 +30,52 @@ __all__ = [
     "GeError",
     "LibraryNotFoundError",
     "MissingSymbolError",
+    "get_ge_error_msg",
+    "raise_ge_error",
 ]
 
 
-def _format_value(key: str, value: object) -> str:
+_E = TypeVar("_E", bound="GeError")
+
+
+def _context_value(key: str, value: object) -> object:
+    """CANN's spelling of a context value: a stream handle as ``"0x..."`` text."""
     if key == "stream" and isinstance(value, int) and not isinstance(value, bool):
-        return hex(value)
-    return str(value)
+        return f"0x{value:x}"
+    return value
 
 
 class GeError(RuntimeError):
     """A GE call failed.
 
-    Attributes: ``status`` (the numeric code, or ``None`` where the API returns
-    no code), ``status_name``, ``api_name`` (the C++ API, e.g. ``AddGraph``),
-    ``context`` (e.g. ``{"graph_id": 1, "stream": 0x...}``) and
-    ``error_message`` (GE's own text, possibly empty).
+    Attributes, as in CANN's package: ``error_message`` (GE's own text, read
+    from its error queue; may be empty), ``api_name`` (the C++ API, e.g.
+    ``AddGraph``) and ``context`` (a dict, e.g. ``{"graph_id": 1, "stream":
+    "0x5e00..."}``). Added by this package: ``status`` (the numeric code, or
+    ``None`` where there is none) and ``status_name``.
     """
 
+    error_message: Optional[str]
+    api_name: Optional[str]
+    context: dict[str, Any]
     status: Optional[int]
     status_name: Optional[str]
-    api_name: str
-    context: dict[str, object]
-    error_message: str
 
     def __init__(
         self,
-        api_name: str,
+        message: str,
+        error_message: Optional[str] = None,
+        api_name: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
+        *,
         status: Optional[int] = None,
-        error_message: str = "",
-        context: Optional[Mapping[str, object]] = None,
     ) -> None:
-        super().__init__(api_name, status, error_message, dict(context or {}))
+        super().__init__(message)
+        self.error_message = error_message
         self.api_name = api_name
+        self.context = dict(context or {})
         self.status = status
         self.status_name = None if status is None else self._status_name(status)
-        self.error_message = error_message
-        self.context = dict(context or {})
 
     @staticmethod
     def _status_name(status: int) -> str:
@@ -65,13 +84,7 @@ class GeError(RuntimeError):
         return ge_status_name(status)
 
     def __str__(self) -> str:
-        parts = [f"{self.api_name} failed"]
-        parts.extend(f"{k}={_format_value(k, v)}" for k, v in self.context.items())
-        if self.status is not None:
-            parts.append(f"{self.status_name} ({self.status})")
-        if self.error_message:
-            parts.append(self.error_message)
-        text = "; ".join(parts)
+        text = super().__str__()
         if sys.version_info < (3, 11):
             # Tracebacks print __notes__ only from 3.11 on: show them with the
             # message, one per line, as 3.11's traceback does.
@@ -79,6 +92,32 @@ class GeError(RuntimeError):
             if isinstance(notes, list) and notes:
                 text = "\n".join([text, *map(str, notes)])
         return text
+
+    @classmethod
+    def from_call(
+        cls: type[_E],
+        api_name: str,
+        status: Optional[int] = None,
+        error_message: str = "",
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> _E:
+        """The error of the call ``api_name``, its text in CANN's layout (see the module)."""
+        ctx = {key: _context_value(key, value) for key, value in (context or {}).items()}
+        items = [f"{key}={value}" for key, value in ctx.items()]
+        if status is not None:
+            items.append(f"status={cls._status_name(status)} ({status})")
+        parts = [f"{api_name} failed"]
+        if items:
+            parts.append(", ".join(items))
+        if error_message:
+            parts.append(error_message)
+        return cls(
+            "; ".join(parts),
+            error_message=error_message,
+            api_name=api_name,
+            context=ctx,
+            status=status,
+        )
 
 
 class AclError(GeError):
@@ -96,16 +135,16 @@ class MissingSymbolError(GeError):
 
     def __init__(self, symbol: str, library: str = "") -> None:
         where = f" in {library}" if library else ""
-        super().__init__(
-            symbol,
-            None,
+        detail = (
             f"symbol {symbol!r} is not exported by the loaded library{where}; "
-            "this CANN version does not provide it",
+            "this CANN version does not provide it"
         )
+        super().__init__(f"{symbol} failed; {detail}", detail, symbol)
         self.symbol = symbol
+        self.library = library
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.symbol,), self.__dict__)
+        return (type(self), (self.symbol, self.library), self.__dict__)
 
 
 class LibraryNotFoundError(GeError, OSError):
@@ -124,7 +163,8 @@ class LibraryNotFoundError(GeError, OSError):
         lines.extend(f"  {path}: {err}" for path, err in attempts)
         if hint:
             lines.append(hint)
-        super().__init__(f"load {group}", None, "\n".join(lines))
+        text = "\n".join(lines)
+        super().__init__(text, text, f"load {group}")
         self.group = group
         self.attempts = list(attempts)
         self.hint = hint
@@ -133,7 +173,7 @@ class LibraryNotFoundError(GeError, OSError):
         return (type(self), (self.group, self.attempts, self.hint), self.__dict__)
 
     def __str__(self) -> str:
-        return self.error_message
+        return str(self.args[0])
 
 
 class CannVersionError(GeError):
@@ -144,15 +184,28 @@ class CannVersionError(GeError):
     """
 
     def __init__(self, library: str, missing: Sequence[str], required: str) -> None:
-        super().__init__(
-            "load ge",
-            None,
+        detail = (
             f"{library} lacks {', '.join(missing)}: it is older than CANN {required}; "
-            f"ge needs CANN {required} or later (the C wrapper ABI of hicann/ge v{required})",
+            f"ge needs CANN {required} or later (the C wrapper ABI of hicann/ge v{required})"
         )
+        super().__init__(f"load ge failed; {detail}", detail, "load ge")
         self.library = library
         self.missing = list(missing)
         self.required = required
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.library, self.missing, self.required), self.__dict__)
+
+
+def get_ge_error_msg() -> str:
+    """GE's error text for this thread (``GEGetErrorMsg``). Reading it empties GE's
+    queue: it holds every report since the last read, and may be empty."""
+    from ge._ffi.marshal import last_ge_message  # not at import: ge._ffi imports this module
+
+    return last_ge_message()
+
+
+def raise_ge_error(api_name: str, status: Optional[int] = None, **context: Any) -> NoReturn:
+    """Raise the :class:`GeError` of the failed call ``api_name``, with GE's message
+    (read once, here) and ``context`` (CANN's helper; ``status`` is kept too)."""
+    raise GeError.from_call(api_name, status, get_ge_error_msg(), context)

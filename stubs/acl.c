@@ -181,7 +181,8 @@ aclError acl_create_stream_locked(const char *fn, void **stream)
 
 /* CHOICE: destroying a stream drains its queue and then succeeds even if
  * a queued item had to be skipped; an allocator registered for the stream
- * stays registered (allocators are keyed by the stream value). */
+ * stays registered (allocators are keyed by the stream value).  NULL is
+ * ACL_ERROR_INVALID_PARAM (stream.cpp: ACL_REQUIRES_NOT_NULL). */
 aclError acl_destroy_stream_locked(const char *fn, void *stream)
 {
     uint32_t st;
@@ -205,6 +206,24 @@ aclError acl_destroy_stream_locked(const char *fn, void *stream)
     return ACL_SUCCESS;
 }
 
+/* The stream argument of an ACL call: NULL is the default stream of the
+ * calling thread's context (acl_rt.h: aclrtSetDevice creates the default
+ * context and stream; stream.cpp and memory.cpp pass NULL on to the runtime
+ * unchecked), so it needs a device set on this thread. */
+static aclError acl_stream(const char *fn, void *stream, Stream **out)
+{
+    if (!stream && current_device() < 0) {
+        acl_err(fn, "the default stream needs a device set on this thread (aclrtSetDevice)");
+        return ACL_ERROR_RT_CONTEXT_NULL;
+    }
+    *out = stream_lookup(fn, stream);
+    if (!*out) {
+        acl_err(fn, "unknown or destroyed stream %p", stream);
+        return ACL_ERROR_INVALID_RESOURCE_HANDLE;
+    }
+    return ACL_SUCCESS;
+}
+
 aclError acl_synchronize_stream_locked(const char *fn, void *stream)
 {
     uint32_t st;
@@ -212,11 +231,10 @@ aclError acl_synchronize_stream_locked(const char *fn, void *stream)
         return (aclError)st;
     if (acl_uninitialized(fn))
         return ACL_ERROR_UNINITIALIZE;
-    Stream *s = stream_lookup(fn, stream);
-    if (!s) {
-        acl_err(fn, "unknown or destroyed stream %p", stream);
-        return ACL_ERROR_INVALID_RESOURCE_HANDLE;
-    }
+    Stream *s;
+    aclError e = acl_stream(fn, stream, &s);
+    if (e)
+        return e;
     int skipped = stream_drain(s, deferred());
     if (skipped) {
         acl_err(fn, "%d queued item(s) skipped: their memory was freed before they ran",
@@ -249,8 +267,8 @@ aclError acl_malloc_locked(const char *fn, void **ptr, size_t size, int policy)
     return ACL_SUCCESS;
 }
 
-/* CHOICE: only blocks of aclrtMalloc can be freed here; blocks of the
- * built-in default allocator are released by GE itself. */
+/* Only blocks of aclrtMalloc (the default allocator's included) can be freed
+ * here; other device regions (tensor data, GE's own memory) are not. */
 aclError acl_free_locked(const char *fn, void *ptr)
 {
     uint32_t st;
@@ -378,12 +396,13 @@ aclError acl_memcpy_async_locked(const char *fn, void *dst, size_t dst_max,
         return (aclError)st;
     if (acl_uninitialized(fn))
         return ACL_ERROR_UNINITIALIZE;
-    Stream *sm = stream_lookup(fn, stream);
-    if (!sm) {
-        acl_err(fn, "unknown or destroyed stream %p", stream);
-        return ACL_ERROR_INVALID_RESOURCE_HANDLE;
-    }
-    aclError e = memcpy_check(fn, dst, dst_max, src, count, kind, &d, &s);
+    if (count == 0)
+        return ACL_SUCCESS;   /* memory.cpp aclrtMemcpyAsyncImpl: nothing to copy */
+    Stream *sm;
+    aclError e = acl_stream(fn, stream, &sm);
+    if (e)
+        return e;
+    e = memcpy_check(fn, dst, dst_max, src, count, kind, &d, &s);
     if (e)
         return e;
     Work *w = calloc(1, sizeof *w);
@@ -427,7 +446,3 @@ aclError acl_memset_locked(const char *fn, void *ptr, size_t max_count, int32_t 
     return ACL_SUCCESS;
 }
 
-const char *acl_recent_err_msg_locked(void)
-{
-    return acl_message();
-}

@@ -14,13 +14,6 @@
 static void reset_obj(Obj *o)
 {
     switch (o->kind) {
-    case H_SESSION: {
-        Session *s = (Session *)o;
-        for (size_t i = 0; i < s->ng; i++)
-            def_unref(s->g[i].def);
-        free(s->g);
-        break;
-    }
     case H_GRAPH:
         graph_forget((GraphH *)o);
         break;
@@ -115,7 +108,7 @@ static const char *live_kinds_locked(void)
 {
     return "sessions,graphs,session_graphs,builders,tensors,tensor_arrays,"
            "dims_arrays,device_blocks,host_blocks,streams,allocators,"
-           "allocator_blocks,pending_work,strings,tensor_descs";
+           "allocator_blocks,pending_work,strings,tensor_descs,ge_sessions";
 }
 
 const char *GeStub_LiveKinds(void)

@@ -1,6 +1,7 @@
 /* handles.c -- the lock and its enter/leave discipline, the handle table
  * and the one lookup every handle argument goes through (strict mode),
- * fault injection, error messages, live counters, small utilities. */
+ * fault injection, live counters, small utilities.  The error messages are
+ * in errors.c. */
 #include "stub_internal.h"
 
 #include <inttypes.h>
@@ -117,7 +118,7 @@ CbList *deferred(void)
 }
 
 /* ==========================================================================
- * Live counters, error messages
+ * Live counters
  * ========================================================================== */
 
 int64_t g_live[L_COUNT];
@@ -125,54 +126,8 @@ const char *const g_live_names[L_COUNT] = {
     "sessions", "graphs", "session_graphs", "builders", "tensors",
     "tensor_arrays", "dims_arrays", "device_blocks", "host_blocks",
     "streams", "allocators", "allocator_blocks", "pending_work", "strings",
-    "tensor_descs"
+    "tensor_descs", "ge_sessions"
 };
-
-/* Thread-local messages; a Reset bumps g_msg_epoch, which clears them all. */
-static _Thread_local char t_ge_msg[MSG_CAP];
-static _Thread_local uint64_t t_ge_epoch;
-static _Thread_local char t_acl_msg[MSG_CAP];
-static _Thread_local uint64_t t_acl_epoch;
-static _Atomic uint64_t g_msg_epoch = 1;
-
-static void vset_msg(char *buf, uint64_t *epoch, const char *fn, const char *fmt,
-                     va_list ap)
-{
-    int k = snprintf(buf, MSG_CAP, "[ge_stub] %s: ", fn);
-    if (k < 0)
-        k = 0;
-    if (k >= MSG_CAP)
-        k = MSG_CAP - 1;
-    vsnprintf(buf + k, MSG_CAP - (size_t)k, fmt, ap);
-    *epoch = atomic_load(&g_msg_epoch);
-}
-
-void ge_err(const char *fn, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vset_msg(t_ge_msg, &t_ge_epoch, fn, fmt, ap);
-    va_end(ap);
-}
-
-void acl_err(const char *fn, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vset_msg(t_acl_msg, &t_acl_epoch, fn, fmt, ap);
-    va_end(ap);
-}
-
-static const char *get_msg(char *buf, uint64_t epoch)
-{
-    if (epoch != atomic_load(&g_msg_epoch))
-        buf[0] = '\0';
-    return buf;
-}
-
-const char *ge_message(void) { return get_msg(t_ge_msg, t_ge_epoch); }
-const char *acl_message(void) { return get_msg(t_acl_msg, t_acl_epoch); }
-void messages_clear_all(void) { atomic_fetch_add(&g_msg_epoch, 1); }
 
 /* ==========================================================================
  * Fault injection (GeStub_FailNext)
@@ -354,10 +309,11 @@ void objs_drain(void (*fn)(Obj *))
  * The lookup of handle arguments, and strict mode
  * ========================================================================== */
 
-static bool g_misuse_aborts = true;   /* strict mode; GeStub_Reset restores it */
+static _Atomic bool g_misuse_aborts = true;   /* strict mode; GeStub_Reset restores it */
 static PtrSet g_strings;               /* caller-owned strings handed out */
 
 void misuse_set_aborts(bool on) { g_misuse_aborts = on; }
+bool misuse_aborts(void) { return g_misuse_aborts; }
 
 static const char *kind_name(int kind)
 {

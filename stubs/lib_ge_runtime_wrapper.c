@@ -44,7 +44,7 @@ const char *GeApiWrapper_GEGetErrorMsg(void)
 void *GeApiWrapper_Session_CreateSession(void)
 {
     ge_stub_enter();
-    void *h = session_create_locked(__func__, NULL, NULL, 0);
+    void *h = session_create_locked(__func__, NULL, NULL, 0, false);
     ge_stub_leave();
     return h;
 }
@@ -52,7 +52,7 @@ void *GeApiWrapper_Session_CreateSession(void)
 void *GeApiWrapper_Session_CreateSessionWithOptions(char **keys, char **values, int size)
 {
     ge_stub_enter();
-    void *h = session_create_locked(__func__, keys, values, size);
+    void *h = session_create_locked(__func__, keys, values, size, true);
     ge_stub_leave();
     return h;
 }
@@ -67,7 +67,8 @@ void GeApiWrapper_Session_DestroySession(void *session)
 Status GeApiWrapper_Session_AddGraph(void *session, uint32_t graph_id, void *graph)
 {
     ge_stub_enter();
-    Status st = session_add_graph_locked(__func__, session, graph_id, graph, NULL, NULL, 0);
+    Status st = session_add_graph_locked(__func__, session, graph_id, graph, NULL, NULL, 0,
+                                         false);
     ge_stub_leave();
     return st;
 }
@@ -78,7 +79,7 @@ Status GeApiWrapper_Session_AddGraphWithOptions(void *session, uint32_t graph_id
 {
     ge_stub_enter();
     Status st = session_add_graph_locked(__func__, session, graph_id, graph, keys, values,
-                                         size);
+                                         size, true);
     ge_stub_leave();
     return st;
 }
@@ -101,25 +102,19 @@ Status GeApiWrapper_Session_RunGraph(void *session, uint32_t graph_id, void **in
     return st;
 }
 
-/* The one exported function in three phases: it needs the results of the
- * caller's MallocFn and GetAddrFn, which run with no lock held. */
+/* In three phases: it needs the results of the stream allocator's MallocFn
+ * and GetAddrFn, which run with no lock held. */
 Status GeApiWrapper_Session_RunGraphWithStreamAsync(void *session, uint32_t graph_id,
                                                     void *stream, void **inputs,
                                                     int input_count, void ***outputs,
                                                     size_t *output_count)
 {
-    AsyncRun *run;
+    GeRun *run;
     ge_stub_enter();
     Status st = session_run_async_begin_locked(__func__, &run, session, graph_id, stream,
                                                inputs, input_count, outputs, output_count);
     ge_stub_leave();
-    if (st != GE_SUCCESS)
-        return st;
-    session_run_async_allocate_unlocked(run);
-    ge_stub_enter();
-    st = session_run_async_finish_locked(run);
-    ge_stub_leave();
-    return st;
+    return ge_run_complete_unlocked(st, run);
 }
 
 void GeApiWrapper_Session_FreeTensorArray(void **tensors)
@@ -175,42 +170,6 @@ bool GeApiWrapper_HasDefaultAllocator(void *stream)
     bool v = allocator_has_default_locked(stream);
     ge_stub_leave();
     return v;
-}
-
-/* ---- v1 inventions, no CANN release has them (ABI.md section 9) ---- */
-
-Status GeApiWrapper_Session_CompileGraph(void *session, uint32_t graph_id)
-{
-    ge_stub_enter();
-    Status st = session_compile_graph_locked(__func__, session, graph_id);
-    ge_stub_leave();
-    return st;
-}
-
-Status GeApiWrapper_Session_LoadGraph(void *session, uint32_t graph_id, char **keys,
-                                      char **values, int size, void *stream)
-{
-    ge_stub_enter();
-    Status st = session_load_graph_locked(__func__, session, graph_id, keys, values, size,
-                                          stream);
-    ge_stub_leave();
-    return st;
-}
-
-bool GeApiWrapper_Session_IsGraphNeedRebuild(void *session, uint32_t graph_id)
-{
-    ge_stub_enter();
-    bool v = session_graph_needs_rebuild_locked(__func__, session, graph_id);
-    ge_stub_leave();
-    return v;
-}
-
-uint64_t GeApiWrapper_Session_GetSessionId(void *session)
-{
-    ge_stub_enter();
-    uint64_t id = session_id_locked(__func__, session);
-    ge_stub_leave();
-    return id;
 }
 
 /* ---- tensor placement (tensors.c) ---- */

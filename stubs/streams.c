@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static Stream g_default_stream;     /* the NULL stream */
+static Stream g_default_stream;     /* the NULL stream: ACL's default stream */
 
 Stream *stream_lookup(const char *fn, void *stream)
 {

@@ -6,7 +6,8 @@
  * what it models and how it is built).  Its sources:
  *
  *   handles.c      the lock (enter/leave), handle table and lookup (strict
- *                  mode), fault injection, error messages, live counters
+ *                  mode), fault injection, live counters
+ *   errors.c       GE's error manager: queued reports, drained on read
  *   memory.c       "device" memory regions and host buffers
  *   graph_model.c  data types and their promotion, shapes, attributes,
  *                  nodes and graph definitions, shape/type inference
@@ -17,8 +18,8 @@
  *   tensor_text.c  the text form of a tensor's values (Tensor_GetData)
  *   tensor_descs.c tensor descriptions (ge::TensorDesc) and their API
  *   acl.c          the ACL runtime API
- *   ge_session.c   GE lifecycle and sessions
- *   ge_run.c       RunGraph and RunGraphWithStreamAsync
+ *   ge_session.c   GE lifecycle, sessions, the ge::Session members
+ *   ge_run.c       RunGraph, RunGraphWithStreamAsync and LoadGraph
  *   graphs.c       graph handles and the graph API, the readable dump
  *   graph_air.c    the stand-in's AIR file format (SaveToAir/LoadFromAir)
  *   builder.c      the eager-style graph builder (esb_funcs.h) and GNodes
@@ -33,10 +34,12 @@
  *    an implementation named *_locked that returns normally (it never
  *    unlocks), and calls ge_stub_leave(), which releases the lock and then
  *    makes the allocator callbacks the implementation queued (deferred()).
- *    No callback ever runs with the lock held.  The one exception to "one
- *    call" is RunGraphWithStreamAsync, which needs the results of MallocFn
- *    and GetAddrFn: it calls *_begin_locked, then *_allocate_unlocked (no
- *    lock held), then *_finish_locked, each phase inside its own enter/leave.
+ *    No callback ever runs with the lock held.  The exceptions to "one
+ *    call" are RunGraphWithStreamAsync and LoadGraph, which need the results
+ *    of the stream allocator's MallocFn and GetAddrFn: they call
+ *    *_begin_locked, then ge_run_complete_unlocked, which runs
+ *    ge_run_allocate_unlocked (no lock held) and ge_run_finish_locked
+ *    inside its own enter/leave.
  *  - A *_locked implementation that can be made to fail calls
  *    fault_fires(fn, &status) first and returns its failure value when it
  *    is true.  `fn` is always the exported function's name (the wrapper
@@ -55,6 +58,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -122,7 +126,6 @@ enum { MEMCPY_H2H = 0, MEMCPY_H2D = 1, MEMCPY_D2H = 2, MEMCPY_D2D = 3,
 #define MAX_DIMS             64              /* CHOICE: rank limit */
 #define DEFAULT_MEMORY_LIMIT (8ull << 30)    /* 8 GiB */
 #define TOKEN_BASE           ((uintptr_t)0x5E0000000000ull)
-#define MSG_CAP              1024
 #define AIR_MAX_BYTES        (256L << 20)
 
 /* allocator callbacks (ABI.md 4.2) */
@@ -171,21 +174,32 @@ void ge_stub_leave(void);
 CbList *deferred(void);
 
 /* ==========================================================================
- * Error messages, live counters, fault injection (handles.c)
+ * GE's error manager (errors.c): reports queued by failing calls, drained
+ * by GEGetErrorMsg / aclGetRecentErrMsg
  * ========================================================================== */
 
-/* Set the calling thread's GE / ACL message "[ge_stub] <fn>: <text>". */
-__attribute__((format(printf, 2, 3))) void ge_err(const char *fn, const char *fmt, ...);
-__attribute__((format(printf, 2, 3))) void acl_err(const char *fn, const char *fmt, ...);
-const char *ge_message(void);
-const char *acl_message(void);
-void messages_clear_all(void);   /* every thread's (GeStub_Reset) */
+/* Queue a report on the calling thread: `code` is GE's error code ("E19999"
+ * for GE's inner errors, "EH9999" for ACL's, "E10062"... for predefined
+ * ones).  Inner reports get "[FUNC:fn][FILE:..][LINE:..]" appended. */
+__attribute__((format(printf, 5, 6))) void report_error(const char *fn, const char *code,
+                                                        const char *file, int line,
+                                                        const char *fmt, ...);
+/* GE's REPORT_INNER_ERR_MSG("E19999", ...), ACL's ACL_LOG_INNER_ERROR
+ * ("EH9999") and REPORT_PREDEFINED_ERR_MSG(code, ...). */
+#define ge_err(fn, ...) report_error((fn), "E19999", __FILE__, __LINE__, __VA_ARGS__)
+#define acl_err(fn, ...) report_error((fn), "EH9999", __FILE__, __LINE__, __VA_ARGS__)
+#define ge_err_code(fn, code, ...) report_error((fn), (code), __FILE__, __LINE__, __VA_ARGS__)
+void messages_clear_all(void);   /* every thread's queue (GeStub_Reset) */
+
+/* ==========================================================================
+ * Live counters, fault injection (handles.c)
+ * ========================================================================== */
 
 enum {
     L_SESSIONS, L_GRAPHS, L_SESSION_GRAPHS, L_BUILDERS, L_TENSORS,
     L_TENSOR_ARRAYS, L_DIMS_ARRAYS, L_DEVICE_BLOCKS, L_HOST_BLOCKS,
     L_STREAMS, L_ALLOCATORS, L_ALLOCATOR_BLOCKS, L_PENDING_WORK, L_STRINGS,
-    L_TENSOR_DESCS, L_COUNT
+    L_TENSOR_DESCS, L_GE_SESSIONS, L_COUNT
 };
 extern int64_t g_live[L_COUNT];
 extern const char *const g_live_names[L_COUNT];
@@ -252,6 +266,7 @@ __attribute__((format(printf, 2, 3))) void crashes_in_cann(const char *fn, const
  * Anything else is what CANN would delete[] or free() and crash on:
  * crashes_in_cann, then false. */
 bool handed_out_take(const char *fn, PtrSet *set, const void *p, const char *what);
+bool misuse_aborts(void);   /* strict mode on (may be read without the lock) */
 
 /* Caller-owned strings (Graph_GetName, Tensor_GetData; CANN: a malloc'd copy,
  * AscendStringToChar in ge_api_c_wrapper_utils.h), freed by the caller with
@@ -269,6 +284,8 @@ void strings_reset(void);   /* GeStub_Reset */
 
 enum { R_ACL = 1,      /* aclrtMalloc: device_blocks                 */
        R_DEFAULT,      /* built-in default allocator: device_blocks  */
+       R_TENSOR,       /* GE's own output memory (a stream with no
+                          allocator): not counted                    */
        R_HOST };       /* aclrtMallocHost: host_blocks               */
 
 typedef struct Region { uint64_t id; uint8_t *base; size_t size; int kind; } Region;
@@ -402,21 +419,30 @@ enum { CB_MALLOC, CB_FREE, CB_GET_ADDR, CB_ON_DESTROY, CB_COUNT };
 extern const char *const g_cb_names[CB_COUNT];
 extern _Atomic int64_t g_cb_count[CB_COUNT];
 
+/* c_session.cc PyCallbackAllocator: the callbacks, held by shared owners
+ * (std::shared_ptr): the per-stream map while registered, every block it
+ * handed out, and calls in flight.  OnDestroyFn runs when the last goes. */
 typedef struct Allocator {
     uint64_t id;
-    int64_t refs;        /* 1 while registered + 1 per live block (+ temps) */
+    int64_t refs;        /* the shared owners */
     bool registered, is_default;
-    uintptr_t stream;    /* registration key; 0 is the default stream */
+    uintptr_t stream;    /* registration key (never NULL) */
     MallocFn mfn;
     FreeFn ffn;
     GetAddrFn gfn;
     OnDestroyFn dfn;
     void *user;
+    /* PyCallbackAllocator::mutex, held while MallocFn+GetAddrFn or FreeFn
+     * run; `owner` is the thread holding it (0: none). */
+    pthread_mutex_t mu;
+    _Atomic uintptr_t owner;
     struct Allocator *next;
 } Allocator;
 
-/* A block handed out by an allocator; users: the output tensor and the
- * queued work writing into it (and work reading it, see prepare_inputs). */
+/* A block handed out by an allocator (PyCallbackMemBlock): an output's
+ * storage (users: the output tensor and the queued work writing into it,
+ * and work reading it, see prepare_inputs) or GE's own non-output memory of
+ * a loaded graph (user: the session graph). */
 typedef struct ABlock {
     uint64_t id;
     int64_t refs;
@@ -424,7 +450,7 @@ typedef struct ABlock {
     Allocator *alloc;
     void *block;         /* the callback's opaque handle */
     uint8_t *addr;       /* device address (GetAddrFn) */
-    size_t nbytes;
+    size_t nbytes;       /* the size asked for (padded) */
     uint64_t region;     /* id of the device region holding addr */
     struct ABlock *prev, *next;
 } ABlock;
@@ -443,6 +469,16 @@ void ablock_unref(ABlock *b, CbList *cb);
 /* Give an untracked block back to its allocator (FreeFn deferred). */
 void alloc_hand_back(Allocator *al, void *block, CbList *cb);
 void allocators_reset(void);
+
+/* One MallocFn + GetAddrFn with the allocator's mutex held, no global lock
+ * (the caller holds a reference).  false when the callback gave NULL, or
+ * when this thread already holds the mutex (a callback calling back into its
+ * own allocator: a deadlock on CANN, an abort in strict mode). */
+bool alloc_malloc_unlocked(const char *fn, Allocator *a, size_t size, void **block,
+                           void **addr);
+/* GE's padded size of an output or memory block (model_manager.cc
+ * CalcTensorSizeByShape): round up to 32 bytes, plus 32. */
+static inline size_t ge_padded(size_t n) { return ((n + 31) / 32) * 32 + 32; }
 
 /* ==========================================================================
  * Tensors (tensors.c)
@@ -540,7 +576,8 @@ typedef struct Work {
 
 typedef struct Stream { Obj h; Work *head, *tail; int64_t n; } Stream;
 
-/* The stream argument of `fn`: NULL is the default stream. */
+/* The stream argument of the ACL function `fn`: NULL is the default
+ * stream (GE's functions refuse NULL before they look a stream up). */
 Stream *stream_lookup(const char *fn, void *stream);
 /* Same without strict mode (GeStub_ controls, re-checks). */
 Stream *stream_find(void *stream);
@@ -556,25 +593,38 @@ void streams_reset(void);   /* the default stream's queue */
  * GE state and sessions (ge_session.c)
  * ========================================================================== */
 
-typedef struct SessGraph { uint32_t id; GraphDef *def; bool compiled; } SessGraph;
-typedef struct Session {
-    Obj h;
-    uint64_t gen;        /* GE generation at creation; 0 = none */
-    uint64_t sid;
+/* A graph added to a session (GE's GraphNode). */
+typedef struct SessGraph {
+    uint32_t id;
+    GraphDef *def;
+    bool built;          /* compiled: by CompileGraph, RunGraph or a first async run */
+    bool compile_api;    /* compiled by CompileGraph: RunGraph is UNSUPPORTED */
+    bool loaded;         /* loaded on a stream (LoadGraph or the first async run) */
+    ABlock *const_blk;   /* GE's const and feature-map memory from the */
+    ABlock *feat_blk;    /* allocator of the stream it was loaded on */
+} SessGraph;
+
+/* GE's InnerSession, in the session manager under its id. */
+typedef struct InnerSession {
+    uint64_t id;
     SessGraph *g;
     size_t ng, capg;
-} Session;
+    struct InnerSession *next;
+} InnerSession;
+
+/* A ge::Session object: only its GE session id (sessionId_). */
+typedef struct Session { Obj h; uint64_t gsid; } Session;
 
 extern bool g_ge_init;
 
-bool options_valid(const char *fn, char **keys, char **values, int size);
-/* GE initialised and the session argument live and of this generation. */
-Status session_check(const char *fn, void *session, Session **out);
-/* The start of a session call: false (and the status to return in *st)
- * when an injected fault for fn fires or session_check fails. */
-bool session_ready(const char *fn, void *session, Session **out, Status *st);
-SessGraph *session_graph(Session *s, uint32_t id);
-Status graph_missing(const char *fn, uint32_t id);
+/* The inner session of a session handle for the C++ method `api`: FAILED
+ * (after GE's report) when GE is not initialised or the session manager has
+ * no session of that id. */
+Status inner_for(const char *fn, const char *api, Session *s, InnerSession **out);
+SessGraph *session_graph(InnerSession *in, uint32_t id);
+/* Release what a session graph holds (its definition, its non-output
+ * blocks: FreeFn deferred on cb). */
+void sessgraph_release(SessGraph *sg, CbList *cb);
 void ge_reset(void);
 
 /* ==========================================================================
@@ -637,28 +687,31 @@ const char *acl_recent_err_msg_locked(void);
 Status ge_initialize_locked(const char *fn, char **keys, char **values, int size);
 Status ge_finalize_locked(const char *fn);
 bool ge_is_initialized_locked(void);
-const char *ge_error_msg_locked(void);
-void *session_create_locked(const char *fn, char **keys, char **values, int size);
+const char *ge_error_msg_locked(void);   /* errors.c */
+void *session_create_locked(const char *fn, char **keys, char **values, int size,
+                            bool with_options);
 void session_destroy_locked(const char *fn, void *session);
 Status session_add_graph_locked(const char *fn, void *session, uint32_t graph_id,
-                                void *graph, char **keys, char **values, int size);
+                                void *graph, char **keys, char **values, int size,
+                                bool with_options);
 Status session_remove_graph_locked(const char *fn, void *session, uint32_t graph_id);
-Status session_compile_graph_locked(const char *fn, void *session, uint32_t graph_id);
-Status session_load_graph_locked(const char *fn, void *session, uint32_t graph_id,
-                                 char **keys, char **values, int size, void *stream);
-bool session_graph_needs_rebuild_locked(const char *fn, void *session, uint32_t graph_id);
-uint64_t session_id_locked(const char *fn, void *session);
 Status session_run_graph_locked(const char *fn, void *session, uint32_t graph_id,
                                 void **inputs, int input_count, void ***outputs,
                                 size_t *output_count);
-/* RunGraphWithStreamAsync in three phases (ge_run.c) */
-typedef struct AsyncRun AsyncRun;
-Status session_run_async_begin_locked(const char *fn, AsyncRun **run, void *session,
+/* A run that needs memory from a stream's allocator, in three phases
+ * (ge_run.c): begin (locked: check, plan the blocks, pin the allocator),
+ * allocate (unlocked: MallocFn and GetAddrFn with the allocator's mutex),
+ * finish (locked: use the blocks).  RunGraphWithStreamAsync and LoadGraph. */
+typedef struct GeRun GeRun;
+Status session_run_async_begin_locked(const char *fn, GeRun **run, void *session,
                                       uint32_t graph_id, void *stream, void **inputs,
                                       int input_count, void ***outputs,
                                       size_t *output_count);
-void session_run_async_allocate_unlocked(AsyncRun *run);
-Status session_run_async_finish_locked(AsyncRun *run);
+void ge_run_allocate_unlocked(GeRun *run);
+Status ge_run_finish_locked(GeRun *run);
+/* The two phases after a begin that returned `st` (nothing when it failed):
+ * allocate unlocked, then finish inside its own enter/leave. */
+Status ge_run_complete_unlocked(Status st, GeRun *run);
 void tensor_array_free_locked(const char *fn, void **tensors);
 Status allocator_register_external_locked(const char *fn, void *session, void *stream,
                                           MallocFn malloc_fn, FreeFn free_fn,
@@ -670,6 +723,15 @@ bool allocator_has_external_locked(void *stream);
 bool allocator_has_default_locked(void *stream);
 Status tensor_to_device_locked(const char *fn, void *tensor);
 Status tensor_to_host_locked(const char *fn, void *tensor);
+
+/* libge_runner.so: the ge::Session members and GeSessionLoadGraph of
+ * ABI.md section 9 (ge_session.c, ge_run.c) */
+Status session_compile_graph_locked(const char *fn, void *session, uint32_t graph_id);
+bool session_graph_needs_rebuild_locked(const char *fn, void *session, uint32_t graph_id);
+uint64_t session_id_locked(const char *fn, const void *session);
+Status session_load_graph_begin_locked(const char *fn, GeRun **run, const void *session,
+                                       uint32_t graph_id, const void *options,
+                                       void *stream);
 
 /* libgraph_wrapper.so (graphs.c, graph_air.c, builder.c, tensors.c) */
 void *graph_create_locked(const char *fn, const char *name);

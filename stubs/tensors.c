@@ -543,8 +543,7 @@ Status tensor_to_host_locked(const char *fn, void *tensor)
     aclError e = acl_memcpy_locked("aclrtMemcpy", buf, size, src, size, MEMCPY_D2H);
     if (e) {
         free(buf);
-        ge_err(fn, "aclrtMemcpy DEVICE_TO_HOST of %zu bytes failed (ACL error %d): %s", size, e,
-               acl_message());
+        ge_err(fn, "aclrtMemcpy DEVICE_TO_HOST of %zu bytes failed (ACL error %d)", size, e);
         return GE_FAILED;
     }
     tensor_drop_storage(t, deferred());
@@ -580,7 +579,7 @@ Status tensor_to_device_locked(const char *fn, void *tensor)
     void *dev = NULL;
     aclError e = acl_malloc_locked("aclrtMalloc", &dev, size, 2 /* NORMAL_ONLY */);
     if (e) {
-        ge_err(fn, "aclrtMalloc of %zu bytes failed (ACL error %d): %s", size, e, acl_message());
+        ge_err(fn, "aclrtMalloc of %zu bytes failed (ACL error %d)", size, e);
         return GE_FAILED;
     }
     const uint8_t *src = t->has_data && t->nbytes ? tensor_data_ptr(t) : NULL;
@@ -588,8 +587,7 @@ Status tensor_to_device_locked(const char *fn, void *tensor)
         e = acl_memcpy_locked("aclrtMemcpy", dev, size, src, size, MEMCPY_H2D);
     Region *r = region_by_base(&g_dev, dev);
     if (e) {
-        ge_err(fn, "aclrtMemcpy HOST_TO_DEVICE of %zu bytes failed (ACL error %d): %s", size, e,
-               acl_message());
+        ge_err(fn, "aclrtMemcpy HOST_TO_DEVICE of %zu bytes failed (ACL error %d)", size, e);
         if (r)
             region_release(&g_dev, r);   /* CANN: aclrtFree */
         return GE_FAILED;

@@ -21,7 +21,7 @@ class Boom(Exception):
 
 
 def _failure() -> GeError:
-    return GeError("RunGraph", 1343242245, "no memory", {"graph_id": 1})
+    return GeError.from_call("RunGraph", 1343242245, "no memory", {"graph_id": 1})
 
 
 def test_a_failure_carries_the_first_as_cause_and_the_others_as_notes() -> None:
@@ -37,7 +37,9 @@ def test_a_failure_carries_the_first_as_cause_and_the_others_as_notes() -> None:
     assert message[0].startswith("RunGraph failed; graph_id=1")
     # before 3.11 the notes are printed with the message, as 3.11 prints them
     assert message[1:] == (info.value.__notes__ if OLD_PYTHON else [])
-    assert info.value.args == ("RunGraph", 1343242245, "no memory", {"graph_id": 1})
+    assert info.value.args == (  # the notes live in __notes__ and str(), not in args
+        "RunGraph failed; graph_id=1, status=GE_GRAPH_MALLOC_FAILED (1343242245); no memory",
+    )
 
 
 def test_without_a_failure_the_first_is_raised_with_the_others_as_notes() -> None:
@@ -81,10 +83,11 @@ SCRIPT = textwrap.dedent(
     class Boom(Exception):
         pass
 
+    failure = GeError.from_call("RunGraph", 1, "no memory")
     if sys.argv[1] == "failure":
-        raise_with(GeError("RunGraph", 1, "no memory"), [Boom("first"), Boom("second")])
+        raise_with(failure, [Boom("first"), Boom("second")])
     elif sys.argv[1] == "interrupt":
-        raise_with(GeError("RunGraph", 1, "no memory"), [KeyboardInterrupt(), Boom("second")])
+        raise_with(failure, [KeyboardInterrupt(), Boom("second")])
     else:
         raise_first([Boom("first"), Boom("second")])
     """

@@ -134,7 +134,8 @@ def test_a_device_that_does_not_exist(ge_stub_library: str) -> None:
     done = run("demo", "--backend", "stub", "--device", "7")
     assert done.returncode == 1
     line = one_error_line(done)
-    assert "aclrtSetDevice failed; device=7; ACL_ERROR_INVALID_DEVICE" in line
+    assert "aclrtSetDevice failed; device=7, status=ACL_ERROR_INVALID_DEVICE (200002);" in line
+    assert "EH9999" not in line  # ACL's own report spans lines: not in the one-line error
     assert "check the device index" in line and "doctor" in line
 
 

@@ -20,10 +20,20 @@ import pytest
 
 from ge._ffi import api
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
-from ge._ffi.signatures import ABI_SPECS, CONST_ELEMENT_TYPES, SPECS
+from ge._ffi.signatures import (
+    ABI_SPECS,
+    CONST_ELEMENT_TYPES,
+    SESSION_COMPILE_GRAPH,
+    SESSION_GET_SESSION_ID,
+    SESSION_IS_GRAPH_NEED_REBUILD,
+    SESSION_LOAD_GRAPH,
+    SPECS,
+)
+from ge._ffi.std_map import empty_std_map
 
 F32 = 0
 ND = 2
+FAILED = 0xFFFFFFFF
 
 
 def exported_functions(library: str) -> set[str]:
@@ -131,7 +141,7 @@ def _smoke_async(w: World) -> None:
         ptr = c_void_p()
         assert api.aclrtMalloc(byref(ptr), size, 0) == 0
         blocks[len(blocks) + 1] = ptr.value or 0
-        calls.append("malloc")
+        calls.append(f"malloc {size}")
         return len(blocks)
 
     def free(obj: Any, block: int) -> None:
@@ -151,13 +161,19 @@ def _smoke_async(w: World) -> None:
     assert api.GeApiWrapper_HasDefaultAllocator(w.stream) is False
     (out,) = _run(w, "GeApiWrapper_Session_RunGraphWithStreamAsync", w.stream)
     assert api.GeApiWrapper_Tensor_GetPlacement(out) == 1
+    assert api._ZNK2ge6Tensor7GetSizeEv(out) == 64  # 16 bytes, padded: round up to 32, + 32
     assert api.aclrtSynchronizeStream(w.stream) == 0
     host = (ctypes.c_float * 4)()
     assert api.aclrtMemcpy(host, 16, api._ZNK2ge6Tensor7GetDataEv(out), 16, 2) == 0
     assert list(host) == [2.0, 4.0, 6.0, 8.0]
     assert api.GeApiWrapper_Session_UnregisterExternalAllocator(w.session, w.stream) == 0
     api.GeApiWrapper_Tensor_DestroyEsCTensor(out)
-    assert calls == ["malloc", "get_addr", "free", "on_destroy 77"]
+    # the graph's own memory (const, feature map) was asked for first, and is
+    # held until the graph goes: the allocator outlives its registration
+    load = ["malloc 512", "get_addr", "malloc 4160", "get_addr"]
+    assert calls == [*load, "malloc 64", "get_addr", "free"]
+    assert api.GeApiWrapper_Session_RemoveGraph(w.session, 1) == 0
+    assert calls[-3:] == ["free", "free", "on_destroy 77"]
 
 
 def _smoke_text(w: World) -> None:
@@ -347,22 +363,28 @@ def _smoke_default_allocator(w: World) -> None:
 
 
 def _smoke_compile(w: World) -> None:
-    assert api.GeApiWrapper_Session_IsGraphNeedRebuild(w.session, 1) is True
-    assert api.GeApiWrapper_Session_CompileGraph(w.session, 1) == 0
-    assert api.GeApiWrapper_Session_IsGraphNeedRebuild(w.session, 1) is False
-    assert api.GeApiWrapper_Session_LoadGraph(w.session, 1, *_options(), w.stream) == 0
+    assert api._ZN2ge7Session18IsGraphNeedRebuildEj(w.session, 1) is True
+    assert api._ZN2ge7Session12CompileGraphEj(w.session, 1) == 0
+    assert api._ZN2ge7Session18IsGraphNeedRebuildEj(w.session, 1) is False
+    options = empty_std_map()
+    assert api.GeSessionLoadGraph(w.session, 1, byref(options), w.stream) == 0
+    member = getattr(api, SESSION_LOAD_GRAPH)
+    assert member(w.session, 1, byref(options), w.stream) == FAILED  # loaded already
 
 
 def _smoke_errors(w: World) -> None:
-    assert api.GeApiWrapper_Session_RemoveGraph(w.session, 99) == 1343242242
-    assert b"[ge_stub]" in api.GeApiWrapper_GEGetErrorMsg()
+    assert api.GeApiWrapper_Session_RemoveGraph(w.session, 99) == FAILED
+    text = api.GeApiWrapper_GEGetErrorMsg().decode()
+    assert text.startswith("E19999: Internal error!") and "graph_id:99" in text
+    assert api.GeApiWrapper_GEGetErrorMsg() == b""  # reading drained it
     assert api.aclrtSetDevice(99) == 200002
-    assert b"[ge_stub]" in api.aclGetRecentErrMsg()
+    assert b"EH9999" in api.aclGetRecentErrMsg()
+    assert api.aclGetRecentErrMsg() is None
 
 
 def _smoke_session_options(w: World) -> None:
     s = api.GeApiWrapper_Session_CreateSessionWithOptions(*_options(**{"ge.x": "1"}))
-    assert s and api.GeApiWrapper_Session_GetSessionId(s) > 0
+    assert s and api._ZNK2ge7Session12GetSessionIdEv(s) == 1  # the world's session is 0
     api.GeApiWrapper_Session_DestroySession(s)
 
 
@@ -449,9 +471,10 @@ for _fn, _names in {
         for t in ("Graph", "Tensor", "Node")
     ),
     _smoke_default_allocator: "RegisterDefaultAllocator HasDefaultAllocator",
-    _smoke_compile: "CompileGraph IsGraphNeedRebuild LoadGraph",
+    _smoke_compile: f"{SESSION_COMPILE_GRAPH} {SESSION_IS_GRAPH_NEED_REBUILD} GeSessionLoadGraph "
+    f"{SESSION_LOAD_GRAPH}",
     _smoke_errors: "GEGetErrorMsg aclGetRecentErrMsg aclrtSetDevice",
-    _smoke_session_options: "CreateSessionWithOptions GetSessionId DestroySession",
+    _smoke_session_options: f"CreateSessionWithOptions {SESSION_GET_SESSION_ID} DestroySession",
     _smoke_device: "aclrtGetDevice aclrtGetDeviceCount",
     _smoke_graph: "CreateGraph DestroyGraph GetName FreeString CreateTensor",
     _smoke_stub_controls: "GeStub_FailableFunctions GeStub_FailNext GeStub_FaultsPending "

@@ -113,12 +113,12 @@ def test_library_dir_finds_each_group(
 def test_unknown_and_hidden_symbols(ge_stub_library: str) -> None:
     with pytest.raises(AttributeError):
         _ = _ffi.api.NotARealFunction
-    assert _ffi.has("GeApiWrapper_Session_CompileGraph")
-    with _ffi.hidden_symbols("GeApiWrapper_Session_CompileGraph"):
-        assert not _ffi.has("GeApiWrapper_Session_CompileGraph")
-        with pytest.raises(MissingSymbolError, match="GeApiWrapper_Session_CompileGraph"):
-            _ = _ffi.api.GeApiWrapper_Session_CompileGraph
-    assert _ffi.has("GeApiWrapper_Session_CompileGraph")
+    assert _ffi.has("GeSessionLoadGraph")
+    with _ffi.hidden_symbols("GeSessionLoadGraph"):
+        assert not _ffi.has("GeSessionLoadGraph")
+        with pytest.raises(MissingSymbolError, match="GeSessionLoadGraph"):
+            _ = _ffi.api.GeSessionLoadGraph
+    assert _ffi.has("GeSessionLoadGraph")
     with pytest.raises(ValueError, match="not optional"), _ffi.hidden_symbols("aclInit"):
         pass
 

@@ -13,6 +13,7 @@ import ge
 from ge._ffi import api
 from ge._ffi import status as S
 from ge.error import GeError
+from ge.ge_global import GeApi
 
 
 def test_initialize_finalize_and_flag(acl_ready: Any) -> None:
@@ -31,14 +32,34 @@ def test_initialize_options_must_be_a_str_dict(ge_stub: Any, bad: object) -> Non
         ge.initialize(bad)  # type: ignore[arg-type]
 
 
-def test_ge_api_class(acl_ready: Any) -> None:
-    api_obj = ge.GeApi()
-    with pytest.raises(TypeError, match=r"^Ge init config must be a dictionary$"):
-        api_obj.ge_initialize("ge.exec.deviceId=0")  # type: ignore[arg-type]
-    api_obj.ge_initialize({"ge.exec.deviceId": "0"})
+def test_ge_api_class_methods_as_cann_documents(acl_ready: Any) -> None:
+    assert GeApi.ge_initialize({"ge.exec.deviceId": "0"}) == 0  # on the class
     assert ge.is_initialized()
-    api_obj.ge_finalize()
+    assert GeApi.ge_finalize() == 0
     assert not ge.is_initialized()
+    instance = GeApi()
+    assert instance.ge_initialize({"ge.exec.deviceId": "0"}) == 0  # and on an instance
+    assert instance.ge_finalize() == 0
+    assert not ge.is_initialized()
+
+
+@pytest.mark.parametrize("bad", ["ge.exec.deviceId=0", None, 1, [("a", "b")]])
+def test_ge_initialize_needs_a_dictionary(ge_stub: Any, bad: object) -> None:
+    with pytest.raises(TypeError, match=r"^Ge init config must be a dictionary$"):
+        GeApi.ge_initialize(bad)  # type: ignore[arg-type]
+
+
+def test_ge_initialize_refuses_an_empty_config(ge_stub: Any) -> None:
+    with pytest.raises(TypeError, match=r"^Ge init config must not be empty$"):
+        GeApi.ge_initialize({})
+    assert not ge.is_initialized()
+
+
+def test_ge_initialize_failure_is_a_runtime_error(acl_ready: Any) -> None:
+    acl_ready.fail_next("GeApiWrapper_GEInitialize", S.FAILED)
+    with pytest.raises(RuntimeError) as info:
+        GeApi.ge_initialize({"ge.exec.deviceId": "0"})
+    assert isinstance(info.value, GeError) and info.value.status == S.FAILED
 
 
 def test_initialize_failure_is_a_ge_error(acl_ready: Any) -> None:
@@ -73,7 +94,8 @@ def test_reinitialize_after_finalize_gives_fresh_sessions(acl_ready: Any) -> Non
     ge.finalize()
     ge.initialize()
     second = ge.Session()
-    assert second.session_id > first.session_id and second.ge_session_id > 0
+    assert second.session_id > first.session_id
+    assert (first.closed, second.ge_session_id) == (True, 1)  # GE's ids go on
     ge.finalize()
 
 
@@ -118,3 +140,72 @@ def test_exit_with_live_objects_is_silent(ge_stub_library: str, tmp_path: Any) -
         "leaving with everything alive\nat exit: sessions=0 ge_initialized=False\n"
     )
     assert done.stderr == ""
+
+
+def test_finalize_unregisters_every_allocator_first(
+    acl_ready: Any, make_graph: Any, stream: Any
+) -> None:
+    """GEFinalize unregisters nothing: an allocator left registered would die in a
+    static destructor at exit. Closed sessions' registrations included."""
+    import numpy as np
+
+    from ge.allocator import AclAllocator
+
+    ge.initialize()
+    other = ge.acl.Stream()
+    session = ge.Session()
+    with make_graph() as graph:
+        session.add_graph(1, graph)
+    x = ge.Tensor.from_numpy(np.ones((2, 3), np.float32))
+    (out,) = session.run_graph_with_stream_async(1, other, [x, x])  # the default allocator
+    other.synchronize()
+    out.close()
+    session.register_external_allocator(stream, AclAllocator())
+    # closing unregisters what the session registered, in order: the default
+    # allocator of `other`, then `stream`'s, which fails: still registered in GE
+    acl_ready.fail_next("GeApiWrapper_Session_UnregisterExternalAllocator", S.FAILED, nth=2)
+    with pytest.raises(GeError):
+        session.close()
+    assert session.closed and api.GeApiWrapper_HasExternalAllocator(stream.handle)
+    assert not api.GeApiWrapper_HasExternalAllocator(other.handle)
+    ge.finalize()
+    assert not api.GeApiWrapper_HasExternalAllocator(stream.handle)
+    assert not api.GeApiWrapper_HasExternalAllocator(other.handle)
+    assert acl_ready.live_counts()["allocators"] == 0
+    assert acl_ready.callback_counts()["on_destroy"] == 1
+    x.close()
+    other.destroy()
+
+
+def test_cann_session_example_runs_unchanged(acl_ready: Any) -> None:
+    """docs/zh/api/graph_engine_api/python/ge/session/Session/overview.md, with
+    CANN's spellings only (the graph from the package's builder)."""
+    import numpy as np
+
+    builder = ge.GraphBuilder("doc")
+    x = builder.input(0, ge.DataType.DT_FLOAT, (2, 2))
+    graph = builder.build([x + x])
+    builder.close()
+
+    from ge.ge_global import GeApi
+    from ge.graph import DataType, Format, Tensor
+    from ge.session import Session
+
+    config = {"ge.execDeviceId": "0", "ge.graphRunMode": "0"}
+    GeApi.ge_initialize(config)
+    session = Session()
+    session.add_graph(0, graph)
+    input_tensor = Tensor(
+        data=[1.0, 2.0, 3.0, 4.0],
+        data_type=DataType.DT_FLOAT,
+        format=Format.FORMAT_ND,
+        shape=[2, 2],
+    )
+    outputs = session.run_graph(0, [input_tensor])
+    GeApi.ge_finalize()
+
+    np.testing.assert_array_equal(outputs[0].numpy(), [[2.0, 4.0], [6.0, 8.0]])
+    assert session.closed  # ge_finalize closed it
+    for tensor in (input_tensor, *outputs):
+        tensor.close()
+    graph.close()

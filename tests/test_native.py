@@ -337,3 +337,75 @@ def test_an_object_that_outlives_a_reset_of_the_stand_in_is_left_alone(ge_stub: 
     ge_stub.reset()  # type: ignore[attr-defined]
     del tensor, graph
     gc.collect()
+
+
+# -- GE's allocator lock, and a wiped native state ------------------------------------
+
+
+class Holder:
+    """Stands in for an allocator trampoline: ``owner`` is the thread in its callback."""
+
+    owner: Optional[int] = None
+
+
+def test_release_inside_the_callback_of_its_allocator_is_refused() -> None:
+    obj, holder = Fake(), Holder()
+    obj._release_locks = (holder,)
+    holder.owner = threading.get_ident()  # as if inside that allocator's callback
+    with pytest.raises(RuntimeError, match="from inside a callback of the allocator"):
+        obj.close()
+    with (
+        pytest.raises(RuntimeError, match="from inside a callback of the allocator"),
+        obj._exclusive(),
+    ):
+        pass
+    assert not obj.closed and obj.released == []
+    holder.owner = None
+    obj.close()
+    assert obj.released == [0x1000] and obj._release_locks == ()
+
+
+def test_the_collector_defers_such_a_release_until_the_callback_is_over() -> None:
+    import gc
+
+    from ge import _callback_errors, _native
+
+    released: list[int] = []
+    holder = Holder()
+
+    class Logged(Fake):
+        __slots__ = ()
+
+        def _finalize(self, handle: int) -> None:
+            released.append(handle)
+
+    with _callback_errors.collecting():  # a C call made by the package
+        holder.owner = threading.get_ident()  # ... whose callback drops the object
+        obj = Logged(0x2000)
+        obj._release_locks = (holder,)
+        del obj
+        gc.collect()
+        assert released == [] and len(_native._deferred) == 1
+        holder.owner = None  # the callback returned
+    assert released == [0x2000] and _native._deferred == []  # the call returned
+
+
+def test_objects_of_a_wiped_native_state_never_reach_c() -> None:
+    from ge import _lifecycle
+
+    finalized: list[int] = []
+
+    class Logged(Fake):
+        __slots__ = ()
+
+        def _finalize(self, handle: int) -> None:
+            finalized.append(handle)
+
+    kept, dropped = Fake(0x3000), Logged(0x4000)
+    _lifecycle.native_epoch += 1  # what forget_native_state() does (the stand-in's reset)
+    try:
+        kept.close()
+        del dropped
+        assert kept.closed and kept.released == [] and finalized == []
+    finally:
+        _lifecycle.native_epoch -= 1

@@ -2,9 +2,10 @@
 
 A state machine registers, replaces and unregisters Python allocators (plain
 ``aclrtMalloc``, a ``CachingAllocator`` and a pool carving one device buffer)
-on the default stream and two streams from two sessions, runs graphs
-asynchronously, synchronizes, closes or drops outputs, closes sessions and
-finalizes GE, in any order. After every step:
+on three streams from two sessions, runs graphs asynchronously (the first run
+of a session's graph also loads it: GE takes the graph's own memory from the
+stream's allocator, until the graph goes), synchronizes, closes or drops
+outputs, closes sessions and finalizes GE, in any order. After every step:
 
 * every block GE received was freed at most once, and only blocks GE received
   were freed; at teardown every one of them was freed exactly once;
@@ -132,8 +133,8 @@ class AllocatorMachine(RuleBasedStateMachine):
         ge.acl.init()
         self.device = ge.acl.Device(0)
         self.device.set()
-        self.streams = [ge.acl.Stream(), ge.acl.Stream()]
-        self.handles = [0, self.streams[0].handle, self.streams[1].handle]
+        self.streams = [ge.acl.Stream(), ge.acl.Stream(), ge.acl.Stream()]
+        self.handles = [stream.handle for stream in self.streams]
         self.regs: list[Reg] = []
         self.current: dict[int, Reg] = {}
         self.sessions: list[Optional[ge.Session]] = [None, None]
@@ -162,11 +163,7 @@ class AllocatorMachine(RuleBasedStateMachine):
             reg.registered = False
 
     def sync(self, which: int) -> None:
-        if which == 0:
-            with ge.acl.DeviceBuffer(16) as buffer:
-                buffer.copy_from(np.zeros(4, np.uint8), stream=0)
-        else:
-            self.streams[which - 1].synchronize()
+        self.streams[which].synchronize()
 
     # -- rules ---------------------------------------------------------------------
 
@@ -301,7 +298,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         ge.finalize()
         for stream in self.streams:
             stream.destroy()
-        ge.Session().close()  # a package call: retired callbacks are released
+        _allocator_bridge.registry.bury()  # what the next package call would do
         gc.collect()
         for reg in self.regs:
             recorder = reg.recorder
@@ -372,7 +369,7 @@ def test_callbacks_survive_while_blocks_are_out_even_if_everything_else_is_dropp
         np.testing.assert_array_equal(out.numpy(), X + X)
         out.close()  # FreeFn, then OnDestroy
         assert ge_stub.callback_counts()["on_destroy"] == 1
-        ge.Session().close()  # any later call releases the retired callbacks
+        _allocator_bridge.registry.bury()  # as any later package call does
         gc.collect()
         assert ref() is None and recorder_ref() is None
     ge.acl.finalize()
@@ -406,6 +403,10 @@ def test_on_destroy_runs_once_whatever_the_order(ge_stub: Any, order: str) -> No
                 stream.synchronize()  # the queued write was the block's last other user
                 assert ge_stub.callback_counts()["on_destroy"] == 0
                 outputs[1].close()
+            # the graph GE loaded on the stream still holds two of its blocks
+            assert ge_stub.callback_counts()["on_destroy"] == 0
+            assert recorder.outstanding == 2
+            session.remove_graph(1)
             assert ge_stub.callback_counts()["on_destroy"] == 1
             session.unregister_external_allocator(stream)  # nothing left: no second call
             assert ge_stub.callback_counts()["on_destroy"] == 1

@@ -144,7 +144,7 @@ def test_graph_options_are_read_once(ge_ready: StubControl, make_graph: Any) -> 
         assert Shifty.reads == 1
 
 
-def test_has_session_needs_an_integer(ge_stub: StubControl) -> None:
+def test_has_session_needs_an_integer(ge_ready: StubControl) -> None:
     with pytest.raises(TypeError, match="session_id must be an integer"):
         ge.has_session(HashRaises())  # type: ignore[arg-type]
     with pytest.raises(TypeError):

@@ -8,14 +8,16 @@ allocator registry). At teardown everything is released and every counter
 is zero.
 
 Steps: GE initialize/finalize at any point (with good and bad options),
-sessions created before and after initialize, closed, dropped; graphs built,
-closed, added/removed/compiled/loaded under random ids (taken, missing, out
-of range), run synchronously and asynchronously with right and wrong inputs
-(host, device, closed, and outputs of earlier runs chained as inputs);
-external allocators registered/replaced/unregistered on the default stream
-and on two streams; streams synchronized or destroyed and replaced (their
-dead handles stay usable as arguments); tensors read, moved, closed or
-dropped in random order.
+sessions created before (refused) and after initialize, closed, dropped;
+graphs built, closed, added/removed/compiled/loaded under random ids (taken,
+missing, out of range), run synchronously and asynchronously with right and
+wrong inputs (host, device, closed, and outputs of earlier runs chained as
+inputs), CANN's two ways of running (compiled and loaded graphs run on a
+stream only), the graph's own memory GE takes from the stream's allocator
+when it loads a graph; external allocators registered/replaced/unregistered
+on two streams (stream 0 refused: GE has no default stream); streams
+synchronized or destroyed and replaced (their dead handles stay usable as
+arguments); tensors read, moved, closed or dropped in random order.
 
 Sizes come from the hypothesis profile (``CI=true`` selects 'ci'; run the
 large one with ``HYPOTHESIS_PROFILE=long``). The number of steps executed is
@@ -121,11 +123,21 @@ def compute(kind: str, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 @dataclass(eq=False)
+class MGraph:
+    """A graph added to a session."""
+
+    kind: str
+    built: bool = False  # compiled: by compile_graph or a run (IsGraphNeedRebuild false)
+    compiled: bool = False  # by compile_graph: run_graph is UNSUPPORTED
+    memory: Optional[MAlloc] = None  # loaded: the allocator its own memory came from
+    loaded: bool = False
+
+
+@dataclass(eq=False)
 class MSession:
     obj: Optional[ge.Session]
-    gen: int  # GE generation at creation, 0 when GE was not initialised
     closed: Optional[str] = None  # None, "close" or "finalize"
-    graphs: dict[int, list[Any]] = field(default_factory=dict)  # id -> [kind, compiled]
+    graphs: dict[int, MGraph] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -168,14 +180,6 @@ class Model:
 
     # -- predictions ----------------------------------------------------------
 
-    def ge_status(self, s: MSession) -> Optional[int]:
-        """What GE says about a session the package still has open."""
-        if not self.init:
-            return S.GE_CLI_GE_NOT_INITIALIZED
-        if s.gen != self.gen:
-            return S.GE_SESSION_NOT_EXIST
-        return None
-
     @staticmethod
     def closed_status(s: MSession) -> int:
         return S.GE_SESSION_MANAGER_NOT_INIT if s.closed == "finalize" else S.GE_SESSION_NOT_EXIST
@@ -217,6 +221,26 @@ class Model:
         if t.holds_block and not t.pending:
             self.release_block(t)
 
+    def load(self, g: MGraph, stream: int) -> None:
+        """GE loads the graph on ``stream``: its own memory (const, feature map) comes
+        from the stream's allocator, if it has one, until the graph goes."""
+        g.loaded = True
+        a = self.current.get(stream)
+        if a is not None:
+            g.memory = a
+            a.blocks += 2
+            if a.ledger is not None:
+                self.mallocs += 2
+
+    def drop_graph(self, g: MGraph) -> None:
+        """The graph is removed (or its session closed): GE frees its own memory."""
+        a, g.memory = g.memory, None
+        if a is not None:
+            a.blocks -= 2
+            if a.ledger is not None:
+                self.frees += 2
+            self.maybe_gone(a)
+
     def close_session(self, s: MSession, how: str) -> None:
         if s.closed is not None:
             return
@@ -224,6 +248,8 @@ class Model:
         for stream, a in list(self.current.items()):
             if a.owner is s:
                 self.unregister(stream)
+        for g in s.graphs.values():
+            self.drop_graph(g)
         s.graphs.clear()
 
     def live_counts(self, n_streams: int) -> dict[str, int]:
@@ -245,6 +271,7 @@ class Model:
             "pending_work": sum(self.pending.values()),
             "strings": 0,
             "tensor_descs": 0,
+            "ge_sessions": sum(1 for s in self.sessions if s.closed is None),
         }
 
 
@@ -300,7 +327,6 @@ class GeMachine(RuleBasedStateMachine):
         self.dead: list[int] = []
         for s in self.streams.values():
             self.m.pending[s.handle] = 0
-        self.m.pending[0] = 0
 
     # -- helpers -----------------------------------------------------------------
 
@@ -413,14 +439,17 @@ class GeMachine(RuleBasedStateMachine):
         self.open_sessions(plan)
 
     def open_sessions(self, plan: list[list[str]]) -> None:
+        if not self.m.init:  # a session needs GE: refused before any C call
+            expect_ge_error(ge.Session, "CreateSession", S.GE_SESSION_MANAGER_NOT_INIT)
+            return
         for kinds in plan:
             session = ge.Session()
-            s = MSession(session, self.m.gen if self.m.init else 0)
+            s = MSession(session)
             self.m.sessions.append(s)
-            for gid, kind in enumerate(kinds if self.m.init else []):
+            for gid, kind in enumerate(kinds):
                 with build(kind) as graph:
                     session.add_graph(gid, graph)
-                s.graphs[gid] = [kind, False]
+                s.graphs[gid] = MGraph(kind)
 
     @rule(bad_options=st.booleans())
     @counted
@@ -461,9 +490,15 @@ class GeMachine(RuleBasedStateMachine):
     @rule(with_options=st.booleans())
     @counted
     def create_session(self, with_options: bool) -> None:
-        session = ge.Session({"ge.session.tag": "machine"} if with_options else None)
+        options = {"ge.session.tag": "machine"} if with_options else None
+        if not self.m.init:
+            expect_ge_error(
+                lambda: ge.Session(options), "CreateSession", S.GE_SESSION_MANAGER_NOT_INIT
+            )
+            return
+        session = ge.Session(options)
         assert ge.has_session(session.session_id)
-        self.m.sessions.append(MSession(session, self.m.gen if self.m.init else 0))
+        self.m.sessions.append(MSession(session))
 
     @rule(i=SESSIONS, drop=st.booleans())
     @counted
@@ -493,7 +528,7 @@ class GeMachine(RuleBasedStateMachine):
         if s.closed:
             expect_ge_error(lambda: s.obj.ge_session_id, "GetSessionId", self.m.closed_status(s))
         else:
-            assert s.obj.ge_session_id > 0
+            assert s.obj.ge_session_id >= 0  # GE's ids count from 0
 
     # -- graphs --------------------------------------------------------------------------------
 
@@ -542,18 +577,16 @@ class GeMachine(RuleBasedStateMachine):
             return
         status = self.graph_call_status(s, gid, needs_graph=False)
         if status is None:
-            call()
+            assert call() == 0
             ok("AddGraph")
-            s.graphs[gid] = [kind, False]
+            s.graphs[gid] = MGraph(kind)
         else:
             expect_ge_error(call, "AddGraph", status)
 
     def graph_call_status(self, s: MSession, gid: int, needs_graph: bool = True) -> Optional[int]:
+        """The package's own codes (sessions are open only while GE is up)."""
         if s.closed:
             return self.m.closed_status(s)
-        status = self.m.ge_status(s)
-        if status is not None:
-            return status
         if needs_graph and gid not in s.graphs:
             return S.GE_GRAPH_GRAPH_NOT_EXIST
         if not needs_graph and gid in s.graphs:
@@ -583,30 +616,38 @@ class GeMachine(RuleBasedStateMachine):
             OUTCOMES["ValueError graph id"] += 1
             return
         status = self.graph_call_status(s, gid)
-        if op == "rebuild":  # a bool: False when GE cannot say
+        if op == "rebuild":  # GE's bool: true for an unknown or uncompiled graph
             if s.closed:
                 expect_ge_error(call, api, self.m.closed_status(s))
             else:
-                assert call() is (status is None and not s.graphs[gid][1])
+                assert call() is (gid not in s.graphs or not s.graphs[gid].built)
             return
-        if op == "load" and status is None and not s.graphs[gid][1]:
-            status = S.GE_GRAPH_NOT_BUILT
+        if op == "load" and status is None:
+            g = s.graphs[gid]
+            if not g.compiled or g.loaded:  # CANN: compiled first, loaded once
+                status = S.FAILED
         if status is not None:
             expect_ge_error(call, api, status)
             return
         call()
         ok(api)
+        g = s.graphs[gid]
         if op == "remove":
+            self.m.drop_graph(g)
             del s.graphs[gid]
         elif op == "compile":
-            s.graphs[gid][1] = True
+            g.built = g.compiled = True
+        elif op == "load":
+            self.m.load(g, stream.handle)
 
     # -- runs ------------------------------------------------------------------------------------
 
     def run_status(self, s: MSession, gid: int, valid: bool) -> Optional[int]:
         status = self.graph_call_status(s, gid)
+        if status is None and s.graphs[gid].compiled:
+            status = S.UNSUPPORTED  # compiled by compile_graph: the other way of running
         if status is None and not valid:
-            status = S.ACL_ERROR_GE_PARAM_INVALID
+            status = S.FAILED  # GE's PARAM_INVALID is above 9,999,999: RunGraph says FAILED
         return status
 
     @rule(i=SESSIONS, g=GRAPH_IDS, variant=INPUT_VARIANTS, seed=st.integers(0, 2**16))
@@ -617,7 +658,7 @@ class GeMachine(RuleBasedStateMachine):
             return
         gid = self.pick_gid(s, g)
         assert s.obj is not None
-        kind = s.graphs[gid][0] if gid in s.graphs else "fma"
+        kind = s.graphs[gid].kind if gid in s.graphs else "fma"
         tensors, values, chained, valid = self.make_inputs(kind, variant, seed, None)
         try:
             call = functools.partial(s.obj.run_graph, gid, tensors)
@@ -637,7 +678,7 @@ class GeMachine(RuleBasedStateMachine):
         finally:
             self.close_fresh(tensors, chained)
         ok("RunGraph")
-        s.graphs[gid][1] = True  # RunGraph compiles
+        s.graphs[gid].built = True  # RunGraph compiles
         expected = compute(kind, values)
         assert len(outputs) == len(expected)
         for out, want in zip(outputs, expected):
@@ -663,7 +704,7 @@ class GeMachine(RuleBasedStateMachine):
         assert s.obj is not None
         stream_arg, stream = self.stream_arg(which)
         dead = stream in self.dead
-        kind = s.graphs[gid][0] if gid in s.graphs else "fma"
+        kind = s.graphs[gid].kind if gid in s.graphs else "fma"
         tensors, values, chained, valid = self.make_inputs(kind, variant, seed, stream)
         try:
             call = self.stream_call(
@@ -673,37 +714,36 @@ class GeMachine(RuleBasedStateMachine):
                 with pytest.raises(ValueError, match="Graph_id"):
                     call()
                 return
+            if which == "default":
+                with pytest.raises(ValueError, match="stream 0 is not a stream"):
+                    call()
+                OUTCOMES["ValueError stream 0"] += 1
+                return
             if variant == "closed" and tensors:
                 with pytest.raises(ValueError, match="tensor is closed"):
                     call()
                 return
-            if s.closed:
-                expect_ge_error(call, "RunGraphWithStreamAsync", self.m.closed_status(s))
+            status = self.graph_call_status(s, gid)
+            if status is not None:
+                expect_ge_error(call, "RunGraphWithStreamAsync", status)
                 return
             if stream not in self.m.current:
                 # GE's default allocator is registered first, owned by this session
-                status = self.m.ge_status(s)
-                if status is None and dead:
-                    status = S.ACL_ERROR_GE_PARAM_INVALID
-                if status is not None:
-                    expect_ge_error(call, "RegisterDefaultAllocator", status)
-                    return
+                # (GE only keys its map by the stream: a dead one too)
                 a = MAlloc(stream, s, None)
                 self.m.allocs.append(a)
                 self.m.current[stream] = a
-            status = self.graph_call_status(s, gid)
-            if status is None and dead:
-                status = S.ACL_ERROR_GE_PARAM_INVALID
-            if status is None and not valid:
-                status = S.ACL_ERROR_GE_PARAM_INVALID
-            if status is not None:
-                expect_ge_error(call, "RunGraphWithStreamAsync", status)
+            if dead or not valid:  # GE says FAILED for any failure of an async run
+                expect_ge_error(call, "RunGraphWithStreamAsync", S.FAILED)
                 return
             outputs = call()
         finally:
             self.close_fresh(tensors, chained)
         ok("RunGraphWithStreamAsync" + (" chained" if chained else ""))
-        s.graphs[gid][1] = True
+        g = s.graphs[gid]
+        g.built = True
+        if not g.loaded:  # the first run on a stream loads the graph
+            self.m.load(g, stream)
         a = self.m.current[stream]
         expected = compute(kind, values)
         assert len(outputs) == len(expected)
@@ -721,10 +761,9 @@ class GeMachine(RuleBasedStateMachine):
     # -- streams ---------------------------------------------------------------------------------
 
     def sync(self, which: str) -> None:
-        if which == "default":
+        if which == "default":  # ACL's default stream (no GE work can be on it)
             with ge.acl.DeviceBuffer(16) as buffer:  # a copy on a foreign stream syncs it
                 buffer.copy_from(np.zeros(4, np.float32), stream=0)
-            self.m.drain(0)
         else:
             stream = self.streams[which]
             stream.synchronize()
@@ -760,11 +799,12 @@ class GeMachine(RuleBasedStateMachine):
         stream_arg, stream = self.stream_arg(which)
         ledger = Ledger()
         call = self.stream_call(stream, s.obj.register_external_allocator, stream_arg, ledger)
-        status = self.m.closed_status(s) if s.closed else self.m.ge_status(s)
-        if status is None and stream in self.dead:
-            status = S.ACL_ERROR_GE_PARAM_INVALID
-        if status is not None:
-            expect_ge_error(call, "RegisterExternalAllocator", status)
+        if which == "default":
+            with pytest.raises(ValueError, match="stream 0 is not a stream"):
+                call()
+            return
+        if s.closed:  # a dead stream is fine: GE only keys its map by it
+            expect_ge_error(call, "RegisterExternalAllocator", self.m.closed_status(s))
             return
         before = set(_allocator_bridge.registry.alive)
         call()
@@ -784,9 +824,12 @@ class GeMachine(RuleBasedStateMachine):
         assert s.obj is not None
         stream_arg, stream = self.stream_arg(which)
         call = self.stream_call(stream, s.obj.unregister_external_allocator, stream_arg)
-        status = self.m.closed_status(s) if s.closed else self.m.ge_status(s)
-        if status is not None:
-            expect_ge_error(call, "UnregisterExternalAllocator", status)
+        if which == "default":
+            with pytest.raises(ValueError, match="stream 0 is not a stream"):
+                call()
+            return
+        if s.closed:
+            expect_ge_error(call, "UnregisterExternalAllocator", self.m.closed_status(s))
             return
         call()
         ok("UnregisterExternalAllocator")
@@ -887,7 +930,7 @@ class GeMachine(RuleBasedStateMachine):
             if entry[0] is not None:
                 entry[0].close()
                 entry[0] = None
-        ge.finalize()
+        ge.finalize()  # closes the sessions: GE gives their graphs' memory back
         for stream in self.streams.values():
             stream.destroy()
         with ge.acl.DeviceBuffer(16) as buffer:

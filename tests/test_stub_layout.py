@@ -292,7 +292,7 @@ def test_a_missing_op_library_is_not_replaced_by_the_placeholders(
     assert "add_es_library" in error
     # the base library does have the placeholder, which returns NULL with a message
     assert "PLACEHOLDER None" in done.stdout
-    assert "EsAdd: weak placeholder" in done.stdout
+    assert "weak placeholder" in done.stdout and "[FUNC:EsAdd]" in done.stdout
 
 
 def test_a_runtime_wrapper_older_than_9_1_is_refused(tmp_path: Path) -> None:
@@ -311,9 +311,9 @@ def test_a_runtime_wrapper_older_than_9_1_is_refused(tmp_path: Path) -> None:
         else:
             raise SystemExit("an old runtime wrapper was used")
         try:
-            ge.Session()
-        except ge.CannVersionError:
-            pass
+            ge.Session()  # GE is not initialised: refused before any C call
+        except ge.GeError as exc:
+            assert exc.status_name == "GE_SESSION_MANAGER_NOT_INIT", exc
         counts = StubControl().live_counts()
         print("SESSIONS", counts["sessions"])
     """

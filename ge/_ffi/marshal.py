@@ -55,18 +55,40 @@ def take_string(pointer: int | None) -> str | None:
 
 
 def last_ge_message() -> str:
-    """GE's message for the last failure on this thread (may be empty)."""
+    """GE's error text for this thread (``GEGetErrorMsg``), which empties GE's queue.
+
+    The text holds every report since the last read (several lines, with
+    ``[PID: ...]`` headers) and may be empty. Read it exactly once per failed
+    call, right after it, and never when nothing failed.
+    """
     return decode(api.GeApiWrapper_GEGetErrorMsg())
 
 
 def last_acl_message() -> str:
-    """ACL's message for the last failure on this thread (may be empty)."""
+    """ACL's error text for this thread (``aclGetRecentErrMsg``; it reads the same
+    queue as :func:`last_ge_message`): empty when there is none."""
     return decode(api.aclGetRecentErrMsg())
 
 
 def ge_error(api_name: str, status: int | None, context: Mapping[str, object]) -> GeError:
-    """A :class:`GeError` for a failed GE call, with GE's own message."""
-    return GeError(api_name, status, last_ge_message(), context)
+    """The :class:`GeError` of a failed GE call, with GE's message (read here, once)."""
+    return GeError.from_call(api_name, status, last_ge_message(), context)
+
+
+def acl_error(api_name: str, code: int, context: Mapping[str, object]) -> AclError:
+    """The :class:`AclError` of a failed ACL call, with ACL's message (read here, once)."""
+    return AclError.from_call(api_name, code, last_acl_message(), context)
+
+
+def failure(
+    api_name: str,
+    message: str,
+    context: Mapping[str, object] | None = None,
+    status: int | None = None,
+) -> GeError:
+    """A :class:`GeError` raised by the package itself, before or without a failed C
+    call (so GE's queue is not read): ``message`` in place of GE's."""
+    return GeError.from_call(api_name, status, message, context)
 
 
 def check_ge(status: int, api_name: str, context: Mapping[str, object] | None = None) -> None:
@@ -78,14 +100,16 @@ def check_ge(status: int, api_name: str, context: Mapping[str, object] | None = 
 def check_acl(code: int, api_name: str, context: Mapping[str, object] | None = None) -> None:
     """Raise :class:`AclError` unless ``code`` is ``ACL_SUCCESS``."""
     if code:
-        raise AclError(api_name, code, last_acl_message(), context or {})
+        raise acl_error(api_name, code, context or {})
 
 
 __all__ = [
     "COptions",
+    "acl_error",
     "check_acl",
     "check_ge",
     "decode",
+    "failure",
     "ge_error",
     "last_acl_message",
     "last_ge_message",

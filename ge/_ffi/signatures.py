@@ -25,6 +25,7 @@ from ctypes import (
 from typing import Any, NamedTuple, Optional
 
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
+from ge._ffi.std_map import StdMap
 
 Status = c_uint32
 AclError = c_int
@@ -84,6 +85,17 @@ _ATTR_SPECS = tuple(
     for kind, value in _ATTR_VALUE_TYPES.items()
     for target in ("Graph", "Tensor", "Node")
 )
+SESSION_COMPILE_GRAPH = "_ZN2ge7Session12CompileGraphEj"
+"""``Status ge::Session::CompileGraph(uint32_t)``."""
+SESSION_IS_GRAPH_NEED_REBUILD = "_ZN2ge7Session18IsGraphNeedRebuildEj"
+"""``bool ge::Session::IsGraphNeedRebuild(uint32_t)``."""
+SESSION_GET_SESSION_ID = "_ZNK2ge7Session12GetSessionIdEv"
+"""``uint64_t ge::Session::GetSessionId() const``."""
+SESSION_LOAD_GRAPH = (
+    "_ZNK2ge7Session9LoadGraphEjRKSt3mapINS_12AscendStringES2_St4lessIS2_ESaISt4pairIKS2_S2_EEEPv"
+)
+"""``Status ge::Session::LoadGraph(uint32_t, const std::map<AscendString, AscendString> &,
+void *) const``."""
 
 SPECS: tuple[FunctionSpec, ...] = (
     # GE lifecycle
@@ -136,24 +148,27 @@ SPECS: tuple[FunctionSpec, ...] = (
     ),
     FunctionSpec("GeApiWrapper_HasExternalAllocator", c_bool, (c_void_p,), GE),
     FunctionSpec("GeApiWrapper_HasDefaultAllocator", c_bool, (c_void_p,), GE),
+    # ge::Session members and the extern "C" GeSessionLoadGraph (ABI.md section 9),
+    # in libge_runner.so, reached through the runtime wrapper's handle; `this` is
+    # the session handle, the options a `const std::map<AscendString,
+    # AscendString> &` (only an empty one can be built: ge._ffi.std_map).
+    FunctionSpec(SESSION_COMPILE_GRAPH, Status, (c_void_p, c_uint32), GE, optional=True),
+    FunctionSpec(SESSION_IS_GRAPH_NEED_REBUILD, c_bool, (c_void_p, c_uint32), GE, optional=True),
+    FunctionSpec(SESSION_GET_SESSION_ID, c_uint64, (c_void_p,), GE, optional=True),
     FunctionSpec(
-        "GeApiWrapper_Session_CompileGraph", Status, (c_void_p, c_uint32), GE, optional=True
-    ),
-    FunctionSpec(
-        "GeApiWrapper_Session_LoadGraph",
+        SESSION_LOAD_GRAPH,
         Status,
-        (c_void_p, c_uint32, *_OPTIONS, c_void_p),
+        (c_void_p, c_uint32, POINTER(StdMap), c_void_p),
         GE,
         optional=True,
     ),
     FunctionSpec(
-        "GeApiWrapper_Session_IsGraphNeedRebuild",
-        c_bool,
-        (c_void_p, c_uint32),
+        "GeSessionLoadGraph",
+        Status,
+        (c_void_p, c_uint32, POINTER(StdMap), c_void_p),
         GE,
         optional=True,
     ),
-    FunctionSpec("GeApiWrapper_Session_GetSessionId", c_uint64, (c_void_p,), GE, optional=True),
     # Tensor
     FunctionSpec(
         "EsCreateEsCTensor",

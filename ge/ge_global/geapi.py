@@ -1,8 +1,11 @@
-"""GE's global lifecycle: ``initialize`` / ``finalize`` and the ``GeApi`` class.
+"""GE's global lifecycle: ``GeApi`` (CANN's spelling) and ``initialize``/``finalize``.
 
-``finalize()`` first closes every live session (releasing its graphs and
-allocators), then calls ``GEFinalize``. At interpreter exit, GE is finalized
-the same way if the script did not do it, before the libraries go away.
+``finalize()`` first closes every live session (releasing its graphs and the
+allocators it registered), unregisters every allocator still registered,
+then calls ``GEFinalize``: GE itself unregisters nothing, and an allocator
+still registered then would die in a static destructor at process exit,
+calling into an interpreter that is gone. At interpreter exit, GE is
+finalized the same way if the script did not do it, before the libraries go.
 """
 
 from __future__ import annotations
@@ -36,8 +39,28 @@ def initialize(options: Optional[Mapping[str, str]] = None) -> None:
         manager.initialized = True
 
 
+def _unregister_leftovers() -> list[BaseException]:
+    """Unregister what is still registered (a session's unregistration failed, say),
+    through a session made for it: GE's map is process-wide, any session can."""
+    from ge.session.session import unregister  # not at import: ge.session imports this
+
+    streams = _allocator_bridge.registry.streams()
+    if not streams:
+        return []
+    handle = api.GeApiWrapper_Session_CreateSession()
+    if not handle:
+        return [ge_error("CreateSession", None, {})]
+    errors: list[BaseException] = []
+    try:
+        for stream in streams:
+            errors.extend(unregister(handle, stream))
+    finally:
+        api.GeApiWrapper_Session_DestroySession(handle)
+    return errors
+
+
 def finalize() -> None:
-    """Close every live session, then finalize GE (``GEFinalize``).
+    """Close every live session, unregister every allocator, then finalize GE.
 
     Harmless when GE is not initialised. Every session is closed even if
     closing one raises; the first such error is raised after ``GEFinalize``,
@@ -45,17 +68,20 @@ def finalize() -> None:
     reported yet (see ``ge._allocator_bridge``); any others are its notes.
     """
     with manager.lock:
+        sessions = manager.live_sessions()
+        for session in sessions:  # GE frees their graphs' memory: not from inside a callback
+            session._refuse_inside_allocator()
         errors: list[BaseException] = []
-        for session in manager.live_sessions():
+        for session in sessions:
             try:
                 session._close(finalizing=True)
             except BaseException as exc:  # finish first; raise_first prefers KeyboardInterrupt
                 errors.append(exc)
         if manager.initialized:
+            errors.extend(_unregister_leftovers())
             status = api.GeApiWrapper_GEFinalize()
             if status == 0:
                 manager.initialized = False
-                _allocator_bridge.registry.on_ge_finalize()
             else:  # raised first, the sessions' errors as its notes
                 errors.insert(0, ge_error("GEFinalize", status, {}))
         # what allocators raised where no caller was waiting, and no session
@@ -80,17 +106,32 @@ def initialized(options: Optional[Mapping[str, str]] = None) -> Iterator[None]:
 
 
 class GeApi:
-    """GE's global API as the CANN Python package spells it."""
+    """GE's global API as CANN's package spells it: ``GeApi.ge_initialize(config)``,
+    ``GeApi.ge_finalize()`` (class methods, also callable on an instance)."""
 
-    def ge_initialize(self, config: Mapping[str, str]) -> None:
-        """Initialise GE; ``config`` must be a dict of str to str."""
+    def __init__(self) -> None:
+        """Nothing to set up: the class methods do the work."""
+
+    @classmethod
+    def ge_initialize(cls, config: Mapping[str, str]) -> int:
+        """Initialise GE with ``config`` (a non-empty dict of str to str); returns 0.
+
+        ``TypeError`` for anything but a dict, or an empty one (as CANN's
+        package); a failure of GE raises ``ge.error.GeError``.
+        """
         if not isinstance(config, Mapping):
             raise TypeError("Ge init config must be a dictionary")
-        initialize(config)
+        checked = as_str_dict(config, "Ge init config must be a dictionary")
+        if not checked:
+            raise TypeError("Ge init config must not be empty")
+        initialize(checked)
+        return 0
 
-    def ge_finalize(self) -> None:
-        """Close every session and finalize GE."""
+    @classmethod
+    def ge_finalize(cls) -> int:
+        """Close every session, release every allocator and finalize GE; returns 0."""
         finalize()
+        return 0
 
 
 def _finalize_at_exit() -> None:

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ge._ffi.marshal import failure
 from ge.error import GeError
 from ge.graph.dtypes import from_numpy_dtype
 
@@ -75,7 +76,7 @@ def _as_number_array(data: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, A
 def tensor_error(api_name: str, message: str) -> GeError:
     """A :class:`GeError` the package raises itself about a tensor's data (no
     status: what GE gave back cannot be used), ``message`` saying why."""
-    return GeError(api_name, None, message)
+    return failure(api_name, message)
 
 
 def file_error(path: bytes, message: str) -> GeError:

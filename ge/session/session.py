@@ -1,37 +1,61 @@
 """``ge.Session``: graphs, runs and stream allocators of one GE session.
 
-The semantics follow GE's session manager: sessions get increasing ids and
-are tracked process-wide (``has_session``); ``ge.finalize()`` closes them
-all; a closed session raises :class:`~ge.error.GeError` on every call and
-never touches freed memory. Closing waits for the session's calls that are in
-flight on other threads.
+CANN's public ``ge::Session`` says FAILED for nearly every failure; the
+precise codes of GE's session manager (``session_manager.cc``) are raised
+here, from the package's own state, before any C call:
+
+* ``Session()`` before GE is initialised: ``GE_SESSION_MANAGER_NOT_INIT``
+  (no native session is made: one made then stays dead for good, and later
+  silently aliases another session);
+* a closed session: ``GE_SESSION_NOT_EXIST`` (``GE_SESSION_MANAGER_NOT_INIT``
+  when ``ge.finalize()`` closed it);
+* a duplicate ``add_graph``: ``GE_GRAPH_GRAPH_ALREADY_EXIST``; an unknown id
+  in ``remove_graph``, ``run_graph``, ``run_graph_with_stream_async``,
+  ``compile_graph``, ``load_graph``: ``GE_GRAPH_GRAPH_NOT_EXIST``.
+
+What GE itself returns (FAILED, PARAM_INVALID, UNSUPPORTED, ...) reaches the
+user with its name and GE's message, read once. Sessions get increasing ids
+and are tracked process-wide (``has_session``); ``ge.finalize()`` closes them
+all. Closing waits for the session's calls in flight on other threads.
 """
 
 from __future__ import annotations
 
 import ctypes
-import struct
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, Union
 
-from ge import _allocator_bridge
+from ge import _allocator_bridge, _ffi
+from ge._allocator_bridge import Trampoline, refuse_reentry
 from ge._callback_errors import collecting, raise_with
-from ge._checks import as_int, as_int_in, as_str_dict
+from ge._checks import as_int, as_str_dict
 from ge._ffi import api
-from ge._ffi.marshal import COptions, check_ge, ge_error
-from ge._ffi.status import GE_SESSION_MANAGER_NOT_INIT, GE_SESSION_NOT_EXIST
+from ge._ffi.marshal import COptions, check_ge, failure, ge_error
+from ge._ffi.signatures import (
+    SESSION_COMPILE_GRAPH,
+    SESSION_GET_SESSION_ID,
+    SESSION_IS_GRAPH_NEED_REBUILD,
+    SESSION_LOAD_GRAPH,
+)
+from ge._ffi.status import (
+    GE_GRAPH_GRAPH_ALREADY_EXIST,
+    GE_GRAPH_GRAPH_NOT_EXIST,
+    GE_SESSION_MANAGER_NOT_INIT,
+    GE_SESSION_NOT_EXIST,
+)
+from ge._ffi.std_map import empty_std_map
 from ge._native import NativeObject
 from ge._session_manager import manager
 from ge.acl import Stream
 from ge.allocator import Allocator
-from ge.error import GeError
 from ge.graph import Graph, Tensor
+from ge.session import _arguments
+from ge.session._arguments import Inputs, stream_handle
+from ge.session._graphs import GraphState, GraphTable
 
 __all__ = ["Session", "has_session"]
 
 StreamLike = Union[int, Stream]
-_UINT32_MAX = 2**32 - 1
-_UINT64_MAX = 2**64 - 1
 _registry = _allocator_bridge.registry
 _VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
 
@@ -41,74 +65,15 @@ def has_session(session_id: int) -> bool:
     return manager.has_session(as_int(session_id, "session_id", "session_id must be an integer"))
 
 
-def _graph_id(graph_id: object) -> int:
-    if type(graph_id) is int and 0 <= graph_id <= _UINT32_MAX:
-        return graph_id  # the common case, without the ABC check below
-    return as_int_in(graph_id, "Graph_id", 0, _UINT32_MAX, "Graph_id must be an integer")
-
-
-def _stream(stream: object, message: str) -> int:
-    if isinstance(stream, Stream):
-        return stream.handle
-    return as_int_in(stream, "stream handle", 0, _UINT64_MAX, message)
-
-
-def _options(options: object) -> Optional[COptions]:
-    checked = as_str_dict(options, "options must be a dictionary")
-    return COptions(checked) if checked else None
-
-
-_array_makers: dict[int, tuple[Any, Any]] = {}
-
-
-class _Inputs:
-    """A run's input tensors as a C ``void *[]``: ``with _Inputs(inputs) as (array, count):``.
-
-    Checks the types at construction; while the block runs, every tensor is
-    counted in flight, so that no other thread can close or move it.
-    """
-
-    __slots__ = ("_tensors",)
-
-    def __init__(self, inputs: object) -> None:
-        if not isinstance(inputs, (list, tuple)):
-            raise TypeError("inputs must be a list of Tensor")
-        for tensor in inputs:
-            if not isinstance(tensor, Tensor):
-                raise TypeError("All elements in inputs must be the type of Tensor")
-        self._tensors: Sequence[Tensor] = inputs
-
-    def __enter__(self) -> tuple[Any, int]:
-        tensors = self._tensors
-        handles: list[int] = []
-        try:
-            for tensor in tensors:
-                handles.append(tensor._enter())
-        except BaseException:
-            for tensor in tensors[: len(handles)]:
-                tensor._leave()
-            raise
-        count = len(handles)
-        maker = _array_makers.get(count)
-        if maker is None:
-            maker = _array_makers[count] = (ctypes.c_void_p * count, struct.Struct(f"{count}P"))
-        # One copy of packed machine words: several times faster than converting
-        # each int to a c_void_p as ``(c_void_p * count)(*handles)`` does.
-        return maker[0].from_buffer_copy(maker[1].pack(*handles)), count
-
-    def __exit__(self, *exc_info: object) -> None:
-        for tensor in self._tensors:
-            tensor._leave()
-
-
 class Session(NativeObject):
     """A GE session: add graphs, run them, register stream allocators.
 
     ``options`` is a dict of str to str (GE session options) or ``None``.
+    GE must be initialised first (``GeApi.ge_initialize`` or ``ge.initialize``).
     Use as a context manager, or call :meth:`close`.
     """
 
-    __slots__ = ("_closed_by_finalize", "_session_id")
+    __slots__ = ("_closed_by_finalize", "_graphs", "_session_id")
 
     _kind = "Session"
 
@@ -116,49 +81,75 @@ class Session(NativeObject):
         self._handle = None
         self._session_id = 0
         self._closed_by_finalize = False
+        self._graphs = GraphTable()
         checked = as_str_dict(options, "option must be a dictionary")
-        if checked:
-            handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
-        else:
-            handle = api.GeApiWrapper_Session_CreateSession()
-        if not handle:
-            raise ge_error("CreateSession", None, {})
-        super().__init__(handle)
-        self._session_id = manager.add(self)
+        with manager.lock:
+            if not manager.initialized:
+                raise failure(
+                    "CreateSession",
+                    "GE is not initialized: call GeApi.ge_initialize(config) (or "
+                    "ge.initialize()) before creating a session",
+                    status=GE_SESSION_MANAGER_NOT_INIT,
+                )
+            if checked:
+                handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
+            else:
+                handle = api.GeApiWrapper_Session_CreateSession()
+            if not handle:
+                raise ge_error("CreateSession", None, {})
+            super().__init__(handle)
+            self._session_id = manager.add(self)
 
     # -- state -------------------------------------------------------------
 
     @property
     def session_id(self) -> int:
-        """This session's id in the process-wide session manager."""
+        """This session's id in the package's process-wide session manager."""
         return self._session_id
 
     @property
     def ge_session_id(self) -> int:
-        """GE's own id of the session (``GetSessionId``, where the ABI has it)."""
+        """GE's own id of the session (``ge::Session::GetSessionId``)."""
+        fn = getattr(api, SESSION_GET_SESSION_ID)
         handle = self._enter("GetSessionId")
         try:
-            return int(api.GeApiWrapper_Session_GetSessionId(handle))
+            return int(fn(handle))
         finally:
             self._leave()
 
     def _raise_closed(
         self,
         api_name: str = "Session",
-        graph_id: Optional[int] = None,
+        graph: Optional[int] = None,
         stream: Optional[int] = None,
     ) -> NoReturn:
-        context = _context(graph_id, stream)
+        context = _context(graph, stream)
         if self._closed_by_finalize:
-            raise GeError(
+            raise failure(
                 api_name,
-                GE_SESSION_MANAGER_NOT_INIT,
                 f"session {self._session_id} was closed by ge.finalize()",
                 context,
+                GE_SESSION_MANAGER_NOT_INIT,
             )
-        raise GeError(
-            api_name, GE_SESSION_NOT_EXIST, f"session {self._session_id} is closed", context
+        raise failure(
+            api_name, f"session {self._session_id} is closed", context, GE_SESSION_NOT_EXIST
         )
+
+    def _graph(self, api_name: str, gid: int, stream: Optional[int] = None) -> GraphState:
+        """The state of graph ``gid``; GE_GRAPH_GRAPH_NOT_EXIST when there is none."""
+        state = self._graphs.get(gid)
+        if state is None:
+            raise failure(
+                api_name,
+                f"session {self._session_id} has no graph {gid}",
+                _context(gid, stream),
+                GE_GRAPH_GRAPH_NOT_EXIST,
+            )
+        return state
+
+    def _sync_release_locks(self) -> None:
+        """Closing the session frees the memory GE took for its graphs."""
+        self._release_locks = self._graphs.memory_allocators()
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -187,7 +178,8 @@ class Session(NativeObject):
         self._release_native(handle)
 
     def _release_native(self, handle: int) -> tuple[list[int], list[BaseException]]:
-        """Unregister the allocators this session owns and destroy the session.
+        """Unregister the allocators this session owns and destroy the session
+        (which frees the memory GE took for its graphs).
 
         Returns the streams it owned, and what GE and the callbacks raised.
         """
@@ -195,14 +187,9 @@ class Session(NativeObject):
         owned = _registry.owned_by(self._session_id)
         with collecting() as callback_errors:
             for stream in owned:
-                with _registry.lock:
-                    status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, stream)
-                    _registry.current.pop(stream, None)
-                if status:
-                    errors.append(
-                        ge_error("UnregisterExternalAllocator", status, {"stream": stream})
-                    )
+                errors.extend(unregister(handle, stream))
             api.GeApiWrapper_Session_DestroySession(handle)
+        self._graphs.clear()
         _registry.bury()
         errors.extend(callback_errors)
         return owned, errors
@@ -218,65 +205,116 @@ class Session(NativeObject):
     # -- graphs ---------------------------------------------------------------
 
     def add_graph(
-        self, graph_id: int, graph: Graph, options: Optional[Mapping[str, str]] = None
-    ) -> None:
-        """Add ``graph`` under ``graph_id`` (GE keeps its own reference)."""
-        gid = _graph_id(graph_id)
-        if not isinstance(graph, Graph):
+        self, graph_id: int, add_graph: Graph, options: Optional[Mapping[str, str]] = None
+    ) -> int:
+        """Add the graph ``add_graph`` under ``graph_id`` (GE copies it). Returns 0,
+        as CANN's package does."""
+        gid = _arguments.graph_id(graph_id)
+        if not isinstance(add_graph, Graph):
             raise TypeError("Add_graph must be a Graph")
-        c_options = _options(options)
+        c_options = _arguments.options(options)
         context: dict[str, object] = {"graph_id": gid}
-        with graph._calling() as graph_handle:
+        with add_graph._calling() as graph_handle:
             handle = self._enter("AddGraph", gid)
             try:
+                if not self._graphs.reserve(gid):
+                    raise failure(
+                        "AddGraph",
+                        f"session {self._session_id} already has a graph {gid}",
+                        context,
+                        GE_GRAPH_GRAPH_ALREADY_EXIST,
+                    )
                 if c_options is None:
                     status = api.GeApiWrapper_Session_AddGraph(handle, gid, graph_handle)
                 else:
                     status = api.GeApiWrapper_Session_AddGraphWithOptions(
                         handle, gid, graph_handle, *c_options.args
                     )
+                if status:
+                    self._graphs.take(gid)
             finally:
                 self._leave()
         check_ge(status, "AddGraph", context)
+        return 0
 
     def remove_graph(self, graph_id: int) -> None:
-        """Remove the graph ``graph_id``."""
-        self._graph_call("RemoveGraph", api.GeApiWrapper_Session_RemoveGraph, graph_id)
-
-    def compile_graph(self, graph_id: int) -> None:
-        """Compile the graph ``graph_id`` ahead of running it (``CompileGraph``)."""
-        self._graph_call("CompileGraph", api.GeApiWrapper_Session_CompileGraph, graph_id)
-
-    def _graph_call(self, api_name: str, fn: Any, graph_id: int) -> None:
-        gid = _graph_id(graph_id)
+        """Remove the graph ``graph_id`` (GE gives back the memory it took for it)."""
+        gid = _arguments.graph_id(graph_id)
         context: dict[str, object] = {"graph_id": gid}
-        handle = self._enter(api_name, gid)
+        handle = self._enter("RemoveGraph", gid)
         try:
-            status = fn(handle, gid)
+            state = self._graph("RemoveGraph", gid)
+            refuse_reentry(state.memory_from, "removing a graph")
+            self._graphs.take(gid)
+            with collecting() as errors:
+                status = api.GeApiWrapper_Session_RemoveGraph(handle, gid)
+            if status:
+                self._graphs.put(gid, state)
+            self._sync_release_locks()
         finally:
             self._leave()
-        check_ge(status, api_name, context)
+        _registry.bury()
+        _finish(status, "RemoveGraph", context, errors)
+
+    def compile_graph(self, graph_id: int) -> None:
+        """Compile the graph ``graph_id`` ahead of running it (``CompileGraph``).
+
+        GE then runs it the second way only: :meth:`load_graph` and
+        :meth:`run_graph_with_stream_async` (``run_graph`` is UNSUPPORTED).
+        """
+        gid = _arguments.graph_id(graph_id)
+        fn = getattr(api, SESSION_COMPILE_GRAPH)
+        handle = self._enter("CompileGraph", gid)
+        try:
+            state = self._graph("CompileGraph", gid)
+            status = fn(handle, gid)
+            if not status:
+                state.compiled = True
+        finally:
+            self._leave()
+        check_ge(status, "CompileGraph", {"graph_id": gid})
 
     def load_graph(
         self, graph_id: int, stream: StreamLike, options: Optional[Mapping[str, str]] = None
     ) -> None:
-        """Load the compiled graph ``graph_id`` for execution on ``stream`` (``LoadGraph``)."""
-        gid = _graph_id(graph_id)
-        s = _stream(stream, "Stream must be an integer")
-        c_options = _options(options) or COptions({})
-        fn = api.GeApiWrapper_Session_LoadGraph
+        """Load the compiled graph ``graph_id`` for execution on ``stream`` (``LoadGraph``).
+
+        GE takes the graph's own memory from the stream's allocator then. Only
+        ``options=None`` or ``{}`` can be given: the options are a C++
+        ``std::map``, and only an empty one can be built from Python.
+        """
+        gid = _arguments.graph_id(graph_id)
+        s = stream_handle(stream, "Stream must be an integer")
+        if as_str_dict(options, "options must be a dictionary"):
+            raise ValueError(
+                "load_graph cannot pass options: GE takes them as a C++ std::map, and "
+                "only an empty one can be built from Python (add_graph takes options)"
+            )
         context: dict[str, object] = {"graph_id": gid, "stream": s}
+        options_map = empty_std_map()
+        fn = api.GeSessionLoadGraph if _ffi.has("GeSessionLoadGraph") else None
+        if fn is None:
+            fn = getattr(api, SESSION_LOAD_GRAPH)
         handle = self._enter("LoadGraph", gid, s)
         try:
-            status = fn(handle, gid, *c_options.args, s or None)
+            state = self._graph("LoadGraph", gid, s)
+            trampoline = _stream_trampoline(s)
+            refuse_reentry(trampoline, "loading a graph")
+            with collecting() as errors:
+                status = fn(handle, gid, ctypes.byref(options_map), s)
+            if state.memory_from is None:
+                state.memory_from = trampoline
+                self._sync_release_locks()
         finally:
             self._leave()
-        check_ge(status, "LoadGraph", context)
+        errors.extend(_registry.take_deferred(s))
+        _finish(status, "LoadGraph", context, errors)
 
     def is_graph_need_rebuild(self, graph_id: int) -> bool:
-        """Whether the graph must be compiled again before it runs."""
-        gid = _graph_id(graph_id)
-        fn = api.GeApiWrapper_Session_IsGraphNeedRebuild
+        """Whether the graph must be compiled (again) before it runs: true for an
+        unknown or uncompiled graph (``IsGraphNeedRebuild``)."""
+        gid = _arguments.graph_id(graph_id)
+        fn = getattr(api, SESSION_IS_GRAPH_NEED_REBUILD)
         handle = self._enter("IsGraphNeedRebuild", gid)
         try:
             return bool(fn(handle, gid))
@@ -287,13 +325,14 @@ class Session(NativeObject):
 
     def run_graph(self, graph_id: int, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously; the outputs are new host tensors."""
-        gid = _graph_id(graph_id)
-        used = _Inputs(inputs)
+        gid = _arguments.graph_id(graph_id)
+        used = Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
         with used as (c_inputs, count):
             handle = self._enter("RunGraph", gid, None)
             try:
+                self._graph("RunGraph", gid)
                 status = api.GeApiWrapper_Session_RunGraph(
                     handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
                 )
@@ -301,7 +340,7 @@ class Session(NativeObject):
                 self._leave()
         if status:
             raise ge_error("RunGraph", status, {"graph_id": gid})
-        return _adopt_outputs(outputs, n_out.value)
+        return _adopt_outputs(outputs, n_out.value, "RunGraph", {"graph_id": gid}, None)
 
     def run_graph_with_stream_async(
         self, graph_id: int, stream: StreamLike, inputs: Sequence[Tensor]
@@ -310,48 +349,64 @@ class Session(NativeObject):
 
         Output memory comes from the stream's allocator; a stream without one
         gets GE's default allocator, registered by (and owned by) this session.
+        The first run of a graph on a stream also loads it: GE takes the graph's
+        own memory from the same allocator, until the graph is removed.
         """
-        gid = _graph_id(graph_id)
-        s = _stream(stream, "Stream must be an integer")
-        used = _Inputs(inputs)
+        gid = _arguments.graph_id(graph_id)
+        s = stream_handle(stream, "Stream must be an integer")
+        used = Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
+        context: dict[str, object] = {"graph_id": gid, "stream": s}
         with used as (c_inputs, count):
             handle = self._enter("RunGraphWithStreamAsync", gid, s)
             try:
+                state = self._graph("RunGraphWithStreamAsync", gid, s)
                 if s not in _registry.current:
                     self._register_default(handle, s)
+                trampoline = _stream_trampoline(s)
+                refuse_reentry(trampoline, "running a graph on its stream")
                 with collecting() as errors:
                     status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
                         handle,
                         gid,
-                        s or None,
+                        s,
                         c_inputs,
                         count,
                         ctypes.byref(outputs),
                         ctypes.byref(n_out),
                     )
+                if state.memory_from is None:
+                    state.memory_from = trampoline
+                    self._sync_release_locks()
             finally:
                 self._leave()
         errors.extend(_registry.take_deferred(s))
-        result = _adopt_outputs(outputs, n_out.value) if not status else []
+        result: list[Tensor] = []
+        if not status:
+            try:
+                result = _adopt_outputs(
+                    outputs, n_out.value, "RunGraphWithStreamAsync", context, trampoline
+                )
+            except BaseException as exc:
+                errors.insert(0, exc)
         if status or errors:
-            _finish(status, "RunGraphWithStreamAsync", {"graph_id": gid, "stream": s}, errors)
+            _finish(status, "RunGraphWithStreamAsync", context, errors)
         return result
 
     # -- allocators ---------------------------------------------------------------
 
     def _register_default(self, handle: int, stream: int) -> None:
         with _registry.lock:
-            if stream in _registry.current or api.GeApiWrapper_HasExternalAllocator(stream or None):
+            if stream in _registry.current or api.GeApiWrapper_HasExternalAllocator(stream):
                 return
-            status = api.GeApiWrapper_Session_RegisterDefaultAllocator(handle, stream or None)
+            status = api.GeApiWrapper_Session_RegisterDefaultAllocator(handle, stream)
             check_ge(status, "RegisterDefaultAllocator", {"stream": stream})
             _registry.current[stream] = _allocator_bridge.Registration(self._session_id, None)
 
     def register_external_allocator(self, stream: StreamLike, allocator: Allocator) -> None:
-        """Let GE take ``stream``'s output memory from ``allocator`` (replacing any other)."""
-        s = _stream(stream, "stream must be an integer")
+        """Let GE take ``stream``'s memory from ``allocator`` (replacing any other)."""
+        s = stream_handle(stream, "stream must be an integer")
         if not isinstance(allocator, Allocator):
             raise TypeError("allocator must be an Allocator instance")
         context: dict[str, object] = {"stream": s}
@@ -361,7 +416,7 @@ class Session(NativeObject):
                 trampoline = _registry.new_trampoline(allocator, s)
                 status = api.GeApiWrapper_Session_RegisterExternalAllocator(
                     handle,
-                    s or None,
+                    s,
                     trampoline.c_malloc,
                     trampoline.c_free,
                     trampoline.c_get_addr,
@@ -369,7 +424,7 @@ class Session(NativeObject):
                     trampoline.token,
                 )
                 if status:
-                    _registry.alive.pop(trampoline.token, None)
+                    _registry.discard(trampoline)
                 else:
                     _registry.current[s] = _allocator_bridge.Registration(
                         self._session_id, trampoline
@@ -381,27 +436,42 @@ class Session(NativeObject):
         _finish(status, "RegisterExternalAllocator", context, errors)
 
     def unregister_external_allocator(self, stream: StreamLike) -> None:
-        """Drop ``stream``'s allocator; GE releases it once its blocks are freed."""
-        s = _stream(stream, "stream must be an integer")
-        context: dict[str, object] = {"stream": s}
+        """Drop ``stream``'s allocator. GE releases it once nothing holds it: its
+        blocks (outputs, memory of graphs loaded with it) are all freed."""
+        s = stream_handle(stream, "stream must be an integer")
         handle = self._enter("UnregisterExternalAllocator", None, s)
         try:
-            with _registry.lock, collecting() as errors:
-                status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, s or None)
-                if not status:
-                    _registry.current.pop(s, None)
+            errors = unregister(handle, s)
         finally:
             self._leave()
-        _registry.bury()
         errors.extend(_registry.take_deferred(s))
-        _finish(status, "UnregisterExternalAllocator", context, errors)
+        raise_with(None, errors)
 
 
-def _context(graph_id: Optional[int], stream: Optional[int]) -> dict[str, object]:
+def unregister(handle: int, stream: int) -> list[BaseException]:
+    """``UnregisterExternalAllocator`` of ``stream`` through the session ``handle``:
+    what GE and the callbacks (OnDestroy) raised."""
+    with _registry.lock, collecting() as errors:
+        status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, stream)
+        if not status:
+            _registry.current.pop(stream, None)
+    _registry.bury()
+    if status:
+        errors.insert(0, ge_error("UnregisterExternalAllocator", status, {"stream": stream}))
+    return errors
+
+
+def _stream_trampoline(stream: int) -> Optional[Trampoline]:
+    """The trampoline of the Python allocator registered on ``stream``, if any."""
+    registration = _registry.current.get(stream)
+    return None if registration is None else registration.trampoline
+
+
+def _context(graph: Optional[int], stream: Optional[int]) -> dict[str, object]:
     """The context of an error: the graph id and the stream, where they apply."""
     context: dict[str, object] = {}
-    if graph_id is not None:
-        context["graph_id"] = graph_id
+    if graph is not None:
+        context["graph_id"] = graph
     if stream is not None:
         context["stream"] = stream
     return context
@@ -414,15 +484,34 @@ def _finish(
     raise_with(ge_error(api_name, status, context) if status else None, errors)
 
 
-def _adopt_outputs(outputs: Any, count: int) -> list[Tensor]:
-    """Own the output tensor handles of a run and free the C array."""
+def _adopt_outputs(
+    outputs: Any,
+    count: int,
+    api_name: str,
+    context: dict[str, object],
+    trampoline: Optional[Trampoline],
+) -> list[Tensor]:
+    """Own the output tensor handles of a run and free the C array.
+
+    A run that succeeded without an array (GE could not build it: the
+    tensors died with it) is an error. ``trampoline``: the Python allocator
+    the outputs' memory comes from (releasing them takes its lock).
+    """
     if not outputs:
-        return []
+        raise failure(
+            api_name, f"GE ran the graph but returned no array for its {count} output(s)", context
+        )
     try:
         handles = outputs[:count]
         tensors = [Tensor._adopt(h) for h in handles if h]
     finally:
         api.GeApiWrapper_Session_FreeTensorArray(outputs)
+    if trampoline is not None:
+        locks = (trampoline,)
+        for tensor in tensors:
+            tensor._release_locks = locks
     if len(tensors) != count:
-        raise GeError("RunGraph", None, "GE returned a NULL output tensor")
+        for tensor in tensors:
+            tensor.close()
+        raise failure(api_name, "GE returned a NULL output tensor", context)
     return tensors
