@@ -2,7 +2,7 @@
  * stub_internal.h -- what the stand-in's source files share.
  *
  * The stand-in is a CPU model of Huawei Ascend GE and the ACL runtime that
- * exports the C ABI of ../shared/ABI.md (README.md next to this file says
+ * exports the C ABI of docs/abi.md (README.md next to this file says
  * what it models and how it is built).  Its sources:
  *
  *   handles.c      the lock (enter/leave), handle table and lookup (strict
