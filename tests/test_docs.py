@@ -27,7 +27,9 @@ import pytest
 
 import ge
 
-ROOT = Path(__file__).resolve().parent.parent
+# the checkout (or unpacked sdist): the nearest directory up with pyproject.toml,
+# wherever this file sits under tests/
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 DOCS = ROOT / "docs"
 CONFIG = ROOT / "mkdocs.yml"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "reference" not in p.parts)
@@ -60,7 +62,7 @@ def read_inventory(path: Path) -> dict[str, set[str]]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The site, built with ``--strict`` (any warning fails the build)."""
-    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
+    if not all(importlib.util.find_spec(tool) for tool in ("mkdocs", "mkdocstrings")):
         if os.environ.get("GE_FFI_DOCS_REQUIRED") == "1":
             pytest.fail("the docs extra is not installed (pip install -e '.[docs]')")
         pytest.skip("needs the docs extra (pip install -e '.[docs]', Python >= 3.11)")

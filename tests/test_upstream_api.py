@@ -32,7 +32,8 @@ import ge
 import ge.acl
 from ge.testing import StubControl
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "upstream-api.md"
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+PAGE = ROOT / "docs" / "upstream-api.md"
 _F = TypeVar("_F", bound=Callable[..., Any])
 PROVEN: dict[int, list[str]] = {}
 
