@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ge
-from ge import _allocator_bridge
+from ge import _allocator_registry
 from ge._ffi import status as S
 from ge.allocator import (
     AclAllocator,
@@ -222,7 +222,7 @@ def test_on_destroy_waits_for_outstanding_blocks(
     alloc = Recording()
     graph_session.register_external_allocator(stream, alloc)
     (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
-    trampoline = _allocator_bridge.registry.current[stream.handle].trampoline
+    trampoline = _allocator_registry.registry.current[stream.handle].trampoline
     ref = weakref.ref(trampoline)
     del trampoline
     graph_session.unregister_external_allocator(stream)
@@ -233,7 +233,7 @@ def test_on_destroy_waits_for_outstanding_blocks(
     assert ge_stub.callback_counts()["on_destroy"] == 0 and alloc.frees == 1
     graph_session.remove_graph(1)  # long after the unregistration
     assert ge_stub.callback_counts()["on_destroy"] == 1 and alloc.frees == 3
-    _allocator_bridge.registry.bury()
+    _allocator_registry.registry.bury()
     gc.collect()
     assert ref() is None
 
@@ -262,7 +262,7 @@ def test_on_destroy_inside_a_register_that_failed(
         graph_session.register_external_allocator(stream, alloc)
     assert info.value.status == S.FAILED
     assert ge_stub.callback_counts()["on_destroy"] == 1
-    registry = _allocator_bridge.registry
+    registry = _allocator_registry.registry
     assert stream.handle not in registry.current and not registry.alive
     registry.bury()
     gc.collect()  # the trampoline went once, and nothing calls it again
@@ -333,9 +333,9 @@ def test_closing_the_session_unregisters_what_it_owns(
     owner, other = ge.Session(), ge.Session()
     owner.register_external_allocator(stream, Recording())
     other.close()  # owns nothing: the allocator stays
-    assert ge.session.session._registry.current[stream.handle].session_id == owner.session_id
+    assert _allocator_registry.registry.current[stream.handle].session_id == owner.session_id
     owner.close()
-    assert stream.handle not in ge.session.session._registry.current
+    assert stream.handle not in _allocator_registry.registry.current
     assert ge_stub.callback_counts()["on_destroy"] == 1
     assert ge_stub.live_counts()["allocators"] == 0
 

@@ -36,7 +36,7 @@ from hypothesis.stateful import (
 
 import ge
 import ge.acl
-from ge import _allocator_bridge
+from ge import _allocator_registry
 from ge.allocator import AclAllocator, Allocator, CachingAllocator, MemBlock
 from ge.testing import stub_control
 
@@ -187,7 +187,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         stream = self.handles[which]
         session = self.session(slot)
         session.register_external_allocator(stream, recorder)
-        trampoline = _allocator_bridge.registry.current[stream].trampoline
+        trampoline = _allocator_registry.registry.current[stream].trampoline
         assert trampoline is not None
         self.unregistered(stream)  # replaced
         reg = Reg(recorder, stream, slot, weakref.ref(trampoline), trampoline.token)
@@ -260,7 +260,7 @@ class AllocatorMachine(RuleBasedStateMachine):
 
     @invariant()
     def callbacks_are_held_exactly_while_ge_may_call_them(self) -> None:
-        registry = _allocator_bridge.registry
+        registry = _allocator_registry.registry
         destroyed = 0
         for reg in self.regs:
             in_use = reg.registered or reg.recorder.outstanding > 0
@@ -279,7 +279,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         package call; those GE may still call are all there."""
         STATS["steps"] += 1
         gc.collect()
-        retired = {id(t) for t in _allocator_bridge.registry._graveyard}
+        retired = {id(t) for t in _allocator_registry.registry._graveyard}
         for reg in self.regs:
             in_use = reg.registered or reg.recorder.outstanding > 0
             trampoline = reg.trampoline()
@@ -298,7 +298,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         ge.finalize()
         for stream in self.streams:
             stream.destroy()
-        _allocator_bridge.registry.bury()  # what the next package call would do
+        _allocator_registry.registry.bury()  # what the next package call would do
         gc.collect()
         for reg in self.regs:
             recorder = reg.recorder
@@ -357,7 +357,7 @@ def test_callbacks_survive_while_blocks_are_out_even_if_everything_else_is_dropp
         graph.close()
         recorder = Recorder(AclAllocator())
         session.register_external_allocator(stream, recorder)
-        ref = weakref.ref(_allocator_bridge.registry.current[stream.handle].trampoline)  # type: ignore[arg-type]
+        ref = weakref.ref(_allocator_registry.registry.current[stream.handle].trampoline)  # type: ignore[arg-type]
         with ge.Tensor.from_numpy(X) as x_in:
             (out,) = session.run_graph_with_stream_async(1, stream, [x_in])
         recorder_ref = weakref.ref(recorder)
@@ -369,7 +369,7 @@ def test_callbacks_survive_while_blocks_are_out_even_if_everything_else_is_dropp
         np.testing.assert_array_equal(out.numpy(), X + X)
         out.close()  # FreeFn, then OnDestroy
         assert ge_stub.callback_counts()["on_destroy"] == 1
-        _allocator_bridge.registry.bury()  # as any later package call does
+        _allocator_registry.registry.bury()  # as any later package call does
         gc.collect()
         assert ref() is None and recorder_ref() is None
     ge.acl.finalize()

@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 import ge
 import ge.acl
-from ge import _allocator_bridge
+from ge import _allocator_registry
 from ge._ffi import status as S
 from ge._ffi.signatures import SESSION_LOAD_GRAPH
 from ge.allocator import AclAllocator, Allocator, MemBlock
@@ -815,7 +815,7 @@ def test_exceptions_in_user_allocators_reach_the_user_exactly_once(
     ge.acl.finalize()
     raised = [tag for a in allocators for tag in a.raised]
     assert Counter(delivered) == Counter(raised), "every exception reached the user once"
-    assert not _allocator_bridge.registry._deferred
+    assert not _allocator_registry.registry._deferred
     counts = ge_stub.live_counts()
     assert counts == dict.fromkeys(counts, 0)
 

@@ -48,7 +48,7 @@ from hypothesis.stateful import (
 
 import ge
 import ge.acl
-from ge import _allocator_bridge
+from ge import _allocator_registry
 from ge._ffi import status as S
 from ge._session_manager import manager
 from ge.allocator import AclAllocator, Allocator, MemBlock
@@ -806,10 +806,10 @@ class GeMachine(RuleBasedStateMachine):
         if s.closed:  # a dead stream is fine: GE only keys its map by it
             expect_ge_error(call, "RegisterExternalAllocator", self.m.closed_status(s))
             return
-        before = set(_allocator_bridge.registry.alive)
+        before = set(_allocator_registry.registry.alive)
         call()
         ok("RegisterExternalAllocator")
-        (token,) = set(_allocator_bridge.registry.alive) - before
+        (token,) = set(_allocator_registry.registry.alive) - before
         self.m.unregister(stream)  # replaced
         a = MAlloc(stream, s, ledger, token)
         self.m.allocs.append(a)
@@ -904,7 +904,7 @@ class GeMachine(RuleBasedStateMachine):
 
     @invariant()
     def package_bookkeeping_matches_the_model(self) -> None:
-        registry = _allocator_bridge.registry
+        registry = _allocator_registry.registry
         # a trampoline is kept exactly while GE may still call it
         alive = {a.token for a in self.m.allocs if a.ledger is not None and not a.gone}
         assert set(registry.alive) == alive
@@ -946,7 +946,7 @@ class GeMachine(RuleBasedStateMachine):
         for a in externals:
             assert a.ledger is not None and a.ledger.live == {} and a.ledger.bad_frees == []
             assert a.ledger.mallocs == a.ledger.frees
-        assert not _allocator_bridge.registry.alive and not _allocator_bridge.registry.current
+        assert not _allocator_registry.registry.alive and not _allocator_registry.registry.current
 
 
 def test_public_surface_state_machine(ge_stub: Any) -> None:

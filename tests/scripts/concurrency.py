@@ -23,7 +23,7 @@ import numpy as np
 
 import ge
 import ge.acl
-from ge import _allocator_bridge
+from ge import _allocator_registry
 from ge._ffi import status as S
 from ge.allocator import AclAllocator, Allocator, MemBlock
 from ge.testing import stub_control
@@ -387,7 +387,7 @@ def collector_inside_registry_lock(n: int, deadline: float) -> dict[str, Any]:
     def collect() -> None:
         nonlocal collector
         collector = threading.current_thread()
-        with _allocator_bridge.registry.lock:
+        with _allocator_registry.registry.lock:
             gc.collect()
 
     run_threads([collect], deadline)
