@@ -28,7 +28,7 @@ from typing import Any, Optional, Protocol
 
 from ge._callback_errors import report
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
-from ge.allocator import Allocator, MemBlock
+from ge.allocator.allocator import Allocator, MemBlock
 
 _tokens = itertools.count(1)
 _get_ident = threading.get_ident

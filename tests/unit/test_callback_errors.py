@@ -1,16 +1,19 @@
-"""Every exception raised by callbacks during one call reaches the user, on
-every supported Python: as ``__notes__`` (by hand before 3.11) and, where
-tracebacks do not print notes (before 3.11), in the printed message too."""
+"""``ge._callback_errors``: an exception raised inside a C callback reaches the
+Python call that caused it (the innermost ``collecting`` block of its thread),
+else a fallback; and every exception raised by callbacks during one call reaches
+the user, on every supported Python: as ``__notes__`` (by hand before 3.11) and,
+where tracebacks do not print notes (before 3.11), in the printed message too."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
-from ge._callback_errors import raise_first, raise_with
+from ge._callback_errors import collecting, preferred, raise_first, raise_with, report, when_idle
 from ge.error import GeError
 
 OLD_PYTHON = sys.version_info < (3, 11)
@@ -22,6 +25,47 @@ class Boom(Exception):
 
 def _failure() -> GeError:
     return GeError.from_call("RunGraph", 1343242245, "no memory", {"graph_id": 1})
+
+
+def test_a_report_goes_to_the_innermost_block_of_its_thread() -> None:
+    kept: list[BaseException] = []
+    outer_exc, inner_exc, loose = Boom("outer"), Boom("inner"), Boom("loose")
+    with collecting() as outer:
+        report(outer_exc, kept.append)
+        with collecting() as inner:
+            report(inner_exc, kept.append)
+            seen: list[BaseException] = []
+            other = threading.Thread(target=report, args=(Boom("other"), seen.append))
+            other.start()
+            other.join()
+    report(loose, kept.append)  # no block: the fallback keeps it
+    assert (outer, inner, kept) == ([outer_exc], [inner_exc], [loose])
+    assert [str(e) for e in seen] == ["other"]  # another thread's block is not this one's
+
+
+def test_idle_work_runs_once_when_the_outermost_block_ends() -> None:
+    ran: list[str] = []
+
+    def work() -> None:
+        ran.append("work")
+
+    with collecting():
+        with collecting():
+            when_idle(work)
+            when_idle(work)  # once, however often it is asked for
+        assert ran == []  # still inside a call
+    assert ran == ["work"]
+    with collecting():
+        pass
+    assert ran == ["work"]
+
+
+def test_what_the_user_asked_for_is_preferred() -> None:
+    first, interrupt = Boom("first"), KeyboardInterrupt()
+    assert preferred([first, Boom("second")]) is first
+    assert preferred([first, interrupt]) is interrupt
+    raise_first([])  # nothing collected: nothing raised
+    raise_with(None, [])
 
 
 def test_a_failure_carries_the_first_as_cause_and_the_others_as_notes() -> None:

@@ -177,3 +177,60 @@ def test_op_libraries_load_first_and_globally(
     assert names == ["libes_all.so", "libes_math.so", "libeager_style_graph_builder_base.so"]
     assert {mode for _, mode in opened} == {ctypes.RTLD_GLOBAL | os.RTLD_NOW}
     assert _ffi.signatures.SPECS_BY_NAME["EsAdd"].groups == ("ops",)
+
+
+# -- the search order, without loading anything -------------------------------------------
+
+
+def test_the_cann_roots_in_order_without_repeats(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ASCEND_HOME_PATH", str(tmp_path / "home"))
+    monkeypatch.setenv("ASCEND_TOOLKIT_HOME", str(tmp_path / "home"))  # the same root again
+    monkeypatch.setenv("ASCEND_OPP_PATH", str(tmp_path / "opp" / "op"))
+    roots = loader.search_roots()
+    assert roots == [
+        str(tmp_path / "home"),
+        str(tmp_path / "opp"),  # the parent of ASCEND_OPP_PATH
+        *loader.DEFAULT_ROOTS,
+    ]
+
+
+def test_each_file_is_looked_for_where_cann_puts_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for var in loader.ROOT_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(loader, "DEFAULT_ROOTS", (str(tmp_path / "cann"),))
+    monkeypatch.setattr(loader, "capi_dirs_on_sys_path", lambda: [])
+    monkeypatch.setenv(loader.ENV_LIBRARY_DIR, str(tmp_path / "first"))
+    cann = tmp_path / "cann"
+    assert loader.candidate_paths("libascendcl.so") == [
+        str(tmp_path / "first" / "libascendcl.so"),
+        *(str(cann / sub / "libascendcl.so") for sub in loader.LIB_SUBDIRS),
+        "libascendcl.so",  # last: the dynamic loader's own search
+    ]
+    assert loader.candidate_paths("libgraph_wrapper.so") == [
+        str(tmp_path / "first" / "libgraph_wrapper.so"),
+        str(cann / "python" / "site-packages" / "ge" / "_capi" / "libgraph_wrapper.so"),
+        "libgraph_wrapper.so",
+    ]
+
+
+def test_a_loader_remembers_each_outcome_until_reset(no_library: Path) -> None:
+    own = loader.Loader()
+    first = own.load("acl")
+    assert first.error is not None and own.load("acl") is first
+    own.reset()
+    assert own.load("acl") is not first
+
+
+def test_the_hint_says_what_is_likeliest_missing(tmp_path: Path) -> None:
+    assert loader.OPS_HINT in str(loader._not_found("ops", [("libes_all.so", "not found")]))
+    assert loader.HINT in str(loader._not_found("acl", []))
+    wrapper = tmp_path / "lib64" / "libascendcl.so"
+    wrapper.parent.mkdir()
+    wrapper.write_bytes(b"")
+    error = "libruntime.so: cannot open shared object file: No such file or directory"
+    text = str(loader._not_found("acl", [(str(wrapper), error)]))
+    assert "source" in text and "set_env.sh" in text

@@ -1,11 +1,17 @@
-"""The status tables of ``ge._ffi.status`` against the stand-in's C definitions
-and the codes ABI.md lists: one set of numbers, written twice, checked here."""
+"""The status codes against the stand-in's C definitions and the codes ABI.md lists:
+one set of numbers, written in C and in Python (the enums ``Status`` and
+``AclStatus``, from which ``ge._ffi.status`` makes its tables), checked here."""
 
 from __future__ import annotations
 
+import pickle
 import re
 
+import pytest
+
+import ge
 from ge._ffi import status
+from ge.error import AclError, AclStatus, GeError, Status
 from ge.testing import stub_source_dir
 
 _DEFINE = re.compile(r"^#define\s+((?:GE|ACL|GRAPH)_[A-Z0-9_]+)\s+(\d+)u?\s*$", re.M)
@@ -63,3 +69,36 @@ def test_the_codes_abi_md_names_are_all_in_the_tables() -> None:
         assert status.ge_status_name(code) == name
     for name, code in acl_codes.items():
         assert status.acl_status_name(code) == name
+
+
+def test_the_enums_are_the_c_defines() -> None:
+    enums = {member.name: int(member) for member in [*Status, *AclStatus]}
+    defines = {_python_name(name): code for name, code in _c_codes().items()}
+    defines.setdefault("ACL_SUCCESS", 0)
+    assert {name: enums.get(name) for name in defines} == defines
+    assert set(enums) - set(defines) == set(), "a code of the enums the stand-in lacks"
+
+
+def test_the_tables_and_constants_are_made_from_the_enums() -> None:
+    assert {int(m): m.info for m in Status} == status.GE_STATUS
+    assert {int(m): m.info for m in AclStatus} == status.ACL_STATUS
+    assert status.GE_GRAPH_GRAPH_NOT_EXIST == Status.GE_GRAPH_GRAPH_NOT_EXIST
+    assert type(status.GE_GRAPH_GRAPH_NOT_EXIST) is int
+    assert status.ACL_ERROR_BAD_ALLOC == AclStatus.ACL_ERROR_BAD_ALLOC
+    assert all(m.meaning for m in [*Status, *AclStatus])
+    assert Status.SUCCESS == AclStatus.ACL_SUCCESS == 0
+
+
+def test_the_enums_are_public_and_compare_with_a_status() -> None:
+    assert ge.Status is Status is ge.error.Status and ge.AclStatus is AclStatus
+    assert (Status.__module__, repr(Status.FAILED)) == ("ge.error", "<Status.FAILED: 4294967295>")
+    assert pickle.loads(pickle.dumps(Status.UNSUPPORTED)) is Status.UNSUPPORTED
+    err = GeError.from_call("AddGraph", status.GE_GRAPH_GRAPH_ALREADY_EXIST)
+    assert err.status == Status.GE_GRAPH_GRAPH_ALREADY_EXIST and type(err.status) is int
+    assert Status(err.status) is Status.GE_GRAPH_GRAPH_ALREADY_EXIST
+    unknown = GeError.from_call("RunGraph", 12345)
+    assert unknown.status == 12345 and unknown.status_name == "UNKNOWN_GE_STATUS"
+    with pytest.raises(ValueError):
+        Status(12345)
+    acl = AclError.from_call("aclrtMalloc", 200000)
+    assert AclStatus(acl.status) is AclStatus.ACL_ERROR_BAD_ALLOC
