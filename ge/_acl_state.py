@@ -25,12 +25,16 @@ from ge import _lifecycle
 from ge._native import NativeObject
 
 
-class TrackedStream(Protocol):
-    """What this module needs of a stream (``ge.acl.Stream``)."""
+class Releasable(Protocol):
+    """What this module needs of a stream or buffer (a ``NativeObject``)."""
 
     def _detach(self) -> Optional[int]: ...
 
     def _release(self, handle: int) -> Optional[list[BaseException]]: ...
+
+
+class TrackedStream(Releasable, Protocol):
+    """What this module needs of a stream (``ge.acl.Stream``)."""
 
     def _forget_queue(self) -> None:
         """Drop the references kept for queued work (the stream is gone)."""
@@ -95,18 +99,10 @@ class AclState:
             streams = list(self._streams)
             buffers = list(self._buffers)
         for stream in streams:
-            handle = stream._detach()
-            if handle is None:
-                continue
-            with contextlib.suppress(Exception):
-                stream._release(handle)
-            stream._forget_queue()
+            if _release_dropping_errors(stream):
+                stream._forget_queue()
         for buffer in buffers:
-            handle = buffer._detach()
-            if handle is None:
-                continue
-            with contextlib.suppress(Exception):
-                buffer._release(handle)
+            _release_dropping_errors(buffer)
 
     def finalized(self) -> None:
         """``aclFinalize`` succeeded: not initialised, no copy can run any more."""
@@ -129,6 +125,17 @@ class AclState:
             stream._forget_queue()
         for buffer in buffers:
             buffer._detach()
+
+
+def _release_dropping_errors(obj: Releasable) -> bool:
+    """Take the handle of ``obj`` once no call uses it and release it, dropping what
+    the release raises; False when it was released already."""
+    handle = obj._detach()
+    if handle is None:
+        return False
+    with contextlib.suppress(Exception):
+        obj._release(handle)
+    return True
 
 
 state = AclState()

@@ -9,13 +9,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 from ctypes import byref, c_void_p
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _helpers.stub_calls import ge_message, graph_add, opts, run, tensor
+from _helpers.threads import run_threads
 
 from ge._ffi import api
 from ge._ffi import status as S
@@ -251,12 +251,7 @@ def test_threads_on_their_own_sessions_and_streams(ge_stub: Any) -> None:
         api.GeApiWrapper_Session_DestroySession(session)
         api.aclrtDestroyStream(s)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-        assert not t.is_alive()
+    run_threads(work, [(k,) for k in range(4)], timeout=120)
     assert failures == []
     assert api.GeApiWrapper_GEFinalize() == 0
     assert api.aclFinalize() == 0

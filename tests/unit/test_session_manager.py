@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import threading
 
+from _helpers.threads import run_threads
+
 from ge._session_manager import SessionManager
 
 
@@ -73,10 +75,6 @@ def test_ids_from_many_threads_are_unique() -> None:
                 keep.append(session)
                 ids.append(got)
 
-    threads = [threading.Thread(target=add) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(add, [()] * 4)
     assert sorted(ids) == list(range(1, 801))
     assert len(manager.live_sessions()) == 800

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 import weakref
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 from _helpers.arrays import native, same_bytes
 from _helpers.settings import FIXTURE_OK
+from _helpers.threads import run_threads
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -236,11 +236,7 @@ def test_concurrent_copies_on_one_stream(ready: StubControl) -> None:
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(work, [(i,) for i in range(4)])
         assert not errors
         stream.synchronize()
         assert not stream._keepalive

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
+from _helpers.processes import run_python, without_cann
 
 import ge.acl as acl
 from ge import _ffi
@@ -18,8 +16,6 @@ from ge.testing import StubControl
 
 
 def test_import_needs_no_library(tmp_path: Any) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASCEND", "GE_FFI"))}
-    env["GE_FFI_LIBRARY"] = str(tmp_path / "missing.so")
     code = (
         "import ge.acl as a, ge.error as e\n"
         "assert not a.is_initialized()\n"
@@ -27,9 +23,7 @@ def test_import_needs_no_library(tmp_path: Any) -> None:
         "a.Device(0); a.MemcpyKind.DEVICE_TO_HOST\n"
         "try:\n    a.init()\nexcept e.LibraryNotFoundError:\n    print('ok')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
+    done = run_python(code, env=without_cann(GE_FFI_LIBRARY=str(tmp_path / "missing.so")))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 

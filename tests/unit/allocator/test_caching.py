@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
+from _helpers.threads import run_threads
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -126,11 +126,7 @@ def test_caching_allocator_is_thread_safe() -> None:
             for block in blocks:
                 cache.free(block)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work, [()] * 4)
     stats = cache.stats()
     assert stats.bytes_in_use == 0 and stats.hits + stats.misses == 4 * 300 * 4
     cache.empty_cache()

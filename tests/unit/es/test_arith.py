@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from _helpers.graphs import run_once
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -22,7 +23,6 @@ import ge
 from ge._ffi import status as S
 from ge.error import GeError
 from ge.es import GraphBuilder, TensorHolder
-from ge.graph import Tensor
 from ge.graph.dtypes import from_numpy_dtype
 
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -135,18 +135,7 @@ def _run(
     session: ge.Session, make: Callable[[GraphBuilder], list[TensorHolder]], *arrays: Any
 ) -> list[Any]:
     with GraphBuilder("prop") as builder, builder.build_and_reset(make(builder)) as graph:
-        session.add_graph(1, graph)
-    tensors = [Tensor.from_numpy(np.array(a, order="C")) for a in arrays]
-    try:
-        outputs = session.run_graph(1, tensors)
-        results = [o.numpy() for o in outputs]
-        for o in outputs:
-            o.close()
-        return results
-    finally:
-        for t in tensors:
-            t.close()
-        session.remove_graph(1)
+        return run_once(session, graph, *(np.array(a, order="C") for a in arrays))
 
 
 def _check(got: Any, want: Any) -> None:

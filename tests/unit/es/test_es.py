@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _helpers.graphs import run_once
 
 import ge
 from ge._ffi import status as S
 from ge.error import GeError
-from ge.graph import DataType, DumpFormat, Format, Graph, Tensor
+from ge.graph import DataType, DumpFormat, Format
 from ge.testing import GraphTensorDesc, StubControl
 
 
@@ -22,22 +23,6 @@ from ge.testing import GraphTensorDesc, StubControl
 def session(ge_ready: Any) -> Iterator[ge.Session]:
     with ge.Session() as s:
         yield s
-
-
-def run(session: ge.Session, graph: Graph, *inputs: np.ndarray[Any, Any]) -> list[Any]:
-    """Add ``graph``, run it once on ``inputs``, return the outputs as numpy arrays."""
-    session.add_graph(1, graph)
-    tensors = [Tensor.from_numpy(a) for a in inputs]
-    try:
-        outputs = session.run_graph(1, tensors)
-        arrays = [o.numpy() for o in outputs]
-        for o in outputs:
-            o.close()
-        return arrays
-    finally:
-        for t in tensors:
-            t.close()
-        session.remove_graph(1)
 
 
 # -- module paths and classes ---------------------------------------------------------------
@@ -76,7 +61,7 @@ def test_the_documented_example_runs_unchanged(session: ge.Session) -> None:
     assert const1.name == "Const_0" and result.name == "Add_1"
     a = np.array([[1, 2], [3, 4]], np.float32)
     b = np.array([[10, 20], [30, 40]], np.float32)
-    (out,) = run(session, graph, a, b)
+    (out,) = run_once(session, graph, a, b)
     np.testing.assert_array_equal(out, a + b)
     graph.close()
 
@@ -94,7 +79,7 @@ def test_operator_overload_sample_mixes_float_and_int64(session: ge.Session) -> 
     graph = builder.build_and_reset()
     x = np.array([[1, 1, 2], [2, 3, 3]], np.float32)
     n = np.array([[1, 1, 2], [2, 3, 3]], np.int64)
-    (out,) = run(session, graph, x, n, n)
+    (out,) = run_once(session, graph, x, n, n)
     assert out.dtype == np.float32  # GE's promotion: FLOAT with INT64 is FLOAT
     np.testing.assert_array_equal(out, x * 3)
     graph.close()
@@ -116,7 +101,7 @@ def test_control_dependency_scope_sample(session: ge.Session) -> None:
     assert "%input2 : [#users=1] = Node[type=Data] (control_inputs = (%input, %input1)" in text
     assert "control_inputs = (%input, %input1)" in text.split("%Add_0")[1]
     ones = np.ones((2, 2), np.float32)
-    (out,) = run(session, graph, 2 * ones, ones, ones)
+    (out,) = run_once(session, graph, 2 * ones, ones, ones)
     np.testing.assert_array_equal(out, 3 * ones)
     graph.close()
 
@@ -317,7 +302,7 @@ def test_consts_compute_for_real(session: ge.Session) -> None:
     ]
     graph = builder.build_and_reset(outputs)
     xs = np.arange(6, dtype=np.int64).reshape(2, 3)
-    got = run(session, graph, xs)
+    got = run_once(session, graph, xs)
     want = [
         xs + np.arange(1, 7).reshape(2, 3),
         xs * [10, 20, 30],
@@ -382,7 +367,7 @@ def test_variables_read_as_zeros(session: ge.Session) -> None:
     v = builder.create_variable(0, "weights").set_shape([2]).set_data_type(DataType.DT_FLOAT)
     assert v.name == "weights"
     graph = builder.build_and_reset([x + v, v])
-    (total, raw) = run(session, graph, np.array([1.5, -2], np.float32))
+    (total, raw) = run_once(session, graph, np.array([1.5, -2], np.float32))
     np.testing.assert_array_equal(total, [1.5, -2])
     np.testing.assert_array_equal(raw, [0, 0])
     graph.close()
@@ -525,7 +510,7 @@ def test_operators_both_ways_with_numbers_and_lists(session: ge.Session) -> None
     ]
     graph = builder.build_and_reset(list(outputs))
     xs = np.array([[1, 2], [4, 8]], np.float32)
-    got = run(session, graph, xs)
+    got = run_once(session, graph, xs)
     want = [
         xs + 1.5,
         2 + xs,
@@ -551,12 +536,12 @@ def test_list_operands_follow_cann(session: ge.Session) -> None:
     n = builder.create_input(0, data_type=DataType.DT_INT64, shape=[3])
     graph = builder.build_and_reset([n + [1, 2, 3], n * [0.5, 1, 2], n - []])  # noqa: RUF005
     with pytest.raises(GeError):  # [3] and [0] do not broadcast: GE refuses to compile
-        run(session, graph, np.array([1, 2, 3]))
+        run_once(session, graph, np.array([1, 2, 3]))
     graph.close()
     builder = ge.es.GraphBuilder("lists")
     n = builder.create_input(0, data_type=DataType.DT_INT64, shape=[3])
     graph = builder.build_and_reset([n + [1, 2, 3], n * [0.5, 1, 2]])  # noqa: RUF005
-    ints, floats = run(session, graph, np.array([1, 2, 3]))
+    ints, floats = run_once(session, graph, np.array([1, 2, 3]))
     assert ints.dtype == np.int64 and floats.dtype == np.float32
     np.testing.assert_array_equal(ints, [2, 4, 6])
     np.testing.assert_array_equal(floats, [0.5, 2, 6])

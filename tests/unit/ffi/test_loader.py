@@ -5,12 +5,12 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _helpers.processes import run_python, without_cann
 
 from ge import _ffi
 from ge._ffi import loader
@@ -31,16 +31,13 @@ def no_library(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path
 
 
 def test_import_needs_no_library(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GE_FFI", "ASCEND"))}
     code = (
         "import ge, ge.session, ge.graph, ge.acl, ge.testing, ge.allocator, ge.ge_global\n"
         "import ge._ffi.loader as L; L.DEFAULT_ROOTS = ()\n"
         "try:\n    ge.acl.device_count()\n"
         "except ge.LibraryNotFoundError as e:\n    print('LNF', e.attempts[-1][0])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path
-    )
+    done = run_python(code, env=without_cann(), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "LNF libascendcl.so"
     assert done.stderr == ""

@@ -3,12 +3,11 @@ UPSTREAM_API.md rows 24 and 25; none of it existed in v1)."""
 
 from __future__ import annotations
 
-import copy
 import gc
-import pickle
 from typing import Any
 
 import pytest
+from _helpers.objects import assert_refuses_copies
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -173,12 +172,7 @@ def test_tensor_desc_values_ge_reports(
 def test_tensor_desc_lifetime(ge_stub: StubControl) -> None:
     desc = TensorDesc([3])
     assert ge_stub.live_counts()["tensor_descs"] == 1
-    with pytest.raises(RuntimeError, match=r"^TensorDesc does not support copy$"):
-        copy.copy(desc)
-    with pytest.raises(RuntimeError, match=r"^TensorDesc does not support deepcopy$"):
-        copy.deepcopy(desc)
-    with pytest.raises(TypeError, match="pickle"):
-        pickle.dumps(desc)
+    assert_refuses_copies(desc, "TensorDesc")
     desc.close()
     desc.close()
     assert ge_stub.live_counts()["tensor_descs"] == 0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-import threading
 from typing import Any
 
 import numpy as np
 import pytest
+from _helpers.objects import assert_refuses_copies
+from _helpers.threads import run_threads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,10 +136,7 @@ def test_allocator_must_be_an_allocator(session: Any, stream: Any) -> None:
 
 
 def test_copy_and_deepcopy_are_refused(session: Any) -> None:
-    with pytest.raises(RuntimeError, match=r"^Session does not support copy$"):
-        copy.copy(session)
-    with pytest.raises(RuntimeError, match=r"^Session does not support deepcopy$"):
-        copy.deepcopy(session)
+    assert_refuses_copies(session, "Session", pickled=False)
 
 
 # -- lifecycle -----------------------------------------------------------------------
@@ -223,11 +220,7 @@ def test_sessions_from_many_threads_get_unique_increasing_ids(ge_ready: Any) -> 
             with ge.Session() as s:
                 slot.append(s.session_id)
 
-    threads = [threading.Thread(target=work, args=(slot,)) for slot in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_threads(work, [(slot,) for slot in ids])
     flat = [i for slot in ids for i in slot]
     assert len(set(flat)) == len(flat) == 160
     assert all(slot == sorted(slot) for slot in ids)
