@@ -50,7 +50,7 @@ class Buffer(NativeObject):
     ``ptr`` is its address. ``free()`` (or the context manager, or garbage
     collection) releases it. Copies check sizes before calling C; a
     ``stream`` argument (a :class:`Stream` or an ``int`` handle) makes them
-    asynchronous (see the module's notes).
+    asynchronous (see :mod:`ge.acl`).
     """
 
     __slots__ = ("_size",)
