@@ -30,7 +30,7 @@ import ge.acl
 from benchmarks._env import ge_ready, small_inputs, sum_graph
 from benchmarks._report import Row
 from benchmarks._timing import Case, Plan, interleaved
-from ge import _allocator_bridge
+from ge import _allocator_registry
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn
 from ge.allocator import AclAllocator, Allocator, CachingAllocator, MemBlock
 
@@ -110,7 +110,7 @@ class _Registered:
         self.allocator = allocator
         self.stream = ge.acl.Stream()
         session.register_external_allocator(self.stream, allocator)
-        registration = _allocator_bridge.registry.current[self.stream.handle]
+        registration = _allocator_registry.registry.current[self.stream.handle]
         trampoline = registration.trampoline
         if trampoline is None:
             raise RuntimeError("no trampoline was registered")

@@ -55,7 +55,7 @@ COLUMNS = (
     "Columns: wrapper / baseline = median time per call over interleaved rounds; "
     "ratio = wrapper/baseline time ('x', lower is better) or, for the data path, "
     "baseline/wrapper time = fraction of numpy.copy bandwidth ('bw', higher is better); "
-    "target = the issue's bound on the ratio; result = pass, MISS, or info (no target)."
+    "target = the bound the ratio must meet; result = pass, MISS, or info (no target)."
 )
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from ge.error import (
     AclError,
+    AclStatus,
     CannVersionError,
     GeError,
     LibraryNotFoundError,
     MissingSymbolError,
+    Status,
 )
 from ge.ge_global import GeApi, finalize, initialize, initialized, is_initialized
 from ge.graph import DataType, Format, Graph, GraphBuilder, Placement, Tensor
@@ -30,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AclError",
+    "AclStatus",
     "CannVersionError",
     "DataType",
     "Format",
@@ -41,6 +44,7 @@ __all__ = [
     "MissingSymbolError",
     "Placement",
     "Session",
+    "Status",
     "Tensor",
     "__version__",
     "finalize",

@@ -1,21 +1,14 @@
 """The bridge between Python allocators and GE: CFUNCTYPE trampolines.
 
 A :class:`Trampoline` wraps one registered :class:`~ge.allocator.Allocator`
-in the four C callbacks. It stays alive (in ``Registry.alive``) until GE's
-``OnDestroy`` says GE will never call it again; only then, and only outside
-the callback, are the callback objects released. Every exception a callback
-raises is caught there: GE sees a failure (NULL), and the exception reaches
-the Python call that caused the callback (see ``ge._callback_errors``) or, if
-there was none on that thread, the next session call on the same stream
-(closing the session that owns the stream's allocator counts), else
-``ge.finalize()``.
-
-The :class:`Registry` is process-wide, as GE keeps allocators per stream: it
-records which session registered the current allocator of each stream, so
-that closing the session unregisters only what it still owns, and what is
-still registered when GE is finalized (an allocator alive at ``GEFinalize``
-dies in a static destructor at process exit, calling into a dead
-interpreter).
+in the four C callbacks. It stays alive (in the registry's ``alive``, see
+:mod:`ge._allocator_registry`) until GE's ``OnDestroy`` says GE will never
+call it again; only then, and only outside the callback, are the callback
+objects released. Every exception a callback raises is caught there: GE sees
+a failure (NULL), and the exception reaches the Python call that caused the
+callback (see ``ge._callback_errors``) or, if there was none on that thread,
+the next session call on the same stream (closing the session that owns the
+stream's allocator counts), else ``ge.finalize()``.
 
 GE calls OnDestroy when its last reference to the allocator goes: inside
 ``Unregister``, inside a ``Register`` that replaced it or that failed (the
@@ -31,22 +24,30 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
-from ge import _lifecycle
 from ge._callback_errors import report
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
-from ge.allocator import Allocator, MemBlock
+from ge.allocator.allocator import Allocator, MemBlock
 
 _tokens = itertools.count(1)
 _get_ident = threading.get_ident
 
 
+class Keeper(Protocol):
+    """Where a trampoline sends what it cannot hand to a caller (the registry)."""
+
+    def defer(self, stream: int, exc: BaseException) -> None:
+        """Keep a callback's exception for the next session call on ``stream``."""
+
+    def retire(self, trampoline: Trampoline) -> None:
+        """GE called OnDestroy: release ``trampoline`` later, outside any callback."""
+
+
 class Trampoline:
     """The four C callbacks of one allocator registration on one stream."""
 
-    def __init__(self, allocator: Allocator, stream: int, registry: Registry) -> None:
+    def __init__(self, allocator: Allocator, stream: int, registry: Keeper) -> None:
         self.allocator = allocator
         self.stream = stream
         self.token = next(_tokens)
@@ -110,88 +111,6 @@ class Trampoline:
     def _on_destroy(self, user_handle: Optional[int]) -> None:
         self.destroyed = True
         self._registry.retire(self)
-
-
-@dataclass
-class Registration:
-    """What a session registered on a stream: a trampoline, or GE's default (None)."""
-
-    session_id: int
-    trampoline: Optional[Trampoline]
-
-
-class Registry:
-    """Process-wide: each stream's current registration, live trampolines,
-    and exceptions from callbacks that no caller was waiting for."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.current: dict[int, Registration] = {}
-        self.alive: dict[int, Trampoline] = {}
-        self._graveyard: list[Trampoline] = []
-        self._deferred: dict[int, list[BaseException]] = {}
-
-    def new_trampoline(self, allocator: Allocator, stream: int) -> Trampoline:
-        """A trampoline kept alive until GE calls its OnDestroy."""
-        trampoline = Trampoline(allocator, stream, self)
-        self.alive[trampoline.token] = trampoline
-        return trampoline
-
-    def discard(self, trampoline: Trampoline) -> None:
-        """A registration that failed: GE never kept the allocator (its OnDestroy,
-        if GE made it, already came inside the call), so drop the trampoline."""
-        if not trampoline.destroyed:
-            self.alive.pop(trampoline.token, None)
-
-    def retire(self, trampoline: Trampoline) -> None:
-        """OnDestroy: GE is done with it. Called from inside the callback, so the
-        callback objects go to a graveyard, released later outside any callback.
-        Only GIL-atomic operations here: no lock, whatever thread this is."""
-        self.alive.pop(trampoline.token, None)
-        self._graveyard.append(trampoline)
-
-    def bury(self) -> None:
-        """Release retired trampolines; call only from Python, never from a callback."""
-        del self._graveyard[:]
-
-    def defer(self, stream: int, exc: BaseException) -> None:
-        """Keep a callback's exception for the next session call on ``stream``."""
-        self._deferred.setdefault(stream, []).append(exc)
-
-    def take_deferred(self, stream: int) -> list[BaseException]:
-        """The exceptions kept for ``stream``, now forgotten."""
-        return self._deferred.pop(stream, [])
-
-    def take_all_deferred(self) -> list[BaseException]:
-        """The exceptions kept for every stream, now forgotten."""
-        errors: list[BaseException] = []
-        for stream in list(self._deferred):
-            errors.extend(self.take_deferred(stream))
-        return errors
-
-    def owned_by(self, session_id: int) -> list[int]:
-        """Streams whose current registration was made by this session."""
-        with self.lock:
-            return [s for s, reg in self.current.items() if reg.session_id == session_id]
-
-    def streams(self) -> list[int]:
-        """Every stream with a registration of this process."""
-        with self.lock:
-            return list(self.current)
-
-    def forget(self) -> None:
-        """The native side was wiped (tests): no callback will ever come."""
-        with self.lock:
-            self.current.clear()
-            self.alive.clear()
-            self._deferred.clear()
-            self.bury()
-
-
-registry = Registry()
-"""The process-wide allocator registry."""
-
-_lifecycle.on_forget(registry.forget)
 
 
 def refuse_reentry(trampoline: Optional[Trampoline], what: str) -> None:

@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import Callable, Optional
 
-from ge.error import GeError
+from ge._ffi.errors import GeError
 
 _local = threading.local()
 

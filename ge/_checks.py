@@ -1,7 +1,16 @@
-"""Argument checks shared by the public classes, with one wording each.
+"""The argument vocabulary of the public calls: one parser per kind of argument,
+with one wording each, used by every module that takes such an argument.
 
 Wrong Python types raise ``TypeError``; values out of range ``ValueError``.
-``bool`` is never an integer here; numpy integers are.
+``bool`` is never an integer here; numpy integers are. The kinds: integers
+(:func:`as_int`, :func:`as_int_in`), sizes by meaning (:func:`as_size_t`, a
+C ``size_t`` or address; :func:`allocation_size`, bytes to allocate;
+:func:`copy_count`, bytes to copy within a block), device ids, graph ids,
+shapes (:func:`as_dims`), paths (:func:`fspath_bytes`) and options dicts
+(:func:`as_str_dict`). A C string is made by ``ge._ffi.marshal.encode_text``.
+Two kinds need a class of ``ge.acl`` and are parsed beside it: streams
+(``ge.acl._stream``) and malloc policies (``ge.acl._memory``). The texts of
+CANN's own errors come from :mod:`ge._messages`.
 """
 
 from __future__ import annotations
@@ -11,6 +20,14 @@ from collections.abc import Iterable, Mapping
 from typing import Optional
 
 import numpy as np
+
+from ge import _messages
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+UINT32_MAX = 2**32 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+SIZE_T_MAX = 2**64 - 1
+"""The largest C ``size_t`` (and address) on the LP64 platforms CANN supports."""
 
 
 def as_int(value: object, what: str, type_message: Optional[str] = None) -> int:
@@ -28,6 +45,46 @@ def as_int_in(
     if not low <= number <= high:
         raise ValueError(f"{what} must be in {low}..{high}, got {number}")
     return number
+
+
+def as_size_t(value: object, what: str) -> int:
+    """A C ``size_t`` or address: an int in ``0 .. 2**64 - 1``."""
+    if type(value) is int and 0 <= value <= SIZE_T_MAX:
+        return value  # the common case, without the ABC checks (every allocator call)
+    return as_int_in(value, what, 0, SIZE_T_MAX)
+
+
+def allocation_size(value: object, what: str = "size") -> int:
+    """Bytes to allocate: an int in ``1 .. 2**64 - 1``."""
+    size = as_int(value, what)
+    if size <= 0:
+        raise ValueError(f"{what} must be positive, got {size}")
+    if size > SIZE_T_MAX:
+        raise ValueError(f"{what} does not fit in size_t: {size}")
+    return size
+
+
+def copy_count(value: object, limit: int, what: str = "nbytes") -> int:
+    """Bytes to copy from or to a block of ``limit`` bytes: an int in ``0 .. limit``."""
+    count = as_int(value, what)
+    if count < 0:
+        raise ValueError(f"{what} must not be negative, got {count}")
+    if count > limit:
+        raise ValueError(f"{what}={count} exceeds the buffer size {limit}")
+    return count
+
+
+def device_id(value: object) -> int:
+    """An ACL device id: an int in ``0 .. 2**31 - 1`` (a C ``int32_t``)."""
+    return as_int_in(value, "device id", 0, INT32_MAX)
+
+
+def graph_id(value: object) -> int:
+    """A graph id: an int in ``0 .. 2**32 - 1`` (CANN wraps larger ones through
+    ``c_uint32``; this package refuses them)."""
+    if type(value) is int and 0 <= value <= UINT32_MAX:
+        return value  # the common case (every run), without the ABC checks
+    return as_int_in(value, "Graph_id", 0, UINT32_MAX, _messages.GRAPH_ID)
 
 
 def as_dims(
@@ -49,16 +106,6 @@ def as_dims(
         floor = "non-negative" if min_dim == 0 else f">= {min_dim}"
         raise ValueError(f"{what} dimensions must be {floor}, got {dims}")
     return dims
-
-
-def encode_text(text: object, what: str) -> bytes:
-    """A ``str`` for C: UTF-8, without NUL characters."""
-    if not isinstance(text, str):
-        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
-    data = text.encode("utf-8")
-    if b"\0" in data:
-        raise ValueError(f"{what} must not contain NUL characters: {text!r}")
-    return data
 
 
 def fspath_bytes(path: object, what: str, *, allow_bytes: bool = False) -> bytes:

@@ -8,7 +8,6 @@ CANN or the stand-in is usable, 1 when neither is.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import shlex
@@ -18,9 +17,10 @@ from pathlib import Path
 from typing import Optional, TextIO
 
 import ge
-from ge import _ffi
+from ge import _ffi, acl
 from ge._ffi.loader import ENV_LIBRARY, ENV_LIBRARY_DIR, ROOT_ENV_VARS, search_roots
 from ge._ffi.report import REQUIRED_GROUPS, FfiReport
+from ge.error import GeError
 from ge.testing.build import ENV_CACHE_DIR, StubBuildError, default_cache_dir, stub_source_dir
 
 ENV_VARS = (ENV_LIBRARY, ENV_LIBRARY_DIR, *ROOT_ENV_VARS, "LD_LIBRARY_PATH", "CC", ENV_CACHE_DIR)
@@ -36,12 +36,13 @@ VERSION_FILES = (
 
 
 def acl_api_version() -> Optional[str]:
-    """``major.minor.patch`` of the ACL API from ``aclrtGetVersion`` (not CANN's version)."""
-    if not _ffi.has("aclrtGetVersion"):
+    """``major.minor.patch`` of the ACL API from ``ge.acl.version()`` (``aclrtGetVersion``,
+    not CANN's version); None when unknown."""
+    try:
+        found = acl.version()
+    except GeError:
         return None
-    major, minor, patch = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
-    rc = _ffi.api.aclrtGetVersion(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(patch))
-    return f"{major.value}.{minor.value}.{patch.value}" if rc == 0 else None
+    return None if found is None else ".".join(map(str, found))
 
 
 def _read_version(path: Path) -> Optional[str]:

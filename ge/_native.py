@@ -8,9 +8,11 @@ the handle.
 It also counts the C calls in flight on it, so that no thread can free (or
 move) the native object while another thread's call is using it:
 
-* a call brackets its C calls with :meth:`NativeObject._enter` (which returns
-  the live handle, or raises if the object is closed) and
-  :meth:`NativeObject._leave`, or uses ``with obj._calling() as handle:``;
+* a call runs its C calls inside ``with obj._calling(*why) as handle:``,
+  which enters (:meth:`NativeObject._enter`: the live handle, or the error of
+  a closed object, worded with ``why``) and leaves
+  (:meth:`NativeObject._leave`); only the measured hot paths (a session's
+  runs, their input tensors) write out ``_enter``/``try``/``_leave``;
 * :meth:`NativeObject.close` first refuses new calls, then waits until the
   calls in flight have left, then releases the handle;
 * an operation that changes the native object in place (a tensor moving to
@@ -159,9 +161,10 @@ class NativeObject:
                 _turns.wait()
             calls.append(tid)
 
-    def _calling(self) -> _Calling:
-        """``with obj._calling() as handle:``: :meth:`_enter` and :meth:`_leave`."""
-        return _Calling(self)
+    def _calling(self, *why: Any) -> _Calling:
+        """``with obj._calling() as handle:``: :meth:`_enter` (with ``why``) and
+        :meth:`_leave`, the in-flight guard of every call on the object."""
+        return _CallingFor(self, why) if why else _Calling(self)
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[int]:
@@ -325,3 +328,16 @@ class _Calling:
 
     def __exit__(self, *exc_info: object) -> None:
         self._obj._leave()
+
+
+class _CallingFor(_Calling):
+    """:class:`_Calling` of a call that says what it is (for the closed error)."""
+
+    __slots__ = ("_why",)
+
+    def __init__(self, obj: NativeObject, why: tuple[Any, ...]) -> None:
+        self._obj = obj
+        self._why = why
+
+    def __enter__(self) -> int:
+        return self._obj._enter(*self._why)

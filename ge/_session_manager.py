@@ -1,21 +1,32 @@
-"""The process-wide session manager, after GE's ``session_manager.cc``.
+"""GE's process state: the session manager, after GE's ``session_manager.cc``.
 
-It holds the initialised flag that follows ``GEInitialize``/``GEFinalize``,
-hands out Python session ids in increasing order, and maps each id to its
-live session (weakly: a session nobody references is closed by its
-finalizer). Everything is guarded by one lock and safe from many threads.
+The counterpart of :mod:`ge._acl_state` (ACL's state). It holds the
+initialised flag that follows ``GEInitialize``/``GEFinalize`` (set by
+``ge.ge_global``), hands out Python session ids in increasing order, and maps
+each id to its live session (weakly: a session nobody references is closed by
+its finalizer). Everything is guarded by one lock and safe from many threads.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ge import _lifecycle
 
-if TYPE_CHECKING:
-    from ge.session import Session
+
+class ManagedSession(Protocol):
+    """What the manager and ``ge.finalize()`` need of a ``ge.Session``."""
+
+    def _close(self, finalizing: bool) -> None:
+        """Close the session (``finalizing``: ``ge.finalize()`` closes it)."""
+
+    def _refuse_inside_allocator(self) -> None:
+        """Raise if closing it now would deadlock on an allocator's lock."""
+
+    def _forget(self) -> None:
+        """The native side was wiped: drop the handle without calling C."""
 
 
 class SessionManager:
@@ -25,9 +36,11 @@ class SessionManager:
         self.lock = threading.RLock()
         self.initialized = False
         self._last_id = 0
-        self._sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
+        self._sessions: weakref.WeakValueDictionary[int, ManagedSession] = (
+            weakref.WeakValueDictionary()
+        )
 
-    def add(self, session: Session) -> int:
+    def add(self, session: ManagedSession) -> int:
         """Register a new live session and return its id."""
         with self.lock:
             self._last_id += 1
@@ -44,7 +57,7 @@ class SessionManager:
         with self.lock:
             return session_id in self._sessions
 
-    def live_sessions(self) -> list[Session]:
+    def live_sessions(self) -> list[ManagedSession]:
         """The live sessions, oldest first."""
         with self.lock:
             # items() skips a session whose weak reference died meanwhile (the

@@ -1,4 +1,4 @@
-"""Exceptions raised by ``ge``, as CANN's own package spells them.
+r"""Exceptions raised by ``ge``, as CANN's own package spells them.
 
 A failed GE call raises :class:`GeError`; a failed ACL call :class:`AclError`;
 a library that cannot be found :class:`LibraryNotFoundError`; an optional
@@ -16,192 +16,49 @@ item of the context part, ``status=<NAME> (<code>)``::
 so code that splits the text on ``"; "`` still finds the API, the context and
 GE's message where CANN puts them. :func:`raise_ge_error` and
 :func:`get_ge_error_msg` are CANN's helpers.
+
+The status vocabulary: :class:`Status` (GE's codes) and :class:`AclStatus`
+(ACL's), two ``IntEnum``\ s. ``GeError.status`` stays the plain ``int`` GE or
+ACL returned (a code this package does not list is kept as it is), and an
+``int`` compares equal to its member::
+
+    except ge.GeError as err:
+        if err.status == ge.error.Status.GE_GRAPH_GRAPH_NOT_EXIST: ...
+
+``Status(err.status)`` gives the member of a listed code (``ValueError`` for
+another); ``err.status_name`` is the name of any code, listed or not.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Optional, TypeVar
+from typing import Any, NoReturn, Optional
+
+from ge._ffi.errors import (
+    AclError,
+    CannVersionError,
+    GeError,
+    LibraryNotFoundError,
+    MissingSymbolError,
+)
+from ge._ffi.marshal import last_ge_message
+from ge._ffi.status import AclStatus, Status
 
 __all__ = [
     "AclError",
+    "AclStatus",
     "CannVersionError",
     "GeError",
     "LibraryNotFoundError",
     "MissingSymbolError",
+    "Status",
     "get_ge_error_msg",
     "raise_ge_error",
 ]
 
 
-_E = TypeVar("_E", bound="GeError")
-
-
-def _context_value(key: str, value: object) -> object:
-    """CANN's spelling of a context value: a stream handle as ``"0x..."`` text."""
-    if key == "stream" and isinstance(value, int) and not isinstance(value, bool):
-        return f"0x{value:x}"
-    return value
-
-
-class GeError(RuntimeError):
-    """A GE call failed.
-
-    Attributes, as in CANN's package: ``error_message`` (GE's own text, read
-    from its error queue; may be empty), ``api_name`` (the C++ API, e.g.
-    ``AddGraph``) and ``context`` (a dict, e.g. ``{"graph_id": 1, "stream":
-    "0x5e00..."}``). Added by this package: ``status`` (the numeric code, or
-    ``None`` where there is none) and ``status_name``.
-    """
-
-    error_message: Optional[str]
-    api_name: Optional[str]
-    context: dict[str, Any]
-    status: Optional[int]
-    status_name: Optional[str]
-
-    def __init__(
-        self,
-        message: str,
-        error_message: Optional[str] = None,
-        api_name: Optional[str] = None,
-        context: Optional[Mapping[str, Any]] = None,
-        *,
-        status: Optional[int] = None,
-    ) -> None:
-        super().__init__(message)
-        self.error_message = error_message
-        self.api_name = api_name
-        self.context = dict(context or {})
-        self.status = status
-        self.status_name = None if status is None else self._status_name(status)
-
-    @staticmethod
-    def _status_name(status: int) -> str:
-        from ge._ffi.status import ge_status_name  # not at import: ge._ffi imports this module
-
-        return ge_status_name(status)
-
-    def __str__(self) -> str:
-        text = super().__str__()
-        if sys.version_info < (3, 11):
-            # Tracebacks print __notes__ only from 3.11 on: show them with the
-            # message, one per line, as 3.11's traceback does.
-            notes = self.__dict__.get("__notes__")
-            if isinstance(notes, list) and notes:
-                text = "\n".join([text, *map(str, notes)])
-        return text
-
-    @classmethod
-    def from_call(
-        cls: type[_E],
-        api_name: str,
-        status: Optional[int] = None,
-        error_message: str = "",
-        context: Optional[Mapping[str, Any]] = None,
-    ) -> _E:
-        """The error of the call ``api_name``, its text in CANN's layout (see the module)."""
-        ctx = {key: _context_value(key, value) for key, value in (context or {}).items()}
-        items = [f"{key}={value}" for key, value in ctx.items()]
-        if status is not None:
-            items.append(f"status={cls._status_name(status)} ({status})")
-        parts = [f"{api_name} failed"]
-        if items:
-            parts.append(", ".join(items))
-        if error_message:
-            parts.append(error_message)
-        return cls(
-            "; ".join(parts),
-            error_message=error_message,
-            api_name=api_name,
-            context=ctx,
-            status=status,
-        )
-
-
-class AclError(GeError):
-    """An ACL runtime call failed; ``status`` is the ``aclError`` code."""
-
-    @staticmethod
-    def _status_name(status: int) -> str:
-        from ge._ffi.status import acl_status_name
-
-        return acl_status_name(status)
-
-
-class MissingSymbolError(GeError):
-    """The loaded library does not export an (optional) function."""
-
-    def __init__(self, symbol: str, library: str = "") -> None:
-        where = f" in {library}" if library else ""
-        detail = (
-            f"symbol {symbol!r} is not exported by the loaded library{where}; "
-            "this CANN version does not provide it"
-        )
-        super().__init__(f"{symbol} failed; {detail}", detail, symbol)
-        self.symbol = symbol
-        self.library = library
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.symbol, self.library), self.__dict__)
-
-
-class LibraryNotFoundError(GeError, OSError):
-    """A native library group could not be loaded.
-
-    ``attempts`` lists every ``(path, loader error)`` tried, in order.
-    """
-
-    def __init__(
-        self,
-        group: str,
-        attempts: Sequence[tuple[str, str]],
-        hint: str = "",
-    ) -> None:
-        lines = [f"cannot load the {group!r} library; tried:"]
-        lines.extend(f"  {path}: {err}" for path, err in attempts)
-        if hint:
-            lines.append(hint)
-        text = "\n".join(lines)
-        super().__init__(text, text, f"load {group}")
-        self.group = group
-        self.attempts = list(attempts)
-        self.hint = hint
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.group, self.attempts, self.hint), self.__dict__)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class CannVersionError(GeError):
-    """The CANN installation is older than the package supports.
-
-    ``library`` is the file that gave it away, ``missing`` the symbols it
-    lacks and ``required`` the oldest CANN release that works.
-    """
-
-    def __init__(self, library: str, missing: Sequence[str], required: str) -> None:
-        detail = (
-            f"{library} lacks {', '.join(missing)}: it is older than CANN {required}; "
-            f"ge needs CANN {required} or later (the C wrapper ABI of hicann/ge v{required})"
-        )
-        super().__init__(f"load ge failed; {detail}", detail, "load ge")
-        self.library = library
-        self.missing = list(missing)
-        self.required = required
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.library, self.missing, self.required), self.__dict__)
-
-
 def get_ge_error_msg() -> str:
     """GE's error text for this thread (``GEGetErrorMsg``). Reading it empties GE's
     queue: it holds every report since the last read, and may be empty."""
-    from ge._ffi.marshal import last_ge_message  # not at import: ge._ffi imports this module
-
     return last_ge_message()
 
 

@@ -1,5 +1,8 @@
-"""Test settings: hypothesis profiles (``CI=true`` selects the CI-sized one) and
-the package's pytest plugin, which is opt-in for users and on for this suite."""
+"""Test settings and the fixtures every tier shares (``tests/README.md``): hypothesis
+profiles (``CI=true`` selects the CI-sized one), the package's pytest plugin (opt-in
+for users, on for this suite: ``ge_stub``, ``ge_stub_library``), and the fixtures
+that set up ACL, GE, a stream, a graph or a fake CANN install on the stand-in.
+The helpers that are not fixtures are in ``tests/_helpers/``."""
 
 from __future__ import annotations
 
@@ -32,10 +35,15 @@ settings.load_profile(
 
 # -- shared fixtures for tests that run graphs on the stand-in ----------------
 
+import platform  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
+from _helpers.graphs import build_graph  # noqa: E402
+
+from ge._ffi.loader import CAPI_FILES, CAPI_SUBDIR, GROUP_FILES, SITE_PACKAGES  # noqa: E402
 
 
 @pytest.fixture
@@ -70,20 +78,26 @@ def stream(acl_ready: Any) -> Iterator[Any]:
         yield s
 
 
-def build_graph(dtype: Any = None, shape: tuple[int, ...] = (2, 3), name: str = "g") -> Any:
-    """A graph computing ``(x + y) * x`` on two inputs of ``dtype`` and ``shape``."""
-    import ge
-
-    builder = ge.GraphBuilder(name)
-    dt = ge.DataType.DT_FLOAT if dtype is None else dtype
-    x = builder.input(0, dt, shape)
-    y = builder.input(1, dt, shape)
-    graph = builder.build([(x + y) * x])
-    builder.close()
-    return graph
-
-
 @pytest.fixture
 def make_graph() -> Any:
     """The :func:`build_graph` factory."""
     return build_graph
+
+
+@pytest.fixture
+def fake_cann(tmp_path: Path, ge_stub_library: str) -> Path:
+    """A CANN root whose libraries are all the stand-in (each where CANN puts it),
+    with a version file."""
+    lib64 = tmp_path / "lib64"
+    capi = tmp_path / SITE_PACKAGES / CAPI_SUBDIR
+    lib64.mkdir()
+    capi.mkdir(parents=True)
+    for group, files in GROUP_FILES.items():
+        for name in files if group != "stub" else ():  # CANN has no stand-in controls
+            ((capi if name in CAPI_FILES else lib64) / name).symlink_to(ge_stub_library)
+    info = tmp_path / f"{platform.machine()}-linux"
+    info.mkdir()
+    (info / "ascend_toolkit_install.info").write_text(
+        "package_name=Ascend-cann-toolkit\nversion=8.0.RC9\narch=x86_64\n"
+    )
+    return tmp_path

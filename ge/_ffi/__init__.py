@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from ge._ffi import status
+from ge._ffi.errors import CannVersionError, GeError, LibraryNotFoundError, MissingSymbolError
 from ge._ffi.loader import GROUP_FILES, Loader
 from ge._ffi.report import FfiReport, GroupReport
 from ge._ffi.signatures import SPECS, SPECS_BY_NAME, FunctionSpec
-from ge.error import CannVersionError, GeError, LibraryNotFoundError, MissingSymbolError
 
 __all__ = [
     "FfiReport",

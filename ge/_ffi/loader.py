@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ge.error import CannVersionError, GeError, LibraryNotFoundError
+from ge._ffi.errors import CannVersionError, GeError, LibraryNotFoundError
 
 ENV_LIBRARY = "GE_FFI_LIBRARY"
 ENV_LIBRARY_DIR = "GE_FFI_LIBRARY_DIR"

@@ -6,9 +6,18 @@ import ctypes
 from collections.abc import Mapping
 from typing import Any
 
-from ge._checks import encode_text
 from ge._ffi import api
-from ge.error import AclError, GeError
+from ge._ffi.errors import AclError, GeError
+
+
+def encode_text(text: object, what: str) -> bytes:
+    """A ``str`` for C: UTF-8, without NUL characters."""
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
+    data = text.encode("utf-8")
+    if b"\0" in data:
+        raise ValueError(f"{what} must not contain NUL characters: {text!r}")
+    return data
 
 
 class COptions:
@@ -109,6 +118,7 @@ __all__ = [
     "check_acl",
     "check_ge",
     "decode",
+    "encode_text",
     "failure",
     "ge_error",
     "last_acl_message",

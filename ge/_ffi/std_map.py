@@ -7,7 +7,7 @@ with, on LP64 Linux: x86_64 and aarch64) is plain data: a red-black tree
 header whose leftmost and rightmost links point to the header itself, no
 root, a node count of 0. Only that is built here; a map with entries would
 need nodes allocated by libstdc++'s allocator, which the library would later
-free. ``tests/test_ffi_cxx.py`` compiles a C++ probe with g++ and checks this
+free. ``tests/stub/test_cxx.py`` compiles a C++ probe with g++ and checks this
 layout (size, offsets and bytes) against what libstdc++ really builds.
 """
 

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import ctypes
+from typing import Union
 
+from ge._checks import as_size_t
 from ge._ffi import api
 from ge._ffi.marshal import check_acl
-from ge.allocator.allocator import Allocator, MemBlock, check_size
+from ge.acl._memory import MemMallocPolicy, malloc_policy
+from ge.allocator.allocator import Allocator, MemBlock
 
 __all__ = ["AclAllocator"]
 
 
 class AclAllocator(Allocator):
-    """Device memory straight from ``aclrtMalloc`` / ``aclrtFree``."""
+    """Device memory straight from ``aclrtMalloc`` / ``aclrtFree``.
 
-    def __init__(self, policy: int = 0) -> None:
-        if not isinstance(policy, int) or isinstance(policy, bool):
-            raise TypeError("policy must be an integer (aclrtMemMallocPolicy)")
-        if not -(2**31) <= policy < 2**31:
-            raise ValueError(f"policy must fit in a C int (aclrtMemMallocPolicy), got {policy}")
-        self.policy = policy
+    ``policy`` is a ``ge.acl.MemMallocPolicy`` (or its ``int``), checked as
+    ``ge.acl.DeviceBuffer`` checks it.
+    """
+
+    def __init__(self, policy: Union[MemMallocPolicy, int] = MemMallocPolicy.HUGE_FIRST) -> None:
+        self.policy = int(malloc_policy(policy))
 
     def malloc(self, size: int) -> MemBlock:
         """``aclrtMalloc`` of ``size`` bytes."""
-        nbytes = check_size(size, "size")
+        nbytes = as_size_t(size, "size")
         ptr = ctypes.c_void_p()
         check_acl(api.aclrtMalloc(ctypes.byref(ptr), nbytes, self.policy), "aclrtMalloc")
         return MemBlock(ptr.value or 0, nbytes)

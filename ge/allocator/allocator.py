@@ -8,18 +8,9 @@ from __future__ import annotations
 
 import abc
 
-from ge._checks import as_int_in
+from ge._checks import as_size_t
 
 __all__ = ["Allocator", "MemBlock"]
-
-_MAX_SIZE = 2**64 - 1
-
-
-def check_size(value: object, what: str) -> int:
-    """A byte count or address: an int in ``0 .. 2**64 - 1``."""
-    if type(value) is int and 0 <= value <= _MAX_SIZE:
-        return value  # the common case, without the ABC check below (every malloc)
-    return as_int_in(value, what, 0, _MAX_SIZE)
 
 
 class MemBlock:
@@ -28,8 +19,8 @@ class MemBlock:
     __slots__ = ("_addr", "_size")
 
     def __init__(self, addr: int, size: int) -> None:
-        self._addr = check_size(addr, "addr")
-        self._size = check_size(size, "size")
+        self._addr = as_size_t(addr, "addr")
+        self._size = as_size_t(size, "size")
 
     @property
     def addr(self) -> int:

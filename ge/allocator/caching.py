@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import NamedTuple
 
-from ge.allocator.allocator import Allocator, MemBlock, check_size
+from ge._checks import as_size_t
+from ge.allocator.allocator import Allocator, MemBlock
 from ge.error import AclError
 
 __all__ = ["AllocatorStats", "CachingAllocator", "size_class"]
@@ -24,7 +25,7 @@ class AllocatorStats(NamedTuple):
 def size_class(size: int) -> int:
     """The size a request is rounded up to: 512-byte steps up to 1 MiB, then
     four classes per power of two (at most 25% waste)."""
-    size = check_size(size, "size")
+    size = as_size_t(size, "size")
     if size <= 512:
         return 512
     if size <= 1 << 20:

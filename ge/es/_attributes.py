@@ -9,37 +9,37 @@ attributes to the node that produces it.
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-from ge._checks import encode_text
+from ge import _messages
+from ge._checks import INT64_MAX, INT64_MIN, as_int_in
 from ge._ffi import api
-from ge.es._builder_base import INT64_MAX, INT64_MIN, BuilderBase, int_in
-
-if TYPE_CHECKING:
-    from ge.es.tensor_holder import TensorHolder
+from ge._ffi.marshal import encode_text
+from ge.es._builder_base import BuilderBase
+from ge.es.tensor_holder import TensorHolder
 
 __all__ = ["AttributesMixin"]
 
 
 def _name(attr_name: object) -> bytes:
     if not isinstance(attr_name, str):
-        raise TypeError("Attribute name must be a string")
+        raise TypeError(_messages.ATTR_NAME)
     return encode_text(attr_name, "attribute name")
 
 
 def _int64(value: object) -> int:
-    return int_in(value, "value", INT64_MIN, INT64_MAX, "Value must be an integer")
+    return as_int_in(value, "value", INT64_MIN, INT64_MAX, _messages.VALUE_INT)
 
 
 def _string(value: object) -> bytes:
     if not isinstance(value, str):
-        raise TypeError("Value must be a string")
+        raise TypeError(_messages.VALUE_STRING)
     return encode_text(value, "value")
 
 
 def _bool(value: object) -> bool:
     if not isinstance(value, bool):
-        raise TypeError("Value must be a boolean")
+        raise TypeError(_messages.VALUE_BOOL)
     return value
 
 
@@ -133,11 +133,11 @@ class AttributesMixin(BuilderBase):
         """Make the node of ``dst_tensor`` run after the nodes of ``src_tensors``."""
         self._check_usable("add control dependency")
         if not _is_holder(dst_tensor):
-            raise TypeError("dst_tensor must be a TensorHolder")
+            raise TypeError(_messages.CONTROL_DST)
         if not isinstance(src_tensors, list):
-            raise TypeError("src_tensors must be a list")
+            raise TypeError(_messages.CONTROL_SRC_LIST)
         if not all(_is_holder(t) for t in src_tensors):
-            raise TypeError("src_tensors must be a list of TensorHolder")
+            raise TypeError(_messages.CONTROL_SRC_HOLDERS)
         dst = self._own(dst_tensor, "dst_tensor")
         sources = [self._own(t, f"src_tensors[{i}]") for i, t in enumerate(src_tensors)]
         array = (ctypes.c_void_p * max(len(sources), 1))(*(s._handle for s in sources))
@@ -150,6 +150,4 @@ class AttributesMixin(BuilderBase):
 
 
 def _is_holder(value: object) -> bool:
-    from ge.es.tensor_holder import TensorHolder
-
     return isinstance(value, TensorHolder)

@@ -11,22 +11,17 @@ destroyed under them.
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, NoReturn, Optional
+from typing import Any, Callable, ClassVar, NoReturn, Optional
 
-from ge._checks import as_int, encode_text
+from ge import _messages
 from ge._ffi import api
-from ge._ffi.marshal import check_ge, ge_error
+from ge._ffi.marshal import check_ge, encode_text, ge_error
 from ge._native import NativeObject
+from ge.es.tensor_holder import TensorHolder
 from ge.graph.graph import Graph, GraphInput
 from ge.graph.types import DataType, Format
 
-if TYPE_CHECKING:
-    from ge.es.tensor_holder import TensorHolder
-
 __all__ = ["BuilderBase", "GraphBuilderBuiltError"]
-
-INT32_MAX = 2**31 - 1
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class GraphBuilderBuiltError(RuntimeError, ValueError):
@@ -40,14 +35,6 @@ class GraphBuilderBuiltError(RuntimeError, ValueError):
 def encode_optional(text: object, what: str) -> Optional[bytes]:
     """``None``, or a ``str`` encoded for C."""
     return None if text is None else encode_text(text, what)
-
-
-def int_in(value: object, what: str, low: int, high: int, type_message: str) -> int:
-    """An ``int`` (no ``bool``) within ``low..high``: ``TypeError`` / ``ValueError``."""
-    number = as_int(value, what, type_message)
-    if not low <= number <= high:
-        raise ValueError(f"{what} must be in {low}..{high}, got {number}")
-    return number
 
 
 class BuilderBase(NativeObject):
@@ -67,7 +54,7 @@ class BuilderBase(NativeObject):
         self._inputs = {}
         self._outputs = set()
         if name is not None and not isinstance(name, str):
-            raise TypeError("Graph name must be a string")
+            raise TypeError(_messages.GRAPH_NAME)
         self._name = name or "graph"  # CANN: None and "" both name it "graph"
         encoded = encode_text(self._name, "name")
         handle = api.EsCreateGraphBuilder(encoded)
@@ -118,8 +105,6 @@ class BuilderBase(NativeObject):
         context: dict[str, object],
     ) -> TensorHolder:
         """``call(builder handle)`` makes a holder: wrap it, apply the scopes."""
-        from ge.es.tensor_holder import TensorHolder
-
         self._check_usable(operation)
         with self._calling() as handle:
             raw = call(handle)
@@ -139,8 +124,6 @@ class BuilderBase(NativeObject):
 
     def _own(self, holder: object, what: str) -> TensorHolder:
         """``holder`` as a ``TensorHolder`` of this builder (``TypeError``/``ValueError``)."""
-        from ge.es.tensor_holder import TensorHolder
-
         if not isinstance(holder, TensorHolder):
             raise TypeError(f"{what} must be a TensorHolder, not {type(holder).__name__}")
         if holder._builder is not self:

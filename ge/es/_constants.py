@@ -14,17 +14,18 @@ import ctypes
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from ge._checks import encode_text
+from ge import _messages
+from ge._checks import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, SIZE_T_MAX, UINT32_MAX, as_int_in
 from ge._ffi import api
+from ge._ffi.marshal import encode_text
 from ge._ffi.signatures import CONST_ELEMENT_TYPES
-from ge.es._builder_base import INT32_MAX, BuilderBase, int_in
+from ge.es._builder_base import BuilderBase
+from ge.es._numbers import is_integer, is_real
 from ge.es._shapes import as_const_shape
-from ge.es.tensor_like import is_integer, is_real
+from ge.es.tensor_holder import TensorHolder
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from ge.es.tensor_holder import TensorHolder
 
 __all__ = ["ConstantsMixin"]
 
@@ -55,9 +56,9 @@ class _Element:
         if self.is_float:
             if is_integer(value) or is_real(value):
                 return float(value)
-            raise TypeError("Value must be a number")
+            raise TypeError(_messages.VALUE_NUMBER)
         if not is_integer(value):
-            raise TypeError("Value must be an integer")
+            raise TypeError(_messages.VALUE_INT)
         number = int(value)
         assert self.low is not None and self.high is not None
         if not self.low <= number <= self.high:
@@ -70,10 +71,10 @@ class _Element:
 
 
 _ELEMENTS = {
-    "int64": _Element("Int64", -(2**63), 2**63 - 1),
-    "int32": _Element("Int32", -(2**31), 2**31 - 1),
-    "uint64": _Element("UInt64", 0, 2**64 - 1),
-    "uint32": _Element("UInt32", 0, 2**32 - 1),
+    "int64": _Element("Int64", INT64_MIN, INT64_MAX),
+    "int32": _Element("Int32", INT32_MIN, INT32_MAX),
+    "uint64": _Element("UInt64", 0, SIZE_T_MAX),
+    "uint32": _Element("UInt32", 0, UINT32_MAX),
     "float": _Element("Float"),
 }
 
@@ -241,9 +242,9 @@ class ConstantsMixin(BuilderBase):
         On the stand-in a variable reads as zeros of its data type and shape.
         """
         self._check_usable("create variable")
-        number = int_in(index, "index", -(2**31), INT32_MAX, "Index must be an integer")
+        number = as_int_in(index, "index", INT32_MIN, INT32_MAX, "Index must be an integer")
         if not isinstance(name, str):
-            raise TypeError("Name must be a string")
+            raise TypeError(_messages.VARIABLE_NAME)
         encoded = encode_text(name, "name")
         return self._holder_call(
             "create variable",

@@ -9,16 +9,14 @@ holder with it) whatever happens, and any later use raises
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import Any, Optional, Union
 
-from ge._checks import as_dims, as_int
-from ge.es._builder_base import INT32_MAX, BuilderBase, encode_optional
+from ge._checks import INT32_MAX, as_dims, as_int_in
+from ge.es._builder_base import BuilderBase, encode_optional
+from ge.es.tensor_holder import TensorHolder
 from ge.graph.dtypes import as_data_type
 from ge.graph.graph import Graph
 from ge.graph.types import DataType, Format, coerce_enum
-
-if TYPE_CHECKING:
-    from ge.es.tensor_holder import TensorHolder
 
 __all__ = ["LegacyMixin"]
 
@@ -42,9 +40,7 @@ class LegacyMixin(BuilderBase):
         ints where -1 is an unknown dim. Indices must end up being ``0..n-1``.
         """
         self._check_usable("create input")
-        number = as_int(index, "index")
-        if not 0 <= number <= INT32_MAX:
-            raise ValueError(f"index must be in 0..{INT32_MAX}, got {number}")
+        number = as_int_in(index, "index", 0, INT32_MAX)
         if number in self._inputs:
             raise ValueError(f"graph input {number} is already declared")
         data_type = as_data_type(dtype)
@@ -59,8 +55,6 @@ class LegacyMixin(BuilderBase):
         Consumes the builder: afterwards it and its holders raise
         ``GraphBuilderBuiltError``.
         """
-        from ge.es.tensor_holder import TensorHolder
-
         self._check_usable("build")
         if isinstance(outputs, TensorHolder):
             holders: list[TensorHolder] = [outputs]

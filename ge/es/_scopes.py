@@ -6,10 +6,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ge.es.tensor_holder import TensorHolder
+from ge.es.tensor_holder import TensorHolder
 
 __all__ = ["attr_scope", "control_dependency_scope", "current_attrs", "current_dependencies"]
 
@@ -45,8 +43,6 @@ def attr_scope(attr_maps: Mapping[str, object]) -> Iterator[None]:
 @contextlib.contextmanager
 def control_dependency_scope(tensors: list[TensorHolder]) -> Iterator[None]:
     """Make every node made in the block run after the nodes of ``tensors``."""
-    from ge.es.tensor_holder import TensorHolder
-
     if not isinstance(tensors, list) or not all(isinstance(t, TensorHolder) for t in tensors):
         raise TypeError("tensors must be a list of TensorHolder")
     outer = current_dependencies()

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ge import _messages
 from ge._checks import as_int
+from ge.graph.shape import UNKNOWN_DIM, UNKNOWN_DIM_NUM
 
 __all__ = ["as_const_shape", "as_holder_shape"]
-
-UNKNOWN_DIM = -1
-UNKNOWN_RANK = -2
 
 
 def _dims(shape: object, what: str) -> tuple[int, ...]:
     if isinstance(shape, (str, bytes, bytearray, Mapping)) or not isinstance(shape, Sequence):
-        raise TypeError("Shape must be a list of integers")
-    return tuple(as_int(d, f"{what} dimension", "Shape must be a list of integers") for d in shape)
+        raise TypeError(_messages.SHAPE)
+    return tuple(as_int(d, f"{what} dimension", _messages.SHAPE) for d in shape)
 
 
 def as_holder_shape(shape: object, what: str = "shape") -> tuple[int, ...]:
     """A declared shape: dims ``>= -1`` (-1 unknown), or ``[-2]`` (unknown rank)."""
     dims = _dims(shape, what)
-    if dims == (UNKNOWN_RANK,):
+    if dims == (UNKNOWN_DIM_NUM,):
         return dims
     if any(d < UNKNOWN_DIM for d in dims):
         raise ValueError(

@@ -17,10 +17,11 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Optional, Union
 
-from ge._checks import as_int
+from ge import _messages
+from ge._checks import INT32_MAX, as_int, as_int_in
 from ge._ffi import api
 from ge.es._attributes import AttributesMixin
-from ge.es._builder_base import INT32_MAX, GraphBuilderBuiltError
+from ge.es._builder_base import GraphBuilderBuiltError
 from ge.es._constants import ConstantsMixin
 from ge.es._legacy import LegacyMixin
 from ge.es._scopes import attr_scope, control_dependency_scope, current_attrs, current_dependencies
@@ -85,9 +86,7 @@ class GraphBuilder(ConstantsMixin, AttributesMixin, LegacyMixin):
         """Graph input ``index`` (named ``input_<index>`` unless ``name``), a scalar
         unless ``shape`` (-1: an unknown dim, ``[-2]``: an unknown rank)."""
         self._check_usable("create input")
-        number = as_int(index, "index", "Input index must be an integer")
-        if not 0 <= number <= INT32_MAX:
-            raise ValueError(f"Input index must be in 0..{INT32_MAX}, got {number}")
+        number = as_int_in(index, "Input index", 0, INT32_MAX, _messages.INPUT_INDEX)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
         kind = _input_type(type_str)
@@ -99,10 +98,10 @@ class GraphBuilder(ConstantsMixin, AttributesMixin, LegacyMixin):
     def create_inputs(self, num: int, start_index: int = 0) -> list[TensorHolder]:
         """``num`` inputs ``start_index``, ``start_index + 1``...: DT_FLOAT scalars in ND."""
         self._check_usable("create inputs")
-        message = "Number of inputs must be a positive integer"
+        message = _messages.INPUT_COUNT
         if as_int(num, "num", message) <= 0:
             raise ValueError(message)
-        message = "Start index must be a non-negative integer"
+        message = _messages.START_INDEX
         start = as_int(start_index, "start_index", message)
         if start < 0:
             raise ValueError(message)
@@ -127,10 +126,8 @@ class GraphBuilder(ConstantsMixin, AttributesMixin, LegacyMixin):
         """Make ``tensor`` graph output ``output_index``."""
         self._check_usable("set graph output")
         if not isinstance(tensor, TensorHolder):
-            raise TypeError("Tensor must be a TensorHolder")
-        index = as_int(output_index, "output_index", "Output index must be an integer")
-        if not 0 <= index <= INT32_MAX:
-            raise ValueError(f"Output index must be in 0..{INT32_MAX}, got {index}")
+            raise TypeError(_messages.OUTPUT_TENSOR)
+        index = as_int_in(output_index, "Output index", 0, INT32_MAX, _messages.OUTPUT_INDEX)
         self._set_output(self._own(tensor, "tensor"), index)
 
     def build_and_reset(self, outputs: Optional[list[TensorHolder]] = None) -> Graph:
@@ -142,9 +139,9 @@ class GraphBuilder(ConstantsMixin, AttributesMixin, LegacyMixin):
         self._check_usable("build_and_reset")
         if outputs is not None:
             if not isinstance(outputs, (list, tuple)):
-                raise TypeError("Outputs must be a list")
+                raise TypeError(_messages.OUTPUTS_LIST)
             if not all(isinstance(t, TensorHolder) for t in outputs):
-                raise TypeError("All outputs must be TensorHolder objects")
+                raise TypeError(_messages.OUTPUTS_HOLDERS)
             for position, holder in enumerate(outputs):
                 self._own(holder, f"outputs[{position}]")
             for position, holder in enumerate(outputs):

@@ -3,7 +3,8 @@
 A holder is made by its ``GraphBuilder`` (never directly) and owned by it. The
 ops ``add``/``sub``/``mul``/``div`` and the operators ``+ - * /`` (both ways)
 take another holder of the same builder, a number or a (nested) list of
-numbers, which becomes a Const as CANN makes it (``ge.es.tensor_like``): an
+numbers, which becomes a Const as CANN makes it (``ge.es.tensor_like``: the
+rule; :func:`convert_to_tensor_holder` here applies it): an
 ``int`` an INT64 scalar, a ``float`` a FLOAT scalar, a list an INT64 Const, or
 a FLOAT one if it holds a float. The builder accepts any shapes and data
 types; GE checks them (and promotes the data types) when it compiles the
@@ -16,10 +17,13 @@ import ctypes
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Union
 
+from typing_extensions import TypeGuard
+
+from ge import _messages
 from ge._ffi import api
 from ge._ffi.marshal import check_ge, ge_error, take_string
+from ge.es._numbers import TensorLike, flatten, is_integer, is_real
 from ge.es._shapes import as_holder_shape
-from ge.es.tensor_like import TensorLike, convert_to_tensor_holder, is_tensor_like
 from ge.graph.dtypes import as_data_type
 from ge.graph.types import DataType, Format, coerce_enum
 
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
     from ge.es._builder_base import BuilderBase
     from ge.es.graph_builder import GraphBuilder
 
-__all__ = ["TensorHolder"]
+__all__ = ["TensorHolder", "convert_to_tensor_holder", "is_tensor_like"]
 
 Operand = Union["TensorHolder", TensorLike]
 
@@ -43,7 +47,7 @@ class TensorHolder:
     _handle: int
 
     def __init__(self) -> None:
-        raise RuntimeError("TensorHolder objects should not be created directly")
+        raise RuntimeError(_messages.HOLDER_DIRECT)
 
     @classmethod
     def _create(cls, builder: BuilderBase, handle: int) -> TensorHolder:
@@ -186,3 +190,24 @@ class TensorHolder:
 
     def __repr__(self) -> str:
         return f"TensorHolder(0x{self._handle:x}, builder={self._builder.name!r})"
+
+
+def is_tensor_like(value: object) -> TypeGuard[Union[TensorHolder, TensorLike]]:
+    """Whether ``value`` may be an operand: a holder, a number or a list (checked later)."""
+    return isinstance(value, (TensorHolder, list)) or is_integer(value) or is_real(value)
+
+
+def convert_to_tensor_holder(value: object, owner_builder: GraphBuilder) -> TensorHolder:
+    """``value`` as a holder of ``owner_builder``: itself if it is a holder, else a Const."""
+    if isinstance(value, TensorHolder):
+        return value
+    if is_integer(value):
+        return owner_builder.create_scalar_int64(int(value))
+    if is_real(value):
+        return owner_builder.create_scalar_float(float(value))
+    if isinstance(value, list):
+        flat, shape = flatten(value)
+        if any(isinstance(v, float) for v in flat):
+            return owner_builder.create_const_float(flat, shape=shape)
+        return owner_builder.create_const_int64([int(v) for v in flat], shape=shape)
+    raise TypeError(f"{_messages.OPERAND}, not {type(value).__name__}")

@@ -5,17 +5,22 @@ allocators it registered), unregisters every allocator still registered,
 then calls ``GEFinalize``: GE itself unregisters nothing, and an allocator
 still registered then would die in a static destructor at process exit,
 calling into an interpreter that is gone. At interpreter exit, GE is
-finalized the same way if the script did not do it, before the libraries go.
+finalized the same way if the script did not do it, before the libraries go:
+the live sessions are closed (and the allocators still registered
+unregistered) in exit phase ``CLOSE_SESSIONS``, ``GEFinalize`` runs in
+``FINALIZE_GE`` (``ge._lifecycle``), both before ACL's phases. GE's state (the
+initialised flag, the sessions) is :mod:`ge._session_manager`'s.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Optional
 
-from ge import _allocator_bridge, _lifecycle
-from ge import acl as _acl  # noqa: F401 - registers ACL's exit hook first (see the end)
+from ge import _lifecycle, _messages
+from ge._allocator_registry import registry
 from ge._callback_errors import raise_first
 from ge._checks import as_str_dict
 from ge._ffi import api
@@ -30,7 +35,7 @@ def initialize(options: Optional[Mapping[str, str]] = None) -> None:
 
     Initialising twice is harmless, as in GE.
     """
-    config = as_str_dict(options, "Ge init config must be a dictionary")
+    config = as_str_dict(options, _messages.GE_INIT_CONFIG)
     with manager.lock:
         if manager.initialized:
             return
@@ -39,33 +44,13 @@ def initialize(options: Optional[Mapping[str, str]] = None) -> None:
         manager.initialized = True
 
 
-def _unregister_leftovers() -> list[BaseException]:
-    """Unregister what is still registered (a session's unregistration failed, say),
-    through a session made for it: GE's map is process-wide, any session can."""
-    from ge.session.session import unregister  # not at import: ge.session imports this
-
-    streams = _allocator_bridge.registry.streams()
-    if not streams:
-        return []
-    handle = api.GeApiWrapper_Session_CreateSession()
-    if not handle:
-        return [ge_error("CreateSession", None, {})]
-    errors: list[BaseException] = []
-    try:
-        for stream in streams:
-            errors.extend(unregister(handle, stream))
-    finally:
-        api.GeApiWrapper_Session_DestroySession(handle)
-    return errors
-
-
 def finalize() -> None:
     """Close every live session, unregister every allocator, then finalize GE.
 
     Harmless when GE is not initialised. Every session is closed even if
     closing one raises; the first such error is raised after ``GEFinalize``,
     else the first exception an allocator callback raised that was not
-    reported yet (see ``ge._allocator_bridge``); any others are its notes.
+    reported yet (see ``ge._allocator_registry``); any others are its notes.
     """
     with manager.lock:
         sessions = manager.live_sessions()
@@ -78,7 +63,7 @@ def finalize() -> None:
             except BaseException as exc:  # finish first; raise_first prefers KeyboardInterrupt
                 errors.append(exc)
         if manager.initialized:
-            errors.extend(_unregister_leftovers())
+            errors.extend(registry.unregister_all_before_finalize())
             status = api.GeApiWrapper_GEFinalize()
             if status == 0:
                 manager.initialized = False
@@ -86,7 +71,7 @@ def finalize() -> None:
                 errors.insert(0, ge_error("GEFinalize", status, {}))
         # what allocators raised where no caller was waiting, and no session
         # call on their stream came since: the last chance to report it
-        errors.extend(_allocator_bridge.registry.take_all_deferred())
+        errors.extend(registry.take_all_deferred())
         raise_first(errors)  # the others as its notes
 
 
@@ -120,10 +105,10 @@ class GeApi:
         package); a failure of GE raises ``ge.error.GeError``.
         """
         if not isinstance(config, Mapping):
-            raise TypeError("Ge init config must be a dictionary")
-        checked = as_str_dict(config, "Ge init config must be a dictionary")
+            raise TypeError(_messages.GE_INIT_CONFIG)
+        checked = as_str_dict(config, _messages.GE_INIT_CONFIG)
         if not checked:
-            raise TypeError("Ge init config must not be empty")
+            raise TypeError(_messages.GE_INIT_CONFIG_EMPTY)
         initialize(checked)
         return 0
 
@@ -134,15 +119,21 @@ class GeApi:
         return 0
 
 
+def _close_sessions_at_exit() -> None:
+    """Exit phase ``CLOSE_SESSIONS``: close every live session, then (GE being
+    initialised) unregister the allocators still registered."""
+    for session in manager.live_sessions():
+        with contextlib.suppress(BaseException):  # nobody to report to; close the others
+            session._close(finalizing=True)
+    if manager.initialized:
+        registry.unregister_all_before_finalize()
+
+
 def _finalize_at_exit() -> None:
+    """Exit phase ``FINALIZE_GE``: :func:`finalize` (``GEFinalize``), if initialised."""
     if manager.initialized:
         finalize()
-    else:
-        for session in manager.live_sessions():
-            session._close(finalizing=True)
 
 
-# Exit hooks run last-registered first: GE's runs before ACL's (imported above),
-# so that sessions and GE are finalized before the streams, memory and runtime
-# they use (CANN's order: GEFinalize, then aclrtResetDevice and aclFinalize).
-_lifecycle.at_exit(_finalize_at_exit)
+_lifecycle.at_exit(_lifecycle.ExitPhase.CLOSE_SESSIONS, _close_sessions_at_exit)
+_lifecycle.at_exit(_lifecycle.ExitPhase.FINALIZE_GE, _finalize_at_exit)

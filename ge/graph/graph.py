@@ -10,9 +10,10 @@ from typing import Any, ClassVar, Optional, Union
 
 from typing_extensions import Self
 
-from ge._checks import encode_text, fspath_bytes
+from ge import _messages
+from ge._checks import fspath_bytes
 from ge._ffi import api
-from ge._ffi.marshal import check_ge, ge_error, take_string
+from ge._ffi.marshal import check_ge, encode_text, ge_error, take_string
 from ge._native import NativeObject
 from ge.graph.types import DataType, Format
 
@@ -47,9 +48,7 @@ def _encode_path(path: object, what: str = "path") -> bytes:
 
 def _dump_format(format: object) -> DumpFormat:
     if isinstance(format, bool) or not isinstance(format, int):
-        raise TypeError(
-            "Format must be in [DumpFormat.kOnnx, DumpFormat.kTxt, DumpFormat.kReadable]"
-        )
+        raise TypeError(_messages.DUMP_FORMAT)
     if format not in DumpFormat.__members__.values():
         raise ValueError(f"format must be 0 (kOnnx), 1 (kTxt) or 2 (kReadable), got {format}")
     return DumpFormat(format)
@@ -75,7 +74,7 @@ class Graph(NativeObject):
         self._inputs = None
         self._num_outputs = None
         if not isinstance(name, str):
-            raise TypeError("Graph name must be a string")
+            raise TypeError(_messages.GRAPH_NAME)
         encoded = encode_text(name, "name")
         handle = api.GeApiWrapper_Graph_CreateGraph(encoded)
         if not handle:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Optional
 
-from ge._checks import as_int
+from ge._checks import INT64_MAX, INT64_MIN, as_int
 
 __all__ = ["UNKNOWN_DIM", "UNKNOWN_DIM_NUM", "UNKNOWN_DIM_SIZE", "Shape", "as_shape_dims"]
 
@@ -20,9 +20,6 @@ UNKNOWN_DIM_NUM = -2
 """The one dim of a shape whose rank is not known (ge::UNKNOWN_DIM_NUM)."""
 UNKNOWN_DIM_SIZE = -1
 """What :meth:`Shape.get_shape_size` gives for an unknown shape."""
-
-_INT64_MIN = -(1 << 63)
-_INT64_MAX = (1 << 63) - 1
 
 
 def as_shape_dims(dims: object, what: str = "dims", *, min_dim: int = UNKNOWN_DIM_NUM) -> list[int]:
@@ -37,7 +34,7 @@ def as_shape_dims(dims: object, what: str = "dims", *, min_dim: int = UNKNOWN_DI
         raise TypeError(f"{what} must be a list of integers, not {type(dims).__name__}")
     out = [as_int(d, f"{what} dimension", f"{what} must be a list of integers") for d in dims]
     for d in out:
-        if d < min_dim or d > _INT64_MAX:
+        if d < min_dim or d > INT64_MAX:
             low = "non-negative" if min_dim == 0 else f">= {min_dim}"
             raise ValueError(f"{what} dimensions must be {low} and fit int64, got {out}")
     return out
@@ -51,7 +48,7 @@ class Shape(list):  # type: ignore[type-arg]
     """
 
     def __init__(self, dims: Optional[Iterable[int]] = None) -> None:
-        super().__init__(as_shape_dims(dims, "dims", min_dim=_INT64_MIN))
+        super().__init__(as_shape_dims(dims, "dims", min_dim=INT64_MIN))
 
     @classmethod
     def _of(cls, dims: Iterable[int]) -> Shape:

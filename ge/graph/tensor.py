@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Optional, Union
 import numpy as np
 from typing_extensions import Self
 
-from ge import _callback_errors, _ffi
+from ge import _callback_errors, _ffi, _messages
 from ge._checks import fspath_bytes
 from ge._ffi import api
 from ge._ffi.marshal import check_ge, ge_error
@@ -96,7 +96,7 @@ class Tensor(NativeObject):
         where = coerce_enum(Placement, placement, "placement")
         dims = None if shape is None else tuple(as_shape_dims(shape, "shape", min_dim=0))
         if data is not None and file_path is not None:
-            raise RuntimeError("Tensor should be created either by data or by file")
+            raise RuntimeError(_messages.TENSOR_DATA_OR_FILE)
         if data is not None:
             array = data_to_array(data, to_numpy_dtype(dt), dims)
             self._dims = _tensor_create.fill_from_array(self, array, dt, fmt)
@@ -271,7 +271,7 @@ class Tensor(NativeObject):
             _HOST,
             api.GeApiWrapper_Tensor_ToDevice,
             "ToDevice",
-            "to_device() only supports host tensors",
+            _messages.TO_DEVICE,
         )
         return self
 
@@ -282,7 +282,7 @@ class Tensor(NativeObject):
             _DEVICE,
             api.GeApiWrapper_Tensor_ToHost,
             "ToHost",
-            "to_host() only supports device tensors",
+            _messages.TO_HOST,
         )
         return self
 
@@ -305,7 +305,7 @@ class Tensor(NativeObject):
         dims = self._get_dims()
         np_dtype = to_numpy_dtype(self.get_data_type())
         raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
-        handle = self._enter()
+        handle = self._enter()  # the explicit form of _calling(): the data path's hot call
         try:
             on_device = api.GeApiWrapper_Tensor_GetPlacement(handle) == _DEVICE
             if raw:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Optional, Union
+from typing import Any, NoReturn, Optional
 
-from ge import _allocator_bridge, _ffi
+from ge import _ffi, _messages
 from ge._allocator_bridge import Trampoline, refuse_reentry
+from ge._allocator_registry import registry
 from ge._callback_errors import collecting, raise_with
 from ge._checks import as_int, as_str_dict
+from ge._checks import graph_id as checked_graph_id
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, failure, ge_error
 from ge._ffi.signatures import (
@@ -46,23 +48,21 @@ from ge._ffi.status import (
 from ge._ffi.std_map import empty_std_map
 from ge._native import NativeObject
 from ge._session_manager import manager
-from ge.acl import Stream
+from ge.acl import StreamLike
+from ge.acl._stream import ge_stream_handle
 from ge.allocator import Allocator
 from ge.graph import Graph, Tensor
-from ge.session import _arguments
-from ge.session._arguments import Inputs, stream_handle
 from ge.session._graphs import GraphState, GraphTable
+from ge.session._inputs import Inputs
 
 __all__ = ["Session", "has_session"]
 
-StreamLike = Union[int, Stream]
-_registry = _allocator_bridge.registry
 _VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
 
 
 def has_session(session_id: int) -> bool:
     """Whether a live session has this id (an integer)."""
-    return manager.has_session(as_int(session_id, "session_id", "session_id must be an integer"))
+    return manager.has_session(as_int(session_id, "session_id", _messages.SESSION_ID))
 
 
 class Session(NativeObject):
@@ -70,7 +70,9 @@ class Session(NativeObject):
 
     ``options`` is a dict of str to str (GE session options) or ``None``.
     GE must be initialised first (``GeApi.ge_initialize`` or ``ge.initialize``).
-    Use as a context manager, or call :meth:`close`.
+    Use as a context manager, or call :meth:`close`, which unregisters the
+    allocators this session still owns, releases its graphs and the session;
+    it waits for the session's calls in flight, and closing twice is harmless.
     """
 
     __slots__ = ("_closed_by_finalize", "_graphs", "_session_id")
@@ -82,7 +84,7 @@ class Session(NativeObject):
         self._session_id = 0
         self._closed_by_finalize = False
         self._graphs = GraphTable()
-        checked = as_str_dict(options, "option must be a dictionary")
+        checked = as_str_dict(options, _messages.SESSION_OPTIONS)
         with manager.lock:
             if not manager.initialized:
                 raise failure(
@@ -111,11 +113,8 @@ class Session(NativeObject):
     def ge_session_id(self) -> int:
         """GE's own id of the session (``ge::Session::GetSessionId``)."""
         fn = getattr(api, SESSION_GET_SESSION_ID)
-        handle = self._enter("GetSessionId")
-        try:
+        with self._calling("GetSessionId") as handle:
             return int(fn(handle))
-        finally:
-            self._leave()
 
     def _raise_closed(
         self,
@@ -153,21 +152,18 @@ class Session(NativeObject):
 
     # -- lifecycle ----------------------------------------------------------
 
-    def close(self) -> None:
-        """Unregister the allocators this session still owns, release its graphs
-        and the session. Waits for calls in flight; closing twice is harmless."""
-        self._close(finalizing=False)
-
     def _close(self, finalizing: bool) -> None:
+        """:meth:`close`, saying whether ``ge.finalize()`` closes it (which changes
+        the status of later calls: ``GE_SESSION_MANAGER_NOT_INIT``)."""
         if self._handle is not None:
             self._closed_by_finalize = finalizing
-        super().close()
+        self.close()
 
     def _release(self, handle: int) -> list[BaseException]:
         manager.remove(self._session_id)
         owned, errors = self._release_native(handle)
         for stream in owned:  # the last call of this session on its streams: report
-            errors.extend(_registry.take_deferred(stream))
+            errors.extend(registry.take_deferred(stream))
         return errors
 
     def _finalize(self, handle: int) -> None:
@@ -183,14 +179,11 @@ class Session(NativeObject):
 
         Returns the streams it owned, and what GE and the callbacks raised.
         """
-        errors: list[BaseException] = []
-        owned = _registry.owned_by(self._session_id)
         with collecting() as callback_errors:
-            for stream in owned:
-                errors.extend(unregister(handle, stream))
+            owned, errors = registry.release_owned(handle, self._session_id)
             api.GeApiWrapper_Session_DestroySession(handle)
         self._graphs.clear()
-        _registry.bury()
+        registry.bury()
         errors.extend(callback_errors)
         return owned, errors
 
@@ -209,40 +202,36 @@ class Session(NativeObject):
     ) -> int:
         """Add the graph ``add_graph`` under ``graph_id`` (GE copies it). Returns 0,
         as CANN's package does."""
-        gid = _arguments.graph_id(graph_id)
+        gid = checked_graph_id(graph_id)
         if not isinstance(add_graph, Graph):
-            raise TypeError("Add_graph must be a Graph")
-        c_options = _arguments.options(options)
+            raise TypeError(_messages.ADD_GRAPH)
+        checked = as_str_dict(options, _messages.GRAPH_OPTIONS)
+        c_options = COptions(checked) if checked else None
         context: dict[str, object] = {"graph_id": gid}
-        with add_graph._calling() as graph_handle:
-            handle = self._enter("AddGraph", gid)
-            try:
-                if not self._graphs.reserve(gid):
-                    raise failure(
-                        "AddGraph",
-                        f"session {self._session_id} already has a graph {gid}",
-                        context,
-                        GE_GRAPH_GRAPH_ALREADY_EXIST,
-                    )
-                if c_options is None:
-                    status = api.GeApiWrapper_Session_AddGraph(handle, gid, graph_handle)
-                else:
-                    status = api.GeApiWrapper_Session_AddGraphWithOptions(
-                        handle, gid, graph_handle, *c_options.args
-                    )
-                if status:
-                    self._graphs.take(gid)
-            finally:
-                self._leave()
+        with add_graph._calling() as graph_handle, self._calling("AddGraph", gid) as handle:
+            if not self._graphs.reserve(gid):
+                raise failure(
+                    "AddGraph",
+                    f"session {self._session_id} already has a graph {gid}",
+                    context,
+                    GE_GRAPH_GRAPH_ALREADY_EXIST,
+                )
+            if c_options is None:
+                status = api.GeApiWrapper_Session_AddGraph(handle, gid, graph_handle)
+            else:
+                status = api.GeApiWrapper_Session_AddGraphWithOptions(
+                    handle, gid, graph_handle, *c_options.args
+                )
+            if status:
+                self._graphs.take(gid)
         check_ge(status, "AddGraph", context)
         return 0
 
     def remove_graph(self, graph_id: int) -> None:
         """Remove the graph ``graph_id`` (GE gives back the memory it took for it)."""
-        gid = _arguments.graph_id(graph_id)
+        gid = checked_graph_id(graph_id)
         context: dict[str, object] = {"graph_id": gid}
-        handle = self._enter("RemoveGraph", gid)
-        try:
+        with self._calling("RemoveGraph", gid) as handle:
             state = self._graph("RemoveGraph", gid)
             refuse_reentry(state.memory_from, "removing a graph")
             self._graphs.take(gid)
@@ -251,9 +240,7 @@ class Session(NativeObject):
             if status:
                 self._graphs.put(gid, state)
             self._sync_release_locks()
-        finally:
-            self._leave()
-        _registry.bury()
+        registry.bury()
         _finish(status, "RemoveGraph", context, errors)
 
     def compile_graph(self, graph_id: int) -> None:
@@ -262,16 +249,13 @@ class Session(NativeObject):
         GE then runs it the second way only: :meth:`load_graph` and
         :meth:`run_graph_with_stream_async` (``run_graph`` is UNSUPPORTED).
         """
-        gid = _arguments.graph_id(graph_id)
+        gid = checked_graph_id(graph_id)
         fn = getattr(api, SESSION_COMPILE_GRAPH)
-        handle = self._enter("CompileGraph", gid)
-        try:
+        with self._calling("CompileGraph", gid) as handle:
             state = self._graph("CompileGraph", gid)
             status = fn(handle, gid)
             if not status:
                 state.compiled = True
-        finally:
-            self._leave()
         check_ge(status, "CompileGraph", {"graph_id": gid})
 
     def load_graph(
@@ -283,9 +267,9 @@ class Session(NativeObject):
         ``options=None`` or ``{}`` can be given: the options are a C++
         ``std::map``, and only an empty one can be built from Python.
         """
-        gid = _arguments.graph_id(graph_id)
-        s = stream_handle(stream, "Stream must be an integer")
-        if as_str_dict(options, "options must be a dictionary"):
+        gid = checked_graph_id(graph_id)
+        s = ge_stream_handle(stream, _messages.RUN_STREAM)
+        if as_str_dict(options, _messages.GRAPH_OPTIONS):
             raise ValueError(
                 "load_graph cannot pass options: GE takes them as a C++ std::map, and "
                 "only an empty one can be built from Python (add_graph takes options)"
@@ -295,41 +279,36 @@ class Session(NativeObject):
         fn = api.GeSessionLoadGraph if _ffi.has("GeSessionLoadGraph") else None
         if fn is None:
             fn = getattr(api, SESSION_LOAD_GRAPH)
-        handle = self._enter("LoadGraph", gid, s)
-        try:
+        with self._calling("LoadGraph", gid, s) as handle:
             state = self._graph("LoadGraph", gid, s)
-            trampoline = _stream_trampoline(s)
+            trampoline = registry.trampoline_of(s)
             refuse_reentry(trampoline, "loading a graph")
             with collecting() as errors:
                 status = fn(handle, gid, ctypes.byref(options_map), s)
             if state.memory_from is None:
                 state.memory_from = trampoline
                 self._sync_release_locks()
-        finally:
-            self._leave()
-        errors.extend(_registry.take_deferred(s))
+        errors.extend(registry.take_deferred(s))
         _finish(status, "LoadGraph", context, errors)
 
     def is_graph_need_rebuild(self, graph_id: int) -> bool:
         """Whether the graph must be compiled (again) before it runs: true for an
         unknown or uncompiled graph (``IsGraphNeedRebuild``)."""
-        gid = _arguments.graph_id(graph_id)
+        gid = checked_graph_id(graph_id)
         fn = getattr(api, SESSION_IS_GRAPH_NEED_REBUILD)
-        handle = self._enter("IsGraphNeedRebuild", gid)
-        try:
+        with self._calling("IsGraphNeedRebuild", gid) as handle:
             return bool(fn(handle, gid))
-        finally:
-            self._leave()
 
     # -- runs -------------------------------------------------------------------
 
     def run_graph(self, graph_id: int, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously; the outputs are new host tensors."""
-        gid = _arguments.graph_id(graph_id)
+        gid = checked_graph_id(graph_id)
         used = Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
         with used as (c_inputs, count):
+            # the explicit form of _calling(): this is the hot path (benchmarks/bench_calls.py)
             handle = self._enter("RunGraph", gid, None)
             try:
                 self._graph("RunGraph", gid)
@@ -352,19 +331,17 @@ class Session(NativeObject):
         The first run of a graph on a stream also loads it: GE takes the graph's
         own memory from the same allocator, until the graph is removed.
         """
-        gid = _arguments.graph_id(graph_id)
-        s = stream_handle(stream, "Stream must be an integer")
+        gid = checked_graph_id(graph_id)
+        s = ge_stream_handle(stream, _messages.RUN_STREAM)
         used = Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
         context: dict[str, object] = {"graph_id": gid, "stream": s}
         with used as (c_inputs, count):
-            handle = self._enter("RunGraphWithStreamAsync", gid, s)
+            handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
             try:
                 state = self._graph("RunGraphWithStreamAsync", gid, s)
-                if s not in _registry.current:
-                    self._register_default(handle, s)
-                trampoline = _stream_trampoline(s)
+                trampoline = registry.ensure_default(handle, self._session_id, s)
                 refuse_reentry(trampoline, "running a graph on its stream")
                 with collecting() as errors:
                     status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
@@ -381,7 +358,7 @@ class Session(NativeObject):
                     self._sync_release_locks()
             finally:
                 self._leave()
-        errors.extend(_registry.take_deferred(s))
+        errors.extend(registry.take_deferred(s))
         result: list[Tensor] = []
         if not status:
             try:
@@ -396,75 +373,24 @@ class Session(NativeObject):
 
     # -- allocators ---------------------------------------------------------------
 
-    def _register_default(self, handle: int, stream: int) -> None:
-        with _registry.lock:
-            if stream in _registry.current or api.GeApiWrapper_HasExternalAllocator(stream):
-                return
-            status = api.GeApiWrapper_Session_RegisterDefaultAllocator(handle, stream)
-            check_ge(status, "RegisterDefaultAllocator", {"stream": stream})
-            _registry.current[stream] = _allocator_bridge.Registration(self._session_id, None)
-
     def register_external_allocator(self, stream: StreamLike, allocator: Allocator) -> None:
         """Let GE take ``stream``'s memory from ``allocator`` (replacing any other)."""
-        s = stream_handle(stream, "stream must be an integer")
+        s = ge_stream_handle(stream, _messages.ALLOCATOR_STREAM)
         if not isinstance(allocator, Allocator):
-            raise TypeError("allocator must be an Allocator instance")
-        context: dict[str, object] = {"stream": s}
-        handle = self._enter("RegisterExternalAllocator", None, s)
-        try:
-            with _registry.lock, collecting() as errors:
-                trampoline = _registry.new_trampoline(allocator, s)
-                status = api.GeApiWrapper_Session_RegisterExternalAllocator(
-                    handle,
-                    s,
-                    trampoline.c_malloc,
-                    trampoline.c_free,
-                    trampoline.c_get_addr,
-                    trampoline.c_on_destroy,
-                    trampoline.token,
-                )
-                if status:
-                    _registry.discard(trampoline)
-                else:
-                    _registry.current[s] = _allocator_bridge.Registration(
-                        self._session_id, trampoline
-                    )
-        finally:
-            self._leave()
-        _registry.bury()
-        errors.extend(_registry.take_deferred(s))
-        _finish(status, "RegisterExternalAllocator", context, errors)
+            raise TypeError(_messages.ALLOCATOR)
+        with self._calling("RegisterExternalAllocator", None, s) as handle:
+            status, errors = registry.register(handle, self._session_id, s, allocator)
+        errors.extend(registry.take_deferred(s))
+        _finish(status, "RegisterExternalAllocator", {"stream": s}, errors)
 
     def unregister_external_allocator(self, stream: StreamLike) -> None:
         """Drop ``stream``'s allocator. GE releases it once nothing holds it: its
         blocks (outputs, memory of graphs loaded with it) are all freed."""
-        s = stream_handle(stream, "stream must be an integer")
-        handle = self._enter("UnregisterExternalAllocator", None, s)
-        try:
-            errors = unregister(handle, s)
-        finally:
-            self._leave()
-        errors.extend(_registry.take_deferred(s))
+        s = ge_stream_handle(stream, _messages.ALLOCATOR_STREAM)
+        with self._calling("UnregisterExternalAllocator", None, s) as handle:
+            errors = registry.unregister(handle, s)
+        errors.extend(registry.take_deferred(s))
         raise_with(None, errors)
-
-
-def unregister(handle: int, stream: int) -> list[BaseException]:
-    """``UnregisterExternalAllocator`` of ``stream`` through the session ``handle``:
-    what GE and the callbacks (OnDestroy) raised."""
-    with _registry.lock, collecting() as errors:
-        status = api.GeApiWrapper_Session_UnregisterExternalAllocator(handle, stream)
-        if not status:
-            _registry.current.pop(stream, None)
-    _registry.bury()
-    if status:
-        errors.insert(0, ge_error("UnregisterExternalAllocator", status, {"stream": stream}))
-    return errors
-
-
-def _stream_trampoline(stream: int) -> Optional[Trampoline]:
-    """The trampoline of the Python allocator registered on ``stream``, if any."""
-    registration = _registry.current.get(stream)
-    return None if registration is None else registration.trampoline
 
 
 def _context(graph: Optional[int], stream: Optional[int]) -> dict[str, object]:

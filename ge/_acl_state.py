@@ -1,0 +1,151 @@
+"""ACL's process state: the initialised flag and every live stream and buffer.
+
+The counterpart of :mod:`ge._session_manager` (GE's state). ``ge.acl``'s
+``init``/``finalize`` set the flag; every :class:`~ge.acl.Stream` and buffer
+is tracked here from its creation to its release, so that ``finalize()`` and
+process exit can release what the script left alive (streams first, which
+runs their queued work, then buffers), and so that a copy given a stream as an
+``int`` handle finds the :class:`~ge.acl.Stream` that owns it (which keeps the
+copy's host memory alive). Importing this module calls no C function.
+
+One lock, ``lock`` (re-entrant), guards the flag and the tables. It is held
+while ``init``/``finalize`` call ``aclInit``/``aclFinalize`` and while
+``finalize`` releases every object (``release_all``, which waits for the
+objects' calls in flight: see ``docs/ARCHITECTURE.md``, "Known issues").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from typing import Optional, Protocol
+
+from ge import _lifecycle
+from ge._native import NativeObject
+
+
+class Releasable(Protocol):
+    """What this module needs of a stream or buffer (a ``NativeObject``)."""
+
+    def _detach(self) -> Optional[int]: ...
+
+    def _release(self, handle: int) -> Optional[list[BaseException]]: ...
+
+
+class TrackedStream(Releasable, Protocol):
+    """What this module needs of a stream (``ge.acl.Stream``)."""
+
+    def _forget_queue(self) -> None:
+        """Drop the references kept for queued work (the stream is gone)."""
+
+
+class AclState:
+    """The initialised flag, the live streams and buffers, and the stream handle ->
+    owning stream map, safe from many threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.initialized = False
+        self._streams: weakref.WeakSet[TrackedStream] = weakref.WeakSet()
+        self._buffers: weakref.WeakSet[NativeObject] = weakref.WeakSet()
+        self._by_handle: dict[int, weakref.ReferenceType[TrackedStream]] = {}
+        self._orphans: list[object] = []
+        """Objects of copies on foreign streams whose synchronize failed (may still be read)."""
+
+    def track_stream(self, stream: TrackedStream, handle: int) -> None:
+        """A new stream, owning ``handle``."""
+        with self.lock:
+            self._streams.add(stream)
+            self._by_handle[handle] = weakref.ref(stream)
+
+    def track_buffer(self, buffer: NativeObject) -> None:
+        """A new device or host buffer."""
+        with self.lock:
+            self._buffers.add(buffer)
+
+    def untrack_stream(self, stream: TrackedStream, handle: int) -> None:
+        """``stream`` destroyed its stream ``handle``."""
+        with self.lock:
+            self._streams.discard(stream)
+            ref = self._by_handle.get(handle)
+            if ref is not None and ref() in (stream, None):
+                del self._by_handle[handle]
+
+    def untrack_buffer(self, buffer: NativeObject) -> None:
+        """``buffer`` freed its block."""
+        with self.lock:
+            self._buffers.discard(buffer)
+
+    def stream_owner(self, handle: int) -> Optional[object]:
+        """The live stream object that owns the stream ``handle``, if any."""
+        with self.lock:
+            ref = self._by_handle.get(handle)
+        return ref() if ref is not None else None
+
+    def keep_orphans(self, objects: tuple[object, ...]) -> None:
+        """Keep the objects of a copy that may still run (until ``finalize``)."""
+        with self.lock:
+            self._orphans.extend(objects)
+
+    def has_live_objects(self) -> bool:
+        """Whether a stream or buffer is still alive."""
+        return bool(len(self._streams) or len(self._buffers))
+
+    def release_all(self) -> None:
+        """Destroy every live stream (draining its queue), then free every buffer;
+        errors are dropped (the handles are gone either way)."""
+        with self.lock:
+            streams = list(self._streams)
+            buffers = list(self._buffers)
+        for stream in streams:
+            if _release_dropping_errors(stream):
+                stream._forget_queue()
+        for buffer in buffers:
+            _release_dropping_errors(buffer)
+
+    def finalized(self) -> None:
+        """``aclFinalize`` succeeded: not initialised, no copy can run any more."""
+        with self.lock:
+            self.initialized = False
+            self._orphans.clear()
+
+    def forget(self) -> None:
+        """The native state was wiped: drop every handle without calling C."""
+        with self.lock:
+            self.initialized = False
+            streams = list(self._streams)
+            buffers = list(self._buffers)
+            self._streams.clear()
+            self._buffers.clear()
+            self._by_handle.clear()
+            self._orphans.clear()
+        for stream in streams:
+            stream._detach()
+            stream._forget_queue()
+        for buffer in buffers:
+            buffer._detach()
+
+
+def _release_dropping_errors(obj: Releasable) -> bool:
+    """Take the handle of ``obj`` once no call uses it and release it, dropping what
+    the release raises; False when it was released already."""
+    handle = obj._detach()
+    if handle is None:
+        return False
+    with contextlib.suppress(Exception):
+        obj._release(handle)
+    return True
+
+
+state = AclState()
+"""ACL's state in this process."""
+
+
+def _release_at_exit() -> None:
+    if state.initialized or state.has_live_objects():
+        state.release_all()
+
+
+_lifecycle.on_forget(state.forget)
+_lifecycle.at_exit(_lifecycle.ExitPhase.RELEASE_ACL_OBJECTS, _release_at_exit)

@@ -1,0 +1,216 @@
+"""The process-wide registry of GE's stream allocators, and the GE calls that change it.
+
+GE keeps one allocator per stream, process-wide. The registry records which
+session registered the current allocator of each stream (a Python allocator
+through its :class:`~ge._allocator_bridge.Trampoline`, or GE's built-in
+default), so that closing a session unregisters only what it still owns, and
+``ge.finalize()`` unregisters what is still registered before ``GEFinalize``
+(an allocator alive then dies in a static destructor at process exit, calling
+into a dead interpreter). It also keeps every live trampoline until GE's
+``OnDestroy`` and the exceptions of callbacks that no caller was waiting for.
+
+Sessions and ``ge.finalize()`` use its API, never its tables:
+
+* :meth:`Registry.ensure_default`: before a run on a stream, the stream's
+  trampoline, registering GE's default allocator when it has none;
+* :meth:`Registry.register` / :meth:`Registry.unregister`: a session's
+  ``register_external_allocator`` / ``unregister_external_allocator``;
+* :meth:`Registry.release_owned`: a session that closes unregisters what it owns;
+* :meth:`Registry.unregister_all_before_finalize`: ``ge.finalize()``;
+* :meth:`Registry.trampoline_of`, :meth:`Registry.take_deferred`,
+  :meth:`Registry.take_all_deferred`, :meth:`Registry.bury`.
+
+The lock (``lock``, re-entrant) is held around each GE call that changes the
+registration of a stream and the table update that goes with it; GE calls no
+user code then (only ``OnDestroy``, which takes no lock).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from ge import _lifecycle
+from ge._allocator_bridge import Trampoline
+from ge._callback_errors import collecting
+from ge._ffi import api
+from ge._ffi.marshal import check_ge, ge_error
+from ge.allocator.allocator import Allocator
+
+__all__ = ["Registration", "Registry", "registry"]
+
+
+@dataclass
+class Registration:
+    """What a session registered on a stream: a trampoline, or GE's default (None)."""
+
+    session_id: int
+    trampoline: Optional[Trampoline]
+
+
+class Registry:
+    """Process-wide: each stream's current registration, live trampolines,
+    and exceptions from callbacks that no caller was waiting for."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.current: dict[int, Registration] = {}
+        self.alive: dict[int, Trampoline] = {}
+        self._graveyard: list[Trampoline] = []
+        self._deferred: dict[int, list[BaseException]] = {}
+
+    # -- lookups (GIL-atomic reads, no lock) ------------------------------------
+
+    def trampoline_of(self, stream: int) -> Optional[Trampoline]:
+        """The trampoline of the Python allocator registered on ``stream``, if any."""
+        registration = self.current.get(stream)
+        return None if registration is None else registration.trampoline
+
+    def owned_by(self, session_id: int) -> list[int]:
+        """Streams whose current registration was made by this session."""
+        with self.lock:
+            return [s for s, reg in self.current.items() if reg.session_id == session_id]
+
+    def streams(self) -> list[int]:
+        """Every stream with a registration of this process."""
+        with self.lock:
+            return list(self.current)
+
+    # -- registering and unregistering (GE calls) ----------------------------------
+
+    def ensure_default(self, session: int, session_id: int, stream: int) -> Optional[Trampoline]:
+        """Before a run on ``stream``: the trampoline of its Python allocator (None
+        for GE's own), after registering GE's default allocator through the session
+        ``session`` when the stream has none (GE has no default otherwise).
+        ``GeError`` when that registration fails."""
+        registration = self.current.get(stream)
+        if registration is None:
+            with self.lock:
+                if stream not in self.current and not api.GeApiWrapper_HasExternalAllocator(stream):
+                    status = api.GeApiWrapper_Session_RegisterDefaultAllocator(session, stream)
+                    check_ge(status, "RegisterDefaultAllocator", {"stream": stream})
+                    self.current[stream] = Registration(session_id, None)
+                registration = self.current.get(stream)
+        return None if registration is None else registration.trampoline
+
+    def register(
+        self, session: int, session_id: int, stream: int, allocator: Allocator
+    ) -> tuple[int, list[BaseException]]:
+        """``RegisterExternalAllocator`` of ``allocator`` on ``stream`` through the
+        session ``session``: GE's status, and what callbacks raised meanwhile
+        (GE's ``OnDestroy`` of the allocator it replaced, or of this one if it
+        refused it)."""
+        with self.lock, collecting() as errors:
+            trampoline = self._new_trampoline(allocator, stream)
+            status = api.GeApiWrapper_Session_RegisterExternalAllocator(
+                session,
+                stream,
+                trampoline.c_malloc,
+                trampoline.c_free,
+                trampoline.c_get_addr,
+                trampoline.c_on_destroy,
+                trampoline.token,
+            )
+            if status:
+                self._discard(trampoline)
+            else:
+                self.current[stream] = Registration(session_id, trampoline)
+        self.bury()
+        return int(status), errors
+
+    def unregister(self, session: int, stream: int) -> list[BaseException]:
+        """``UnregisterExternalAllocator`` of ``stream`` through the session
+        ``session``: what GE (first) and the callbacks (OnDestroy) raised."""
+        with self.lock, collecting() as errors:
+            status = api.GeApiWrapper_Session_UnregisterExternalAllocator(session, stream)
+            if not status:
+                self.current.pop(stream, None)
+        self.bury()
+        if status:
+            errors.insert(0, ge_error("UnregisterExternalAllocator", status, {"stream": stream}))
+        return errors
+
+    def release_owned(self, session: int, session_id: int) -> tuple[list[int], list[BaseException]]:
+        """Unregister every allocator the session ``session_id`` (handle ``session``)
+        registered and is still current, before the session is destroyed: the
+        streams it owned, and what GE and the callbacks raised."""
+        owned = self.owned_by(session_id)
+        errors: list[BaseException] = []
+        for stream in owned:
+            errors.extend(self.unregister(session, stream))
+        return owned, errors
+
+    def unregister_all_before_finalize(self) -> list[BaseException]:
+        """Unregister what is still registered (a session's unregistration failed,
+        say), through a session made for it (GE's map is process-wide: any session
+        can): what ``ge.finalize()`` does before ``GEFinalize``."""
+        streams = self.streams()
+        if not streams:
+            return []
+        session = api.GeApiWrapper_Session_CreateSession()
+        if not session:
+            return [ge_error("CreateSession", None, {})]
+        errors: list[BaseException] = []
+        try:
+            for stream in streams:
+                errors.extend(self.unregister(session, stream))
+        finally:
+            api.GeApiWrapper_Session_DestroySession(session)
+        return errors
+
+    # -- trampolines ------------------------------------------------------------
+
+    def _new_trampoline(self, allocator: Allocator, stream: int) -> Trampoline:
+        """A trampoline kept alive until GE calls its OnDestroy."""
+        trampoline = Trampoline(allocator, stream, self)
+        self.alive[trampoline.token] = trampoline
+        return trampoline
+
+    def _discard(self, trampoline: Trampoline) -> None:
+        """A registration that failed: GE never kept the allocator (its OnDestroy,
+        if GE made it, already came inside the call), so drop the trampoline."""
+        if not trampoline.destroyed:
+            self.alive.pop(trampoline.token, None)
+
+    def retire(self, trampoline: Trampoline) -> None:
+        """OnDestroy: GE is done with it. Called from inside the callback, so the
+        callback objects go to a graveyard, released later outside any callback.
+        Only GIL-atomic operations here: no lock, whatever thread this is."""
+        self.alive.pop(trampoline.token, None)
+        self._graveyard.append(trampoline)
+
+    def bury(self) -> None:
+        """Release retired trampolines; call only from Python, never from a callback."""
+        del self._graveyard[:]
+
+    # -- exceptions no caller was waiting for ------------------------------------------
+
+    def defer(self, stream: int, exc: BaseException) -> None:
+        """Keep a callback's exception for the next session call on ``stream``."""
+        self._deferred.setdefault(stream, []).append(exc)
+
+    def take_deferred(self, stream: int) -> list[BaseException]:
+        """The exceptions kept for ``stream``, now forgotten."""
+        return self._deferred.pop(stream, [])
+
+    def take_all_deferred(self) -> list[BaseException]:
+        """The exceptions kept for every stream, now forgotten."""
+        errors: list[BaseException] = []
+        for stream in list(self._deferred):
+            errors.extend(self.take_deferred(stream))
+        return errors
+
+    def forget(self) -> None:
+        """The native side was wiped (tests): no callback will ever come."""
+        with self.lock:
+            self.current.clear()
+            self.alive.clear()
+            self._deferred.clear()
+            self.bury()
+
+
+registry = Registry()
+"""The process-wide allocator registry."""
+
+_lifecycle.on_forget(registry.forget)

@@ -1,0 +1,84 @@
+"""ACL's initialisation: ``init``, ``finalize``, ``is_initialized``, ``version``.
+
+The initialised flag and the live streams and buffers ``finalize`` releases
+are :mod:`ge._acl_state`'s. At exit, ``aclFinalize`` runs in the last exit
+phase (``FINALIZE_ACL``), after GE is finalized and the streams and buffers
+are released.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Optional, Union
+
+from ge import _ffi, _lifecycle
+from ge._acl_state import state
+from ge._checks import fspath_bytes
+from ge._ffi import api
+from ge._ffi.marshal import check_acl
+from ge._ffi.status import ACL_ERROR_REPEAT_FINALIZE, ACL_ERROR_REPEAT_INITIALIZE
+
+__all__ = ["finalize", "init", "is_initialized", "version"]
+
+
+def init(config_path: Union[str, os.PathLike[str], None] = None) -> None:
+    """Initialise ACL (``aclInit``); a no-op when already initialised.
+
+    ``config_path`` names ACL's JSON configuration file (None: defaults).
+    ACL initialised by other code (``ACL_ERROR_REPEAT_INITIALIZE``) counts as
+    success.
+    """
+    raw = (
+        None if config_path is None else fspath_bytes(config_path, "config_path", allow_bytes=True)
+    )
+    with state.lock:
+        if state.initialized:
+            return
+        code = api.aclInit(raw)
+        if code != ACL_ERROR_REPEAT_INITIALIZE:
+            context = {} if raw is None else {"config_path": os.fsdecode(raw)}
+            check_acl(code, "aclInit", context)
+        state.initialized = True
+
+
+def finalize() -> None:
+    """Release every live :class:`~ge.acl.Stream` and buffer, then ``aclFinalize``.
+
+    A no-op unless :func:`init` ran since the last finalize. Streams are
+    destroyed first (their queued work runs), then buffers are freed; errors
+    while releasing them are ignored (their handles are gone either way).
+    After this, using one of them raises ``ValueError``.
+    """
+    with state.lock:
+        if not state.initialized:
+            return
+        state.release_all()
+        code = api.aclFinalize()
+        if code != ACL_ERROR_REPEAT_FINALIZE:
+            check_acl(code, "aclFinalize")
+        state.finalized()
+
+
+def is_initialized() -> bool:
+    """Whether :func:`init` succeeded and :func:`finalize` has not run since."""
+    return state.initialized
+
+
+def version() -> Optional[tuple[int, int, int]]:
+    """ACL's ``(major, minor, patch)``, or None when the library lacks ``aclrtGetVersion``."""
+    if not _ffi.has("aclrtGetVersion"):
+        api.aclGetRecentErrMsg  # noqa: B018 - raises LibraryNotFoundError without a library
+        return None
+    major, minor, patch = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
+    code = api.aclrtGetVersion(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(patch))
+    check_acl(code, "aclrtGetVersion")
+    return int(major.value), int(minor.value), int(patch.value)
+
+
+def _finalize_at_exit() -> None:
+    if state.initialized:
+        finalize()
+
+
+_lifecycle.at_exit(_lifecycle.ExitPhase.FINALIZE_ACL, _finalize_at_exit)

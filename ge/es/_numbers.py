@@ -1,0 +1,54 @@
+"""Numbers and nested lists of numbers, as the builder's calls take them.
+
+``bool`` is never a number here (CANN's package would take it as an
+integer); numpy integer and floating scalars count as ``int`` and ``float``.
+What becomes of them as operands of holder ops is ``ge.es.tensor_like``'s rule.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import numpy as np
+from typing_extensions import TypeGuard
+
+from ge import _messages
+
+__all__ = ["Number", "TensorLike", "flatten", "is_integer", "is_real"]
+
+Number = Union[int, float]
+TensorLike = Union[Number, list["TensorLike"]]
+
+
+def is_integer(value: object) -> TypeGuard[Union[int, np.integer]]:
+    """An ``int`` or numpy integer, not a ``bool``."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: object) -> TypeGuard[Union[float, np.floating]]:
+    """A ``float`` or numpy floating scalar."""
+    return isinstance(value, (float, np.floating))
+
+
+def flatten(value: list[object]) -> tuple[list[Number], list[int]]:
+    """The leaves of a nested list and its shape (``[[1, 2], [3, 4]]``: ``[2, 2]``)."""
+    if not value:
+        return [], [0]
+
+    def walk(current: object) -> tuple[list[Number], list[int]]:
+        """The leaves and the shape of ``current``."""
+        if is_integer(current):
+            return [int(current)], []
+        if is_real(current):
+            return [float(current)], []
+        if not isinstance(current, list) or not current:
+            raise TypeError(_messages.NESTED_LIST)
+        flat, inner = walk(current[0])
+        for element in current[1:]:
+            more, shape = walk(element)
+            if shape != inner:
+                raise ValueError(_messages.IRREGULAR_LIST)
+            flat.extend(more)
+        return flat, [len(current), *inner]
+
+    return walk(value)

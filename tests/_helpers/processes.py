@@ -1,0 +1,52 @@
+"""Child Python processes, and the environments they run in."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional, Union
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository (or unpacked sdist) the tests run from."""
+
+
+def without_cann(**extra: str) -> dict[str, str]:
+    """The environment of a machine with no CANN and no stand-in chosen, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GE_FFI", "ASCEND"))}
+    env["LD_LIBRARY_PATH"] = ""
+    env.update(extra)
+    return env
+
+
+def run_python(
+    code: str,
+    *args: str,
+    env: Optional[dict[str, str]] = None,
+    cwd: Union[str, Path, None] = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -c code args...`` in a child (this interpreter), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+
+
+SELECT_BACKEND = (
+    "import sys; from ge.testing import select_backend; "
+    "b = select_backend(*sys.argv[1:2], quiet='quiet' in sys.argv); "
+    "print(b.kind, b.fell_back, *b.libraries)"
+)
+"""A child that calls ``select_backend(choice, quiet=...)`` and prints what it chose."""
+
+
+def run_select_backend(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``select_backend`` in a child with ``env``; ``args``: the choice, then ``"quiet"``."""
+    return run_python(SELECT_BACKEND, *args, env=env)

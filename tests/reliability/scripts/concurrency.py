@@ -1,0 +1,439 @@
+"""Concurrency scenarios, each run in a child process by reliability/test_concurrency.py.
+
+Usage: ``python concurrency.py SCENARIO ITERATIONS TIMEOUT``. The stand-in comes from
+``GE_FFI_LIBRARY`` (a fresh process: fresh state). On success the last line of
+stdout is a JSON summary and the exit status 0; a failed check exits 1 with the
+tracebacks on stdout; a hang prints every thread's stack (faulthandler) and
+exits 3. At the end every native object count must be back to zero.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import gc
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+import ge
+import ge.acl
+from ge import _allocator_registry
+from ge._ffi import status as S
+from ge.allocator import AclAllocator, Allocator, MemBlock
+from ge.testing import stub_control
+
+F32 = ge.DataType.DT_FLOAT
+TIMEOUT = 60.0
+
+
+class Ledger(Allocator):
+    """``aclrtMalloc`` memory; counts mallocs and frees (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.inner = AclAllocator()
+        self.lock = threading.Lock()
+        self.mallocs = 0
+        self.frees = 0
+
+    def malloc(self, size: int) -> MemBlock:
+        block = self.inner.malloc(size)
+        with self.lock:
+            self.mallocs += 1
+        return block
+
+    def free(self, block: MemBlock) -> None:
+        with self.lock:
+            self.frees += 1
+        self.inner.free(block)
+
+
+def fma_graph(name: str = "fma") -> ge.Graph:
+    with ge.GraphBuilder(name) as builder:
+        x = builder.input(0, F32, (2, 3))
+        y = builder.input(1, F32, (2, 3))
+        return builder.build([(x + y) * x])
+
+
+def data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-9, 9, (2, 3)).astype(np.float32)
+    y = rng.integers(-9, 9, (2, 3)).astype(np.float32)
+    return x, y, (x + y) * x
+
+
+def run_sync(session: ge.Session, gid: int, seed: int) -> None:
+    x, y, want = data(seed)
+    with ge.Tensor.from_numpy(x) as tx, ge.Tensor.from_numpy(y) as ty:
+        (out,) = session.run_graph(gid, [tx, ty])
+    with out:
+        np.testing.assert_array_equal(out.numpy(), want)
+
+
+def run_async(session: ge.Session, gid: int, stream: ge.acl.Stream, seed: int) -> None:
+    x, y, want = data(seed)
+    with ge.Tensor.from_numpy(x) as tx, ge.Tensor.from_numpy(y) as ty:
+        (out,) = session.run_graph_with_stream_async(gid, stream, [tx, ty])
+    with out:
+        stream.synchronize()
+        np.testing.assert_array_equal(out.numpy(), want)
+
+
+def run_threads(targets: list[Callable[[], None]], deadline: float) -> None:
+    """Run each target in its own thread (with device 0 set); fail on any error."""
+    errors: list[str] = []
+
+    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
+        def body() -> None:
+            try:
+                with ge.acl.Device(0):
+                    fn()
+            except BaseException:
+                errors.append(traceback.format_exc())
+
+        return body
+
+    threads = [threading.Thread(target=wrap(t), daemon=True) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in threads):
+        print("DEADLOCK: threads still running at the deadline", flush=True)
+        faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
+        sys.stdout.flush()
+        os._exit(3)
+    if errors:
+        print("\n".join(errors), flush=True)
+        os._exit(1)
+
+
+def expect_statuses(exc: ge.GeError, allowed: set[int]) -> None:
+    if type(exc) is not ge.GeError or exc.status not in allowed:
+        raise AssertionError(f"unexpected error: {exc!r}") from exc
+
+
+# -- scenarios -------------------------------------------------------------------------
+
+
+def own_sessions(n: int, deadline: float) -> dict[str, Any]:
+    """Threads share the session manager; each runs on its own sessions and stream."""
+    ledgers: list[Ledger] = []
+
+    def worker(k: int) -> Callable[[], None]:
+        def body() -> None:
+            ledger = Ledger()
+            ledgers.append(ledger)
+            with ge.acl.Stream() as stream:
+                for i in range(n):
+                    with ge.Session() as session:
+                        assert ge.has_session(session.session_id)
+                        with fma_graph() as graph:
+                            session.add_graph(k, graph)
+                        run_sync(session, k, 1000 * k + i)
+                        session.register_external_allocator(stream, ledger)
+                        run_async(session, k, stream, 1000 * k + i)
+                    assert not ge.has_session(session.session_id)
+
+        return body
+
+    run_threads([worker(k) for k in range(4)], deadline)
+    # per session: the graph's own memory (two blocks, GE loads it) and one output
+    assert all(x.mallocs == x.frees == 3 * n for x in ledgers), [
+        (x.mallocs, x.frees) for x in ledgers
+    ]
+    return {"threads": 4, "calls": 4 * n * 8}
+
+
+def one_session(n: int, deadline: float) -> dict[str, Any]:
+    """Threads on one session: own graphs and streams, replaced allocators, and two
+    threads fighting over one shared stream's allocator."""
+    session = ge.Session()
+    shared = ge.acl.Stream()
+    ledgers: list[Ledger] = []
+    raced = [0]
+
+    def worker(k: int) -> Callable[[], None]:
+        def body() -> None:
+            with fma_graph() as graph:
+                session.add_graph(k, graph)
+            with ge.acl.Stream() as stream:
+                for i in range(n):
+                    if i % 5 == 0:
+                        ledger = Ledger()
+                        ledgers.append(ledger)
+                        session.register_external_allocator(stream, ledger)  # replaces
+                    run_sync(session, k, 1000 * k + i)
+                    run_async(session, k, stream, 1000 * k + i)
+                    with fma_graph("extra") as graph:
+                        session.add_graph(100 + k, graph)
+                    run_sync(session, 100 + k, i)
+                    session.remove_graph(100 + k)
+                session.unregister_external_allocator(stream)
+            session.remove_graph(k)
+
+        return body
+
+    def swap_allocators() -> None:
+        for _ in range(n):
+            ledger = Ledger()
+            ledgers.append(ledger)
+            session.register_external_allocator(shared, ledger)
+            session.unregister_external_allocator(shared)
+
+    def run_on_shared() -> None:
+        with fma_graph() as graph:
+            session.add_graph(99, graph)
+        for i in range(n):
+            try:
+                run_async(session, 99, shared, i)
+            except ge.GeError as exc:  # the allocator went away between the two calls
+                expect_statuses(exc, {S.ACL_ERROR_GE_PARAM_INVALID})
+                raced[0] += 1
+
+    run_threads([*(worker(k) for k in range(4)), swap_allocators, run_on_shared], deadline)
+    session.close()
+    shared.destroy()
+    for ledger in ledgers:
+        assert ledger.mallocs == ledger.frees, (ledger.mallocs, ledger.frees)
+    callbacks = stub_control().callback_counts()
+    assert callbacks["on_destroy"] == len(ledgers), (callbacks, len(ledgers))
+    return {"threads": 6, "registrations": len(ledgers), "raced": raced[0]}
+
+
+def close_under_load(n: int, deadline: float) -> dict[str, Any]:
+    """Threads keep running on one session while another thread closes it."""
+    session = ge.Session()
+    with fma_graph() as graph:
+        session.add_graph(1, graph)
+    progress = threading.Semaphore(0)
+    seen = {"ok": 0, "closed": 0}
+    lock = threading.Lock()
+
+    def worker(k: int) -> Callable[[], None]:
+        def body() -> None:
+            closed_seen = False
+            with ge.acl.Stream() as stream:
+                for i in range(2 * n):
+                    try:
+                        run_sync(session, 1, i)
+                        run_async(session, 1, stream, i)
+                        assert not closed_seen, "a call succeeded after the session was closed"
+                        with lock:
+                            seen["ok"] += 1
+                    except ge.GeError as exc:
+                        expect_statuses(exc, {S.GE_SESSION_NOT_EXIST})
+                        closed_seen = True
+                        with lock:
+                            seen["closed"] += 1
+                    progress.release()
+
+        return body
+
+    def closer() -> None:
+        for _ in range(n):  # let the others get going
+            progress.acquire()
+        session.close()
+        assert session.closed and not ge.has_session(session.session_id)
+
+    run_threads([*(worker(k) for k in range(4)), closer], deadline)
+    assert seen["ok"] > 0 and seen["closed"] > 0, seen
+    return {"threads": 5, **seen}
+
+
+def finalize_under_load(n: int, deadline: float) -> dict[str, Any]:
+    """Threads run graphs on their own sessions while another finalizes GE and
+    initialises it again, over and over."""
+    # closed by ge.finalize(), or made while GE was down: never a dead native
+    # session (CANN's FAILED) or one of an older GE generation
+    allowed = {S.GE_SESSION_MANAGER_NOT_INIT}
+    stop = threading.Event()
+    outcomes = {"ok": 0, "refused": 0, "finalized": 0}
+    lock = threading.Lock()
+
+    def worker(k: int) -> Callable[[], None]:
+        def body() -> None:
+            ledger = Ledger()
+            with ge.acl.Stream() as stream:
+                session = new_session()
+                for i in range(n):
+                    try:
+                        if i % 3 == 0:
+                            session.register_external_allocator(stream, ledger)
+                        with fma_graph() as graph:
+                            session.add_graph(i, graph)
+                        run_sync(session, i, i)
+                        run_async(session, i, stream, i)
+                        session.remove_graph(i)
+                        with lock:
+                            outcomes["ok"] += 1
+                    except ge.GeError as exc:
+                        expect_statuses(exc, allowed)
+                        with lock:
+                            outcomes["refused"] += 1
+                        session.close()
+                        session = new_session()
+                session.close()
+            assert ledger.mallocs == ledger.frees
+
+        return body
+
+    def new_session() -> ge.Session:
+        while True:  # between a finalize and the next initialize, GE is down
+            try:
+                return ge.Session()
+            except ge.GeError as exc:
+                expect_statuses(exc, allowed)
+                time.sleep(0.0005)
+
+    def finalizer() -> None:
+        while not stop.is_set():
+            time.sleep(0.002)
+            ge.finalize()
+            ge.initialize()
+            with lock:
+                outcomes["finalized"] += 1
+
+    workers = [worker(k) for k in range(4)]
+
+    def run_workers() -> None:
+        try:
+            run_threads(workers, deadline)
+        finally:
+            stop.set()
+
+    finalizing = threading.Thread(target=finalizer, daemon=True)
+    finalizing.start()
+    run_workers()
+    finalizing.join(max(0.0, deadline - time.monotonic()))
+    assert not finalizing.is_alive()
+    assert outcomes["ok"] > 0 and outcomes["finalized"] > 0, outcomes
+    return {"threads": 5, **outcomes}
+
+
+def collector_vs_finalize(n: int, deadline: float) -> dict[str, Any]:
+    """Sessions left in reference cycles are closed by the cycle collector, on
+    whatever thread and inside whatever call it runs, while another thread
+    finalizes GE: nothing may deadlock (it did: the finalizer waited for the
+    session manager's lock that ge.finalize() held)."""
+    gc.set_threshold(20, 2, 2)  # collect often, anywhere
+    streams = [ge.acl.Stream(), ge.acl.Stream()]
+    done = threading.Event()
+
+    def churn(k: int) -> Callable[[], None]:
+        def body() -> None:
+            for _ in range(10 * n):
+                try:
+                    session = ge.Session()
+                    cycle: list[Any] = [session]
+                    cycle.append(cycle)  # only the collector frees it
+                    session.register_external_allocator(streams[k], AclAllocator())
+                    session.unregister_external_allocator(streams[k])
+                    del session, cycle
+                except ge.GeError as exc:  # made while GE was down, or closed by finalize
+                    expect_statuses(exc, {S.GE_SESSION_MANAGER_NOT_INIT})
+
+        return body
+
+    def finalizer() -> None:
+        while not done.is_set():
+            ge.finalize()
+            ge.initialize()
+
+    def run_churn() -> None:
+        try:
+            run_threads([churn(0), churn(1)], deadline)
+        finally:
+            done.set()
+
+    finalizing = threading.Thread(target=finalizer, daemon=True)
+    finalizing.start()
+    run_churn()
+    finalizing.join(max(0.0, deadline - time.monotonic()))
+    assert not finalizing.is_alive()
+    gc.collect()
+    for stream in streams:
+        stream.destroy()
+    return {"threads": 3, "sessions": 20 * n}
+
+
+def collector_inside_registry_lock(n: int, deadline: float) -> dict[str, Any]:
+    """The same deadlock, made deterministic: the collector runs a session's
+    finalizer inside a call holding the allocator registry's lock (taken here
+    directly to choose the moment) while ge.finalize() runs on another thread."""
+    keep = ge.Session()  # ge.finalize() closes it: that needs the registry lock
+    finalizing = threading.Thread(target=ge.finalize, daemon=True)
+    collector = threading.current_thread()
+
+    class Traced(ge.Session):
+        def __del__(self) -> None:
+            if threading.current_thread() is collector and not finalizing.is_alive():
+                finalizing.start()
+                time.sleep(0.2)  # ge.finalize() holds the manager's lock by now
+            super().__del__()
+
+    gc.collect()
+    gc.disable()
+    garbage = Traced()
+    cycle: list[Any] = [garbage]
+    cycle.append(cycle)
+    del garbage, cycle
+
+    def collect() -> None:
+        nonlocal collector
+        collector = threading.current_thread()
+        with _allocator_registry.registry.lock:
+            gc.collect()
+
+    run_threads([collect], deadline)
+    gc.enable()
+    finalizing.join(max(0.0, deadline - time.monotonic()))
+    if finalizing.is_alive():
+        print("DEADLOCK: ge.finalize() never returned", flush=True)
+        faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
+        os._exit(3)
+    assert keep.closed
+    ge.initialize()  # the common teardown finalizes
+    return {"threads": 2}
+
+
+SCENARIOS: dict[str, Callable[[int, float], dict[str, Any]]] = {
+    f.__name__: f
+    for f in (
+        own_sessions,
+        one_session,
+        close_under_load,
+        finalize_under_load,
+        collector_vs_finalize,
+        collector_inside_registry_lock,
+    )
+}
+
+
+def main() -> None:
+    name, iterations, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    deadline = time.monotonic() + timeout
+    faulthandler.dump_traceback_later(timeout + 5, exit=True, file=sys.stdout)
+    stub = stub_control()
+    ge.acl.init()
+    device = ge.acl.Device(0)
+    device.set()
+    ge.initialize()
+    summary = SCENARIOS[name](iterations, deadline)
+    ge.finalize()
+    device.reset()
+    ge.acl.finalize()
+    gc.collect()
+    counts = stub.live_counts()
+    assert counts == dict.fromkeys(counts, 0), counts
+    faulthandler.cancel_dump_traceback_later()
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

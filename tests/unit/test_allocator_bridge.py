@@ -1,0 +1,127 @@
+"""``ge._allocator_bridge``: a trampoline's four callbacks, called as GE calls them
+(through their C function pointers), with a keeper that records what it is handed."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any, Optional
+
+import pytest
+
+from ge._allocator_bridge import Trampoline, refuse_reentry
+from ge._callback_errors import collecting
+from ge.allocator import Allocator, MemBlock
+
+
+class Keeper:
+    def __init__(self) -> None:
+        self.deferred: list[tuple[int, BaseException]] = []
+        self.retired: list[Trampoline] = []
+
+    def defer(self, stream: int, exc: BaseException) -> None:
+        self.deferred.append((stream, exc))
+
+    def retire(self, trampoline: Trampoline) -> None:
+        self.retired.append(trampoline)
+
+
+class Pool(Allocator):
+    def __init__(self) -> None:
+        self.owner_seen: Optional[int] = None
+        self.freed: list[MemBlock] = []
+        self.result: Any = None
+        self.fail: Optional[BaseException] = None
+
+    def malloc(self, size: int) -> MemBlock:
+        self.owner_seen = trampoline_owner()
+        if self.fail is not None:
+            raise self.fail
+        return self.result if self.result is not None else MemBlock(0x1000 + size, size)
+
+    def free(self, block: MemBlock) -> None:
+        self.owner_seen = trampoline_owner()
+        self.freed.append(block)
+        if self.fail is not None:
+            raise self.fail
+
+
+_current: list[Trampoline] = []
+
+
+def trampoline_owner() -> Optional[int]:
+    return _current[0].owner if _current else None
+
+
+@pytest.fixture
+def bridge() -> Any:
+    pool, keeper = Pool(), Keeper()
+    trampoline = Trampoline(pool, 0x5E00, keeper)
+    _current[:] = [trampoline]
+    yield trampoline, pool, keeper
+    _current.clear()
+
+
+def test_malloc_get_addr_free_round_trip(bridge: Any) -> None:
+    trampoline, pool, keeper = bridge
+    block_id = trampoline.c_malloc(None, 64)
+    assert block_id and trampoline.blocks[block_id].size == 64
+    assert trampoline.c_get_addr(block_id) == 0x1000 + 64
+    assert pool.owner_seen == threading.get_ident()  # GE holds the allocator's lock
+    assert trampoline.owner is None  # and releases it after the callback
+    trampoline.c_free(None, block_id)
+    assert pool.freed == [MemBlock(0x1040, 64)] and trampoline.blocks == {}
+    assert keeper.deferred == []
+
+
+def test_an_exception_goes_to_the_caller_else_to_the_keeper(bridge: Any) -> None:
+    trampoline, pool, keeper = bridge
+    pool.fail = MemoryError("pool exhausted")
+    with collecting() as errors:
+        assert trampoline.c_malloc(None, 8) is None  # GE sees NULL
+    assert errors == [pool.fail] and keeper.deferred == []
+    assert trampoline.c_malloc(None, 8) is None  # no caller waiting: kept for the stream
+    assert keeper.deferred == [(0x5E00, pool.fail)]
+
+
+def test_what_malloc_returns_is_checked(bridge: Any) -> None:
+    trampoline, pool, _ = bridge
+    for result, error in ((object(), TypeError), (MemBlock(0x2000, 4), ValueError)):
+        pool.result = result
+        with collecting() as errors:
+            assert trampoline.c_malloc(None, 8) is None
+        assert len(errors) == 1 and isinstance(errors[0], error)
+    assert trampoline.blocks == {}
+
+
+def test_unknown_blocks_are_reported(bridge: Any) -> None:
+    trampoline, pool, _ = bridge
+    with collecting() as errors:
+        assert trampoline.c_get_addr(12345) is None
+        trampoline.c_free(None, 12345)
+    assert [type(e) for e in errors] == [RuntimeError, RuntimeError]
+    assert "unknown block" in str(errors[0]) and "freed twice" in str(errors[1])
+    assert pool.freed == []
+
+
+def test_on_destroy_retires_the_trampoline(bridge: Any) -> None:
+    trampoline, _, keeper = bridge
+    trampoline.c_on_destroy(ctypes.c_void_p(trampoline.token).value)
+    assert trampoline.destroyed and keeper.retired == [trampoline]
+
+
+def test_refuse_reentry_only_inside_a_callback_of_this_thread(bridge: Any) -> None:
+    trampoline, _, _ = bridge
+    refuse_reentry(None, "anything")
+    refuse_reentry(trampoline, "running a graph")  # nobody inside a callback
+    trampoline.owner = threading.get_ident()
+    try:
+        with pytest.raises(RuntimeError, match="running a graph from inside a callback"):
+            refuse_reentry(trampoline, "running a graph")
+    finally:
+        trampoline.owner = None
+    trampoline.owner = -1  # another thread inside: GE's mutex makes this one wait
+    try:
+        refuse_reentry(trampoline, "running a graph")
+    finally:
+        trampoline.owner = None

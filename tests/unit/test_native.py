@@ -1,0 +1,411 @@
+"""``NativeObject``: calls in flight, closing that waits for them, exclusive use.
+
+A plain-Python subclass stands in for a native kind, so that every ordering
+can be forced with events; the tests with real handles are in the modules'
+own test files and the reliability suite.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import threading
+import time
+from typing import Optional
+
+import pytest
+
+from ge._native import NativeObject
+
+DEADLINE = 10.0
+
+
+class Fake(NativeObject):
+    """Records releases; ``fail`` makes the next release raise."""
+
+    __slots__ = ("fail", "released", "returned")
+
+    _kind = "fake"
+    _reopen_if_release_fails = False
+
+    def __init__(self, handle: int = 0x1000) -> None:
+        super().__init__(handle)
+        self.released: list[int] = []
+        self.fail: Optional[BaseException] = None
+        self.returned: list[BaseException] = []
+
+    def _release(self, handle: int) -> list[BaseException]:
+        if self.fail is not None:
+            error, self.fail = self.fail, None
+            raise error
+        self.released.append(handle)
+        return self.returned
+
+
+class Reopening(Fake):
+    """A kind whose failed release leaves the native object alive."""
+
+    __slots__ = ()
+    _reopen_if_release_fails = True
+
+
+def _in_thread(target: object) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)  # type: ignore[arg-type]
+    thread.start()
+    return thread
+
+
+def test_a_call_gets_the_handle_and_a_closed_object_refuses_calls() -> None:
+    obj = Fake()
+    with obj._calling() as handle:
+        assert handle == 0x1000
+    obj.close()
+    assert obj.closed and obj.released == [0x1000]
+    with pytest.raises(ValueError, match="fake is closed"), obj._calling():
+        pass
+    obj.close()  # twice is harmless
+    assert obj.released == [0x1000]
+
+
+def test_close_waits_for_the_calls_in_flight_on_other_threads() -> None:
+    obj = Fake()
+    inside, finish = threading.Event(), threading.Event()
+
+    def call() -> None:
+        with obj._calling():
+            inside.set()
+            finish.wait(DEADLINE)
+
+    caller = _in_thread(call)
+    assert inside.wait(DEADLINE)
+    closer = _in_thread(obj.close)
+    time.sleep(0.1)
+    assert obj.released == [], "released while a call was using the handle"
+    assert obj.closed, "new calls must already be refused while close() waits"
+    with pytest.raises(ValueError), obj._calling():
+        pass
+    finish.set()
+    caller.join(DEADLINE)
+    closer.join(DEADLINE)
+    assert obj.released == [0x1000]
+
+
+def test_closing_from_inside_a_call_on_the_same_thread_raises_instead_of_waiting() -> None:
+    obj = Fake()
+    with obj._calling(), pytest.raises(RuntimeError, match="from inside a call"):
+        obj.close()
+    assert not obj.closed
+    with obj._calling(), pytest.raises(RuntimeError, match="from inside a call"), obj._exclusive():
+        pass
+    obj.close()
+    assert obj.released == [0x1000]
+
+
+def test_exclusive_use_waits_for_calls_and_holds_new_ones_back() -> None:
+    obj = Fake()
+    inside, finish, exclusive_done = threading.Event(), threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def call() -> None:
+        with obj._calling():
+            inside.set()
+            finish.wait(DEADLINE)
+            order.append("first call left")
+
+    def change() -> None:
+        with obj._exclusive():
+            order.append("exclusive")
+            time.sleep(0.1)
+            order.append("exclusive done")
+        exclusive_done.set()
+
+    first = _in_thread(call)
+    assert inside.wait(DEADLINE)
+    changer = _in_thread(change)
+    time.sleep(0.05)
+    assert order == [], "exclusive use started while a call was in flight"
+    finish.set()
+    time.sleep(0.02)
+
+    def later_call() -> None:
+        with obj._calling():
+            order.append("later call")
+
+    later = _in_thread(later_call)
+    for thread in (first, changer, later):
+        thread.join(DEADLINE)
+    assert exclusive_done.is_set()
+    assert order.index("exclusive done") < order.index("later call")
+    assert order[0] == "first call left"
+
+
+def test_a_call_waiting_for_an_exclusive_user_that_closed_gets_a_clean_error() -> None:
+    obj = Fake()
+    started, proceed = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def exclusive_then_close() -> None:
+        with obj._exclusive():
+            started.set()
+            proceed.wait(DEADLINE)
+            obj._handle = None  # closed while held (as a release inside it would)
+
+    def call() -> None:
+        try:
+            with obj._calling():
+                outcome.append("ran")
+        except ValueError as exc:
+            outcome.append(exc)
+
+    holder = _in_thread(exclusive_then_close)
+    assert started.wait(DEADLINE)
+    caller = _in_thread(call)
+    time.sleep(0.05)
+    proceed.set()
+    holder.join(DEADLINE)
+    caller.join(DEADLINE)
+    assert len(outcome) == 1 and isinstance(outcome[0], ValueError)
+
+
+def test_a_failed_release_keeps_the_object_open_only_where_the_kind_says_so() -> None:
+    kept = Reopening()
+    kept.fail = OSError("free failed")
+    with pytest.raises(OSError):
+        kept.close()
+    assert not kept.closed, "the native object is alive: the handle stays"
+    kept.close()
+    assert kept.closed and kept.released == [0x1000]
+
+    dropped = Fake()
+    dropped.fail = OSError("free failed")
+    with pytest.raises(OSError):
+        dropped.close()
+    assert dropped.closed
+
+
+def test_errors_after_a_successful_release_are_raised_once_the_object_is_closed() -> None:
+    obj = Fake()
+    obj.returned = [ValueError("from a callback"), KeyError("another")]
+    with pytest.raises(ValueError, match="from a callback"):
+        obj.close()
+    assert obj.closed and obj.released == [0x1000]
+
+
+def test_finalizer_releases_an_unreachable_object_and_drops_its_errors() -> None:
+    released: list[int] = []
+
+    class Quiet(Fake):
+        __slots__ = ()
+
+        def _release(self, handle: int) -> list[BaseException]:
+            released.append(handle)
+            return [RuntimeError("nobody to report to")]
+
+    Quiet(0x2000)
+    assert released == [0x2000]
+
+
+def test_native_objects_refuse_copy_deepcopy_and_pickle() -> None:
+    obj = Fake()
+    with pytest.raises(RuntimeError, match="does not support copy"):
+        copy.copy(obj)
+    with pytest.raises(RuntimeError, match="does not support deepcopy"):
+        copy.deepcopy(obj)
+    with pytest.raises(TypeError, match="cannot pickle"):
+        pickle.dumps(obj)
+    obj.close()
+
+
+def test_many_threads_calling_while_one_closes_never_see_a_released_handle() -> None:
+    obj = Fake()
+    seen_after_release: list[int] = []
+    stop = threading.Event()
+
+    def caller() -> None:
+        while not stop.is_set():
+            try:
+                with obj._calling():
+                    if obj.released:
+                        seen_after_release.append(1)
+            except ValueError:
+                return
+
+    threads = [_in_thread(caller) for _ in range(4)]
+    time.sleep(0.05)
+    obj.close()
+    stop.set()
+    for thread in threads:
+        thread.join(DEADLINE)
+    assert obj.released == [0x1000]
+    assert not seen_after_release
+
+
+# -- with real objects on the stand-in ------------------------------------------
+
+
+def _async_setup(ge_ready: object, stream: object, malloc_hook: object) -> tuple[object, ...]:
+    import numpy as np
+    from _helpers.graphs import build_graph
+
+    import ge
+    from ge.allocator import AclAllocator, Allocator, MemBlock
+
+    inner = AclAllocator()
+
+    class Hooked(Allocator):
+        def malloc(self, size: int) -> MemBlock:
+            malloc_hook()  # type: ignore[operator]
+            return inner.malloc(size)
+
+        def free(self, block: MemBlock) -> None:
+            inner.free(block)
+
+    graph = build_graph()
+    session = ge.Session()
+    session.add_graph(1, graph)
+    graph.close()
+    session.register_external_allocator(stream, Hooked())
+    x = ge.Tensor.from_numpy(np.full((2, 3), 2.0, np.float32))
+    y = ge.Tensor.from_numpy(np.full((2, 3), 3.0, np.float32))
+    return session, x, y
+
+
+def test_an_input_closed_by_another_thread_during_a_run_is_released_after_it(
+    ge_ready: object, stream: object
+) -> None:
+    import numpy as np
+
+    inside, gate = threading.Event(), threading.Event()
+
+    def hook() -> None:
+        inside.set()
+        gate.wait(DEADLINE)
+
+    session, x, y = _async_setup(ge_ready, stream, hook)
+    results: list[object] = []
+    runner = _in_thread(
+        lambda: results.append(session.run_graph_with_stream_async(1, stream, [x, y]))  # type: ignore[attr-defined]
+    )
+    assert inside.wait(DEADLINE)
+    closer = _in_thread(x.close)  # type: ignore[attr-defined]
+    time.sleep(0.1)
+    assert closer.is_alive(), "close() did not wait for the run using the tensor"
+    gate.set()
+    runner.join(DEADLINE)
+    closer.join(DEADLINE)
+    (out,) = results[0]  # type: ignore[misc]
+    stream.synchronize()  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(out.numpy(), np.full((2, 3), 10.0, np.float32))
+    out.close()
+    y.close()  # type: ignore[attr-defined]
+    session.close()  # type: ignore[attr-defined]
+
+
+def test_closing_an_input_from_an_allocator_callback_of_its_run_raises(
+    ge_ready: object, stream: object
+) -> None:
+    import ge
+
+    holder: list[object] = []
+
+    def hook() -> None:
+        holder[0].close()  # type: ignore[attr-defined]
+
+    session, x, y = _async_setup(ge_ready, stream, hook)
+    holder.append(x)
+    with pytest.raises(ge.GeError) as info:
+        session.run_graph_with_stream_async(1, stream, [x, y])  # type: ignore[attr-defined]
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert "from inside a call" in str(info.value.__cause__)
+    assert not x.closed  # type: ignore[attr-defined]
+    for obj in (x, y, session):
+        obj.close()  # type: ignore[attr-defined]
+
+
+def test_an_object_that_outlives_a_reset_of_the_stand_in_is_left_alone(ge_stub: object) -> None:
+    """The fixture resets the stand-in after a test whose objects may live on (a
+    failed test's traceback holds them): their finalizers must not pass the dead
+    handles to C, where strict mode would abort the whole run."""
+    import gc
+
+    import numpy as np
+
+    import ge
+
+    tensor = ge.Tensor.from_numpy(np.zeros(3, np.float32))
+    graph = ge.Graph("outlives")
+    ge_stub.reset()  # type: ignore[attr-defined]
+    del tensor, graph
+    gc.collect()
+
+
+# -- GE's allocator lock, and a wiped native state ------------------------------------
+
+
+class Holder:
+    """Stands in for an allocator trampoline: ``owner`` is the thread in its callback."""
+
+    owner: Optional[int] = None
+
+
+def test_release_inside_the_callback_of_its_allocator_is_refused() -> None:
+    obj, holder = Fake(), Holder()
+    obj._release_locks = (holder,)
+    holder.owner = threading.get_ident()  # as if inside that allocator's callback
+    with pytest.raises(RuntimeError, match="from inside a callback of the allocator"):
+        obj.close()
+    with (
+        pytest.raises(RuntimeError, match="from inside a callback of the allocator"),
+        obj._exclusive(),
+    ):
+        pass
+    assert not obj.closed and obj.released == []
+    holder.owner = None
+    obj.close()
+    assert obj.released == [0x1000] and obj._release_locks == ()
+
+
+def test_the_collector_defers_such_a_release_until_the_callback_is_over() -> None:
+    import gc
+
+    from ge import _callback_errors, _native
+
+    released: list[int] = []
+    holder = Holder()
+
+    class Logged(Fake):
+        __slots__ = ()
+
+        def _finalize(self, handle: int) -> None:
+            released.append(handle)
+
+    with _callback_errors.collecting():  # a C call made by the package
+        holder.owner = threading.get_ident()  # ... whose callback drops the object
+        obj = Logged(0x2000)
+        obj._release_locks = (holder,)
+        del obj
+        gc.collect()
+        assert released == [] and len(_native._deferred) == 1
+        holder.owner = None  # the callback returned
+    assert released == [0x2000] and _native._deferred == []  # the call returned
+
+
+def test_objects_of_a_wiped_native_state_never_reach_c() -> None:
+    from ge import _lifecycle
+
+    finalized: list[int] = []
+
+    class Logged(Fake):
+        __slots__ = ()
+
+        def _finalize(self, handle: int) -> None:
+            finalized.append(handle)
+
+    kept, dropped = Fake(0x3000), Logged(0x4000)
+    _lifecycle.native_epoch += 1  # what forget_native_state() does (the stand-in's reset)
+    try:
+        kept.close()
+        del dropped
+        assert kept.closed and kept.released == [] and finalized == []
+    finally:
+        _lifecycle.native_epoch -= 1
