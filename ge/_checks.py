@@ -30,6 +30,12 @@ SIZE_T_MAX = 2**64 - 1
 """The largest C ``size_t`` (and address) on the LP64 platforms CANN supports."""
 
 
+class ValueTypeError(ValueError, TypeError):
+    """A bad value where CANN's own package raises ``TypeError``: a ``ValueError``
+    by this package's rule and a ``TypeError`` as CANN's, so code written for
+    either catches it."""
+
+
 def as_int(value: object, what: str, type_message: Optional[str] = None) -> int:
     """``value`` as an ``int``: an ``int`` or numpy integer, not a ``bool``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):

@@ -78,10 +78,7 @@ class BuilderBase(NativeObject):
         return self._built
 
     def _built_error(self, operation: str) -> GraphBuilderBuiltError:
-        return GraphBuilderBuiltError(
-            f"Cannot {operation}: GraphBuilder {self._name!r} has already been built. "
-            "Create a new GraphBuilder to build another graph."
-        )
+        return GraphBuilderBuiltError(_messages.BUILT.format(operation=operation))
 
     def _raise_closed(self, *why: Any) -> NoReturn:
         if self._built:

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any, Optional, Union
 
 from ge import _messages
-from ge._checks import INT32_MAX, as_int, as_int_in
+from ge._checks import INT32_MAX, ValueTypeError, as_int, as_int_in
 from ge._ffi import api
 from ge.es._attributes import AttributesMixin
 from ge.es._builder_base import GraphBuilderBuiltError
@@ -100,11 +100,11 @@ class GraphBuilder(ConstantsMixin, AttributesMixin, LegacyMixin):
         self._check_usable("create inputs")
         message = _messages.INPUT_COUNT
         if as_int(num, "num", message) <= 0:
-            raise ValueError(message)
+            raise ValueTypeError(message)
         message = _messages.START_INDEX
         start = as_int(start_index, "start_index", message)
         if start < 0:
-            raise ValueError(message)
+            raise ValueTypeError(message)
         if start + int(num) - 1 > INT32_MAX:
             raise ValueError(f"input indexes must be at most {INT32_MAX}")
         return [self._default_input(index) for index in range(start, start + int(num))]

@@ -22,7 +22,7 @@ from typing_extensions import TypeGuard
 from ge import _messages
 from ge._ffi import api
 from ge._ffi.marshal import check_ge, ge_error, take_string
-from ge.es._numbers import TensorLike, flatten, is_integer, is_real
+from ge.es._numbers import TensorLike, flatten, is_operand_integer, is_real
 from ge.es._shapes import as_holder_shape
 from ge.graph.dtypes import as_data_type
 from ge.graph.types import DataType, Format, coerce_enum
@@ -95,13 +95,13 @@ class TensorHolder:
     def set_data_type(self, data_type: Union[DataType, int, Any]) -> TensorHolder:
         """Set the tensor's data type (a ``DataType``, its value or a numpy dtype)."""
         self._builder._check_usable("set data type")
-        dt = as_data_type(data_type, "data_type")
+        dt = as_data_type(data_type, "data_type", _messages.HOLDER_DATA_TYPE)
         return self._set("set data type", "EsSetDataType", lambda h: api.EsSetDataType(h, int(dt)))
 
     def set_format(self, format: Union[Format, int]) -> TensorHolder:
         """Set the tensor's format."""
         self._builder._check_usable("set format")
-        fmt = coerce_enum(Format, format, "format")
+        fmt = coerce_enum(Format, format, "format", _messages.HOLDER_FORMAT)
         return self._set("set format", "EsSetFormat", lambda h: api.EsSetFormat(h, int(fmt)))
 
     def set_shape(self, shape: Sequence[int]) -> TensorHolder:
@@ -155,29 +155,29 @@ class TensorHolder:
         """``self / other`` (``EsDiv``)."""
         return self._op(other, "Div")
 
-    def __add__(self, other: object) -> TensorHolder:
-        return self.add(other) if is_tensor_like(other) else NotImplemented
+    def __add__(self, other: Operand) -> TensorHolder:
+        return self.add(other)
 
-    def __sub__(self, other: object) -> TensorHolder:
-        return self.sub(other) if is_tensor_like(other) else NotImplemented
+    def __sub__(self, other: Operand) -> TensorHolder:
+        return self.sub(other)
 
-    def __mul__(self, other: object) -> TensorHolder:
-        return self.mul(other) if is_tensor_like(other) else NotImplemented
+    def __mul__(self, other: Operand) -> TensorHolder:
+        return self.mul(other)
 
-    def __truediv__(self, other: object) -> TensorHolder:
-        return self.div(other) if is_tensor_like(other) else NotImplemented
+    def __truediv__(self, other: Operand) -> TensorHolder:
+        return self.div(other)
 
-    def __radd__(self, other: object) -> TensorHolder:
-        return self.add(other) if is_tensor_like(other) else NotImplemented  # as CANN: x + c
+    def __radd__(self, other: Operand) -> TensorHolder:
+        return self.add(other)  # as CANN: x + c
 
-    def __rsub__(self, other: object) -> TensorHolder:
-        return self._reflected(other, "Sub") if is_tensor_like(other) else NotImplemented
+    def __rsub__(self, other: Operand) -> TensorHolder:
+        return self._reflected(other, "Sub")
 
-    def __rmul__(self, other: object) -> TensorHolder:
-        return self.mul(other) if is_tensor_like(other) else NotImplemented  # as CANN: x * c
+    def __rmul__(self, other: Operand) -> TensorHolder:
+        return self.mul(other)  # as CANN: x * c
 
-    def __rtruediv__(self, other: object) -> TensorHolder:
-        return self._reflected(other, "Div") if is_tensor_like(other) else NotImplemented
+    def __rtruediv__(self, other: Operand) -> TensorHolder:
+        return self._reflected(other, "Div")
 
     def __copy__(self) -> NoReturn:
         raise RuntimeError("TensorHolder does not support copy")
@@ -194,14 +194,14 @@ class TensorHolder:
 
 def is_tensor_like(value: object) -> TypeGuard[Union[TensorHolder, TensorLike]]:
     """Whether ``value`` may be an operand: a holder, a number or a list (checked later)."""
-    return isinstance(value, (TensorHolder, list)) or is_integer(value) or is_real(value)
+    return isinstance(value, (TensorHolder, list)) or is_operand_integer(value) or is_real(value)
 
 
 def convert_to_tensor_holder(value: object, owner_builder: GraphBuilder) -> TensorHolder:
     """``value`` as a holder of ``owner_builder``: itself if it is a holder, else a Const."""
     if isinstance(value, TensorHolder):
         return value
-    if is_integer(value):
+    if is_operand_integer(value):
         return owner_builder.create_scalar_int64(int(value))
     if is_real(value):
         return owner_builder.create_scalar_float(float(value))
@@ -210,4 +210,4 @@ def convert_to_tensor_holder(value: object, owner_builder: GraphBuilder) -> Tens
         if any(isinstance(v, float) for v in flat):
             return owner_builder.create_const_float(flat, shape=shape)
         return owner_builder.create_const_int64([int(v) for v in flat], shape=shape)
-    raise TypeError(f"{_messages.OPERAND}, not {type(value).__name__}")
+    raise TypeError(f"{_messages.OPERAND}; got {type(value).__name__}")

@@ -7,9 +7,10 @@ FLOAT one when any element is a float. The Const keeps that data type: GE
 promotes the op's data types when it compiles the graph (FLOAT with INT64 is
 FLOAT, INT32 with INT64 is INT64, FLOAT16 with FLOAT is FLOAT).
 
-Departures from CANN's package, both refusals of what it would mishandle: a
-``bool`` (or a list holding one) is a ``TypeError``, not an integer; numpy
-integer and floating scalars count as ``int`` and ``float``.
+As in CANN's package, a ``bool`` is the integer 0 or 1, and any other value
+(``None`` included) is a ``TypeError`` with CANN's message, from the methods
+and the operators alike. One addition: numpy integer, bool and floating
+scalars count as ``int`` and ``float``.
 
 This module is CANN's path for the rule. The conversion needs the holder
 class, whose operators use it, so :func:`convert_to_tensor_holder` and

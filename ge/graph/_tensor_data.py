@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ge import _messages
 from ge._ffi.marshal import failure
 from ge.error import GeError
 from ge.graph.dtypes import from_numpy_dtype
@@ -51,7 +52,7 @@ def _as_number_array(data: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, A
         data, (list, tuple, np.ndarray, np.generic, int, float, complex)
     ):
         raise TypeError(
-            "data must be a list (nested lists allowed), a number or a numpy array, "
+            f"{_messages.TENSOR_DATA} (nested lists allowed), a number or a numpy array, "
             f"not {type(data).__name__}"
         )
     probe = data if isinstance(data, np.ndarray) else np.asarray(data)

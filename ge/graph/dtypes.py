@@ -8,7 +8,7 @@ in the table is a ``TypeError`` naming it.
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -111,21 +111,32 @@ def from_numpy_dtype(dtype: Any) -> DataType:
     return found
 
 
-def as_data_type(value: object, what: str = "dtype") -> DataType:
+def as_data_type(value: object, what: str = "dtype", message: Optional[str] = None) -> DataType:
     """A ``DataType`` from a ``DataType``, its ``int`` value, or a numpy dtype-like.
 
     ``TypeError`` for a value of the wrong type or a dtype GE cannot hold,
-    ``ValueError`` for an ``int`` that is no ``DataType``.
+    ``ValueError`` for an ``int`` that is no ``DataType``; ``message`` is CANN's
+    text for the argument, as :func:`ge.graph.types.coerce_enum` takes it.
     """
     if isinstance(value, DataType):
         return value
+    expected = (
+        f"{message} (or a numpy dtype)"
+        if message
+        else f"{what} must be a DataType or a numpy dtype"
+    )
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{what} must be a DataType or a numpy dtype, not bool")
+        raise TypeError(f"{expected}, not bool")
     if isinstance(value, (int, np.integer)):
-        return coerce_enum(DataType, operator.index(value), what)
+        return coerce_enum(DataType, operator.index(value), what, message)
     if isinstance(value, (np.dtype, type, str)):
-        return from_numpy_dtype(value)
-    raise TypeError(f"{what} must be a DataType or a numpy dtype, not {type(value).__name__}")
+        if message is None:
+            return from_numpy_dtype(value)
+        try:
+            return from_numpy_dtype(value)
+        except TypeError as exc:
+            raise TypeError(f"{expected}; {exc}") from None
+    raise TypeError(f"{expected}, not {type(value).__name__}")
 
 
 def itemsize(data_type: DataType | int) -> int:

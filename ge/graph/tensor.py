@@ -91,10 +91,10 @@ class Tensor(NativeObject):
     ) -> None:
         self._dims = None
         self._dtype = None
-        dt = coerce_enum(DataType, data_type, "data_type")
-        fmt = coerce_enum(Format, format, "format")
-        where = coerce_enum(Placement, placement, "placement")
-        dims = None if shape is None else tuple(as_shape_dims(shape, "shape", min_dim=0))
+        dt = coerce_enum(DataType, data_type, "data_type", _messages.TENSOR_DATA_TYPE)
+        fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
+        where = coerce_enum(Placement, placement, "placement", _messages.TENSOR_PLACEMENT)
+        dims = None if shape is None else tuple(as_shape_dims(shape, "Shape", min_dim=0))
         if data is not None and file_path is not None:
             raise RuntimeError(_messages.TENSOR_DATA_OR_FILE)
         if data is not None:
@@ -124,7 +124,7 @@ class Tensor(NativeObject):
             array = np.asarray(array)
         if not isinstance(array, np.ndarray):
             raise TypeError(f"array must be a numpy.ndarray, not {type(array).__name__}")
-        fmt = coerce_enum(Format, format, "format")
+        fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
         dt = from_numpy_dtype(array.dtype)
         tensor = cls.__new__(cls)
         tensor._dims = None
@@ -200,7 +200,7 @@ class Tensor(NativeObject):
 
     def set_data_type(self, data_type: Union[DataType, int]) -> Self:
         """Describe the data as ``data_type`` (the bytes are kept); returns the tensor."""
-        dt = coerce_enum(DataType, data_type, "data_type")
+        dt = coerce_enum(DataType, data_type, "data_type", _messages.TENSOR_DATA_TYPE)
         with self._exclusive() as handle:
             self._dtype = None
             status = api.GeApiWrapper_Tensor_SetDataType(handle, _tensor_create.int_ref(int(dt)))
@@ -221,7 +221,7 @@ class Tensor(NativeObject):
 
     def set_format(self, format: Union[Format, int]) -> Self:
         """Describe the data as laid out in ``format``; returns the tensor."""
-        fmt = coerce_enum(Format, format, "format")
+        fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
         with self._exclusive() as handle:
             status = api.GeApiWrapper_Tensor_SetFormat(handle, _tensor_create.int_ref(int(fmt)))
             check_ge(status, "SetFormat", {"format": fmt.name})

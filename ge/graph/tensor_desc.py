@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Optional, TypeVar, Union
 
 from typing_extensions import Self
 
+from ge import _messages
 from ge._ffi import api
 from ge._ffi.marshal import check_ge, ge_error
 from ge._native import NativeObject
@@ -83,8 +84,8 @@ class TensorDesc(NativeObject):
         format: Union[Format, int] = Format.FORMAT_ND,
         data_type: Union[DataType, int] = DataType.DT_FLOAT,
     ) -> None:
-        fmt = coerce_enum(Format, format, "format")
-        dt = coerce_enum(DataType, data_type, "data_type")
+        fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
+        dt = coerce_enum(DataType, data_type, "data_type", _messages.DESC_DATA_TYPE)
         dims = as_shape_dims(shape, "shape")
         array, count = c_dims(dims)
         handle = api.GeApiWrapper_TensorDesc_Create(array, count, int(fmt), int(dt))
@@ -161,7 +162,7 @@ class TensorDesc(NativeObject):
 
     def set_format(self, format: Union[Format, int]) -> Self:
         """Set the format; returns the description."""
-        fmt = coerce_enum(Format, format, "format")
+        fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
         return self._set_enum(
             api.GeApiWrapper_TensorDesc_SetFormat, "TensorDesc_SetFormat", fmt, "format"
         )
@@ -174,7 +175,7 @@ class TensorDesc(NativeObject):
 
     def set_origin_format(self, format: Union[Format, int]) -> Self:
         """Set the origin format; returns the description."""
-        fmt = coerce_enum(Format, format, "format")
+        fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
         return self._set_enum(
             api.GeApiWrapper_TensorDesc_SetOriginFormat,
             "TensorDesc_SetOriginFormat",
@@ -190,7 +191,7 @@ class TensorDesc(NativeObject):
 
     def set_data_type(self, data_type: Union[DataType, int]) -> Self:
         """Set the data type; returns the description."""
-        dt = coerce_enum(DataType, data_type, "data_type")
+        dt = coerce_enum(DataType, data_type, "data_type", _messages.DESC_DATA_TYPE)
         return self._set_enum(
             api.GeApiWrapper_TensorDesc_SetDataType, "TensorDesc_SetDataType", dt, "data_type"
         )

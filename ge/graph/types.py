@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import operator
 from enum import IntEnum
-from typing import TypeVar
+from typing import Optional, TypeVar
+
+from ge._checks import ValueTypeError
 
 __all__ = ["AttrValueType", "DataType", "Format", "Placement"]
 
@@ -177,27 +179,33 @@ class AttrValueType(IntEnum):
 _E = TypeVar("_E", bound=IntEnum)
 
 
-def coerce_enum(enum: type[_E], value: object, what: str) -> _E:
+def coerce_enum(enum: type[_E], value: object, what: str, message: Optional[str] = None) -> _E:
     """``value`` as a member of ``enum``: a member, or an ``int`` that is one.
 
     ``TypeError`` for anything but an integer (``bool`` included), ``ValueError``
-    for an integer that is not a value of ``enum``.
+    for an integer that is not a value of ``enum``. ``message`` is CANN's text
+    for the argument (``"Format must be a Format"``): each error then begins
+    with it, and an integer that is no member is a ``ValueTypeError`` (CANN's
+    package raises ``TypeError`` for it).
     """
     if isinstance(value, enum):
         return value
+    expected = (
+        f"{message} (or its int value)"
+        if message
+        else f"{what} must be a {enum.__name__} or an int"
+    )
     if isinstance(value, bool) or type(value).__name__ == "bool_":
-        raise TypeError(f"{what} must be a {enum.__name__} or an int, not bool")
+        raise TypeError(f"{expected}, not bool")
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(
-            f"{what} must be a {enum.__name__} or an int, not {type(value).__name__}"
-        ) from None
+        raise TypeError(f"{expected}, not {type(value).__name__}") from None
     except Exception as exc:  # an __index__ that fails: not usable as an int
-        raise TypeError(
-            f"{what} must be a {enum.__name__} or an int; {type(value).__name__}.__index__ failed"
-        ) from exc
+        raise TypeError(f"{expected}; {type(value).__name__}.__index__ failed") from exc
     try:
         return enum(number)
     except ValueError:
+        if message:
+            raise ValueTypeError(f"{message}: {number} is not a {enum.__name__} value") from None
         raise ValueError(f"{what}: {number} is not a {enum.__name__} value") from None

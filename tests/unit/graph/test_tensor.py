@@ -611,7 +611,7 @@ def test_from_numpy_misuse(ge_stub: StubControl) -> None:
         Tensor.from_numpy(np.array([None]))
     with pytest.raises(TypeError, match="float128"):
         Tensor.from_numpy(np.zeros(2, np.longdouble))
-    with pytest.raises(TypeError, match="format"):
+    with pytest.raises(TypeError, match="Format must be a Format"):
         Tensor.from_numpy(np.zeros(2), format="ND")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Format"):
         Tensor.from_numpy(np.zeros(2), format=-1)

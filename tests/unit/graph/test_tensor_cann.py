@@ -148,9 +148,9 @@ def test_shape_must_fit_the_data(ge_stub: StubControl) -> None:
         assert t.get_data() == [[1, 2, 3], [4, 5, 6]]
     with pytest.raises(ValueError, match="holds 4 elements but the data has 6"):
         Tensor([1, 2, 3, 4, 5, 6], shape=[2, 2])
-    with pytest.raises(TypeError, match="shape must be a list of integers"):
+    with pytest.raises(TypeError, match="Shape must be a list of integers"):
         Tensor([1.0], shape="1")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="shape"):
+    with pytest.raises(TypeError, match="Shape must be a list of integers"):
         Tensor([1.0], shape=[1.0])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="non-negative"):
         Tensor([1.0], shape=[-1])
@@ -231,16 +231,17 @@ def test_files_and_data_of_types_es_create_refuses(
         ({"data": {"a": 1}}, TypeError, "data"),
         ({"data": ["a"]}, TypeError, "numbers"),
         ({"data": [object()]}, TypeError, "numbers"),
-        ({"data": [1], "data_type": "float32"}, TypeError, "data_type"),
-        ({"data": [1], "data_type": True}, TypeError, "data_type"),
+        ({"data": [1], "data_type": "float32"}, TypeError, "Data_type must be a DataType"),
+        ({"data": [1], "data_type": True}, TypeError, "Data_type must be a DataType"),
         ({"data": [1], "data_type": 5}, ValueError, "DataType"),
         ({"data": [1], "data_type": DataType.DT_STRING}, TypeError, "DT_STRING"),
-        ({"data": [1], "format": "ND"}, TypeError, "format"),
+        ({"data": [1], "format": "ND"}, TypeError, "Format must be a Format"),
         ({"data": [1], "format": 1000}, ValueError, "Format"),
-        ({"data": [1], "placement": 7}, ValueError, "Placement"),
-        ({"data": [1], "placement": "device"}, TypeError, "placement"),
-        ({"data": [1, 2], "shape": 2}, TypeError, "shape"),
-        ({"data": [1, 2], "shape": [True, 2]}, TypeError, "shape"),
+        ({"data": [1], "placement": 7}, ValueError, "Placement must be a Placement: 7"),
+        ({"data": [1], "placement": 7}, TypeError, "Placement must be a Placement: 7"),  # CANN
+        ({"data": [1], "placement": "device"}, TypeError, "Placement must be a Placement"),
+        ({"data": [1, 2], "shape": 2}, TypeError, "Shape must be a list of integers"),
+        ({"data": [1, 2], "shape": [True, 2]}, TypeError, "Shape must be a list of integers"),
         ({"data": [[1, 2], [3]]}, ValueError, "inhomogeneous"),
         ({"data": [300], "data_type": DataType.DT_UINT8}, ValueError, "fit"),
     ],
@@ -288,7 +289,7 @@ def test_data_type_getters_and_chained_setter(ge_stub: StubControl) -> None:
         assert t.get_data_type() is DataType.DT_UINT32
         assert t.get_data() == [1, 2, 3]  # the bytes are kept
         assert t.set_data_type(DataType.DT_FLOAT).get_data_type() is DataType.DT_FLOAT
-        with pytest.raises(TypeError, match="data_type"):
+        with pytest.raises(TypeError, match="Data_type must be a DataType"):
             t.set_data_type("DT_FLOAT")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="DataType"):
             t.set_data_type(5)
@@ -300,7 +301,7 @@ def test_format_getters_and_chained_setter(ge_stub: StubControl) -> None:
         assert t.set_format(Format.FORMAT_NCHW) is t
         assert t.get_format() is Format.FORMAT_NCHW
         assert t.set_format(Format.FORMAT_FRACTAL_NZ_C0_8).format is Format.FORMAT_FRACTAL_NZ_C0_8
-        with pytest.raises(TypeError, match="format"):
+        with pytest.raises(TypeError, match="Format must be a Format"):
             t.set_format(None)  # type: ignore[arg-type]
 
 

@@ -131,11 +131,11 @@ def test_tensor_desc_setter_misuse(ge_stub: StubControl) -> None:
             desc.set_shape(3)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="origin_shape"):
             desc.set_origin_shape("3")  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="format"):
+        with pytest.raises(TypeError, match="Format must be a Format"):
             desc.set_format(None)  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="format"):
+        with pytest.raises(TypeError, match="Format must be a Format"):
             desc.set_origin_format(1.0)  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="data_type"):
+        with pytest.raises(TypeError, match="Data type must be a DataType"):
             desc.set_data_type("DT_FLOAT")  # type: ignore[arg-type]
 
 
