@@ -10,6 +10,7 @@
  * in the output type. */
 #include "stub_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,8 +238,10 @@ static double f64_op(int op, double x, double y)
         }                                                                      \
     } while (0)
 
-static float absf(float x) { return x < 0 ? -x : x; }
-static double absd(double x) { return x < 0 ? -x : x; }
+/* fabs: the sign bit cleared, so that |-0.0| is +0.0 (a complex divided by
+ * -0.0 is +inf, as numpy computes it) */
+static float absf(float x) { return signbit(x) ? -x : x; }
+static double absd(double x) { return signbit(x) ? -x : x; }
 
 /* Broadcasting: strides (in elements) of an operand per output dim, 0
  * where the operand's dim is 1 (or missing) and the output's is not. */

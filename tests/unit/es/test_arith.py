@@ -172,6 +172,24 @@ def test_ops_agree_with_numpy(session: ge.Session, case: Any) -> None:
     _check(got, expected(op, a, b, target))
 
 
+@pytest.mark.parametrize("code", ["c4", "c8"])
+def test_complex_division_by_signed_zeros_agrees_with_numpy(session: ge.Session, code: str) -> None:
+    """Smith's division divides by |b| when b is zero: |-0.0| is +0.0, so
+    (1+1j) / -0.0 is (+inf, +inf) as numpy gives it (the stand-in once gave -inf)."""
+    kind = NUMPY[code]
+    a = np.array([1 + 1j, -1 + 1j, 1 - 1j, 0j], kind)
+    b = np.array([complex(-0.0, 0.0), complex(-0.0, -0.0), complex(0.0, -0.0), -0.0], kind)
+
+    def make(builder: GraphBuilder) -> list[TensorHolder]:
+        x, y = (
+            builder.create_input(i, data_type=from_numpy_dtype(kind), shape=[4]) for i in (0, 1)
+        )
+        return [x / y]
+
+    (got,) = _run(session, make, a, b)
+    _check(got, expected("div", a, b, code))
+
+
 @fixture_ok
 @given(
     op=st.sampled_from(sorted(ACCEPTS)),
