@@ -6,13 +6,14 @@
 own Python package (``ge.graph.types``), boundary members included:
 ``DataType.DT_MAX`` (43), ``Format.FORMAT_END`` and ``Format.FORMAT_MAX``.
 
-Where CANN's Python package and the C headers disagree, the headers win: CANN's
-Python stops at ``FORMAT_FRACTAL_NZ_C0_32`` (51) and gives ``FORMAT_END`` 52
-and ``FORMAT_MAX`` 53, but in C 52..54 are ``FORMAT_FRACTAL_NZ_C0_2``,
-``_C0_4`` and ``_C0_8``, ``C_FORMAT_END`` is 55 and ``C_FORMAT_MAX`` is
-``0xff``. A boundary member is no value a tensor can have; it is here so that
-code written for CANN's package finds it. Pure data: importing this module
-loads no library.
+The formats are those of the C header, which has three more than CANN's
+Python package: 52..54 are ``FORMAT_FRACTAL_NZ_C0_2``, ``_C0_4`` and
+``_C0_8``. The boundary members keep the values CANN's Python package
+documents, ``FORMAT_END`` 52 and ``FORMAT_MAX`` 53 (the header's
+``C_FORMAT_END`` is 55 and ``C_FORMAT_MAX`` 0xff), so code written for CANN's
+package computes with the same numbers; here they are aliases of
+``FORMAT_FRACTAL_NZ_C0_2`` and ``_C0_4``. A boundary member is no value a
+tensor can have. Pure data: importing this module loads no library.
 """
 
 from __future__ import annotations
@@ -134,10 +135,12 @@ class Format(IntEnum):
     FORMAT_FRACTAL_NZ_C0_2 = 52
     FORMAT_FRACTAL_NZ_C0_4 = 53
     FORMAT_FRACTAL_NZ_C0_8 = 54
-    FORMAT_END = 55
-    """The boundary of the formats (``C_FORMAT_END``), not a format."""
-    FORMAT_MAX = 0xFF
-    """The most a format value may be (``C_FORMAT_MAX``), not a format."""
+    FORMAT_END = 52
+    """CANN's Python boundary of the formats, not a format (an alias of
+    ``FORMAT_FRACTAL_NZ_C0_2``; the C header's ``C_FORMAT_END`` is 55)."""
+    FORMAT_MAX = 53
+    """CANN's Python ``FORMAT_MAX``, not a format (an alias of
+    ``FORMAT_FRACTAL_NZ_C0_4``; the C header's ``C_FORMAT_MAX`` is 0xff)."""
 
 
 class Placement(IntEnum):

@@ -371,7 +371,7 @@ def test_import_paths() -> None:
     assert T is Tensor and S is Shape and D is TensorDesc
     assert AttrValueType.VT_INT == 4
     assert DataType.DT_MAX == 43
-    assert Format.FORMAT_END == 55 and Placement.PLACEMENT_DEVICE == 1
+    assert Format.FORMAT_END == 52 and Placement.PLACEMENT_DEVICE == 1
 
 
 def test_nbytes_size_ndim(ge_stub: StubControl) -> None:

@@ -81,27 +81,29 @@ def test_placement_values() -> None:
     assert len(Placement) == 2
 
 
-def test_enums_are_complete_and_without_aliases() -> None:
+def test_enums_are_complete_and_aliased_only_at_cann_pythons_boundaries() -> None:
     for enum, prefix in ((DataType, "DT_"), (Format, "FORMAT_")):
         assert all(name.startswith(prefix) for name in enum.__members__)
-        assert len(enum.__members__) == len(set(enum))  # no two names share a value
+    aliases = {name for name, member in Format.__members__.items() if member.name != name}
+    assert aliases == {"FORMAT_END", "FORMAT_MAX"}  # no other two names share a value
+    assert len(DataType.__members__) == len(set(DataType))
     # every value of metadef's c_types.h up to the boundary, 5 reserved in GE
     assert sorted(int(m) for m in DataType) == [v for v in range(44) if v != 5]
-    assert sorted(int(m) for m in Format) == [*range(56), 0xFF]
+    assert sorted(int(m) for m in Format) == list(range(55))  # FORMAT_END/MAX: aliases
 
 
-def test_boundaries_follow_the_c_headers() -> None:
-    """CANN's Python package says FORMAT_END 52 and FORMAT_MAX 53; metadef's
-    c_types.h (which GE compiles against) says 52..54 are FORMAT_FRACTAL_NZ_C0_2/4/8,
-    C_FORMAT_END 55 and C_FORMAT_MAX 0xff. The headers win."""
+def test_formats_follow_the_c_headers_and_boundaries_cann_python() -> None:
+    """metadef's c_types.h (which GE compiles against) has FORMAT_FRACTAL_NZ_C0_2/4/8
+    at 52..54; CANN's Python package documents FORMAT_END 52 and FORMAT_MAX 53
+    (the header: 55 and 0xff). Code written for CANN's package gets its numbers."""
     assert DataType.DT_HIFLOAT4 == 42 and DataType.DT_MAX == 43
     assert not hasattr(DataType, "DT_HIFLOAT4_SCALE")  # not a CANN value
     assert Format.FORMAT_FRACTAL_NZ_C0_32 == 51
     assert Format.FORMAT_FRACTAL_NZ_C0_2 == 52
     assert Format.FORMAT_FRACTAL_NZ_C0_4 == 53
     assert Format.FORMAT_FRACTAL_NZ_C0_8 == 54
-    assert Format.FORMAT_END == 55
-    assert Format.FORMAT_MAX == 255
+    assert Format.FORMAT_END == 52 and Format.FORMAT_END is Format.FORMAT_FRACTAL_NZ_C0_2
+    assert Format.FORMAT_MAX == 53 and Format.FORMAT_MAX is Format.FORMAT_FRACTAL_NZ_C0_4
     assert Format(52) is Format.FORMAT_FRACTAL_NZ_C0_2
 
 
