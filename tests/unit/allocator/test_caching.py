@@ -131,3 +131,21 @@ def test_caching_allocator_is_thread_safe() -> None:
     assert stats.bytes_in_use == 0 and stats.hits + stats.misses == 4 * 300 * 4
     cache.empty_cache()
     assert inner.live == {}
+
+
+def test_caching_allocator_event_log_stays_bounded_and_exact() -> None:
+    """The warm path logs events instead of counting under a lock; frees fold the log."""
+    from ge.allocator import caching
+
+    inner = FakeDevice()
+    cache = CachingAllocator(inner)
+    first, second = cache.malloc(4096), cache.malloc(100)
+    cache.free(first)
+    for _ in range(3 * caching._FOLD_AT):
+        cache.free(cache.malloc(4096))
+        assert len(cache._log) <= caching._FOLD_AT
+    stats = cache.stats()
+    assert stats == (512, 4096, 3 * caching._FOLD_AT, 2, 4096 + 512)
+    cache.free(second)
+    cache.empty_cache()
+    assert inner.live == {} and cache.stats().bytes_cached == 0
