@@ -55,6 +55,7 @@ COLUMNS = (
     "Columns: wrapper / baseline = median time per call over interleaved rounds; "
     "ratio = wrapper/baseline time ('x', lower is better) or, for the data path, "
     "baseline/wrapper time = fraction of numpy.copy bandwidth ('bw', higher is better); "
+    "cpu ratio = the same ratio of the thread-CPU medians (steadier on a shared machine); "
     "target = the bound the ratio must meet; result = pass, MISS, or info (no target)."
 )
 
