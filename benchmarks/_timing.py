@@ -159,6 +159,5 @@ def interleaved(cases: Sequence[Case], plan: Plan) -> list[Timing]:
                 samples[case.name].append(wall / inner)
                 cpu[case.name].append(cpu_ns / inner)
     return [
-        Timing(case.name, tuple(samples[case.name]), inner, tuple(cpu[case.name]))
-        for case in cases
+        Timing(case.name, tuple(samples[case.name]), inner, tuple(cpu[case.name])) for case in cases
     ]
