@@ -17,6 +17,10 @@ TIME_RATIO = "time_ratio"
 BANDWIDTH = "bandwidth_fraction"
 """``ratio`` is baseline median / wrapper median: the wrapper's share of the
 baseline's bandwidth on the same bytes (higher is better)."""
+SPEEDUP = "speedup"
+"""``ratio`` is baseline median / wrapper median: how many times faster the
+wrapper is than the baseline (another package; higher is better)."""
+HIGHER_IS_BETTER = (BANDWIDTH, SPEEDUP)
 
 
 @dataclass
@@ -75,7 +79,7 @@ class Row:
     @property
     def ratio(self) -> float:
         """Wrapper/baseline time, or baseline/wrapper time for a bandwidth row."""
-        if self.metric == BANDWIDTH:
+        if self.metric in HIGHER_IS_BETTER:
             return self.baseline_ns / self.wrapper_ns if self.wrapper_ns else float("inf")
         return self.wrapper_ns / self.baseline_ns if self.baseline_ns else float("inf")
 
@@ -85,14 +89,14 @@ class Row:
         wrapper, baseline = self.wrapper_cpu_ns, self.baseline_cpu_ns
         if not wrapper or not baseline:
             return None
-        return baseline / wrapper if self.metric == BANDWIDTH else wrapper / baseline
+        return baseline / wrapper if self.metric in HIGHER_IS_BETTER else wrapper / baseline
 
     @property
     def passed(self) -> Optional[bool]:
         """Whether the target is met (``None`` when there is no target)."""
         if self.target is None:
             return None
-        if self.metric == BANDWIDTH:
+        if self.metric in HIGHER_IS_BETTER:
             return self.ratio >= self.target
         return self.ratio <= self.target
 
@@ -118,6 +122,10 @@ def format_ratio(row: Row, ratio: Optional[float] = None) -> str:
     """``3.10x`` for a time ratio, ``0.93 bw`` for a bandwidth fraction (``ratio``
     instead of the row's own, for the thread-CPU column; ``-`` for none)."""
     value = row.ratio if ratio is None else ratio
+    if row.metric == SPEEDUP:
+        if value < 1:
+            return f"{1 / value:.2f}x slower"
+        return f"{value:.2f}x faster" if value < 10 else f"{value:,.0f}x faster"
     if row.metric == BANDWIDTH:
         return f"{value:.2f} bw" if value < 10 else f"{value:,.0f} bw"
     return f"{value:.2f}x" if value < 100 else f"{value:,.0f}x"
@@ -133,6 +141,8 @@ def format_target(row: Row) -> str:
     """The target as a bound on the ratio column, ``-`` when there is none."""
     if row.target is None:
         return "-"
+    if row.metric == SPEEDUP:
+        return f">= {row.target:,.0f}x faster"
     if row.metric == BANDWIDTH:
         return f">= {row.target:.2f} bw"
     return f"<= {row.target:.2f}x"
