@@ -7,15 +7,21 @@ the stand-in's CANN layout (``set_env.sh``; CANN's package loads
 ``ge/_capi/lib*.so`` from its own directory, else the bare name through
 ``LD_LIBRARY_PATH``). Usage::
 
-    python _peer_child.py SIDE DIR REPO MODE ROUNDS
+    python _peer_child.py SIDE DIR REPO MODE
 
 ``SIDE`` is ``cann`` (CANN's package from ``DIR``) or ``ours`` (this
 package, from ``REPO``, on the same libraries of the same layout, so that
 both sides run in the same kind of process). ``REPO`` (this repository,
 after ``DIR`` on ``sys.path``) provides :mod:`benchmarks._timing`, which is
-plain Python; ``MODE`` is ``time`` (the operations timed; the last line of
-stdout is the JSON of their timings) or ``trace`` (each operation run once
-after a warm-up call, the C symbols that the second call made recorded).
+plain Python; ``MODE`` is ``serve`` or ``trace``. ``serve``: the child sets
+the operations up, prints ``{"ready": ...}``, then answers one JSON line per
+command line on stdin, so that the parent can alternate the two sides batch
+by batch: ``{"warm": OP, "batch_ns": N, "fixed_inner": K}`` warms ``OP`` up
+and answers the batch length; ``{"batch": OP, "inner": K}`` times one batch
+and answers its wall and thread CPU nanoseconds; ``{"quit": true}`` tears
+down. The cyclic GC is off while serving. ``trace``: each operation is run
+once after a warm-up call, and the C symbols that the second call made are
+recorded (last line of stdout).
 
 CANN's package binds over a hundred C symbols when it is imported (GNode,
 AttrValue, Operator, ...) that the stand-in does not export. The shim below
@@ -313,12 +319,38 @@ def our_operations() -> tuple[dict[str, Callable[[], object]], Callable[[], None
     return ops, teardown
 
 
-SLOW = ("create", "read")
-"""Operations that take milliseconds (on CANN's side): one call per batch."""
+def serve(ops: dict[str, Callable[[], object]], channel: Any) -> None:
+    """Answer the parent's commands (see the module's notes) until it says quit."""
+    from benchmarks._timing import Case, Plan, _timed_batch, calibrate, gc_paused, warm_up
+
+    cases = {name: Case(name, op) for name, op in ops.items()}
+    print(json.dumps({"ready": True, "missing": MISSING}), file=channel, flush=True)
+    with gc_paused():
+        for line in sys.stdin:
+            command = json.loads(line)
+            if "quit" in command:
+                break
+            if "warm" in command:
+                case = cases[command["warm"]]
+                plan = Plan(
+                    warmup=command.get("warmup", 100),
+                    batch_ns=command["batch_ns"],
+                    fixed_inner=command.get("fixed_inner"),
+                )
+                warm_up(case, plan)
+                answer: dict[str, Any] = {"inner": calibrate([case], plan)}
+            else:
+                wall, cpu = _timed_batch(cases[command["batch"]], command["inner"])
+                answer = {"wall": wall, "cpu": cpu}
+            print(json.dumps(answer), file=channel, flush=True)
 
 
 def main(argv: list[str]) -> int:
-    side, directory, repo, mode, rounds = argv[1], argv[2], argv[3], argv[4], int(argv[5])
+    side, directory, repo, mode = argv[1], argv[2], argv[3], argv[4]
+    # The answers go to the original stdout; whatever else prints (the packages,
+    # the libraries) goes to stderr, so that it cannot garble them.
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
     if side == "cann":
         install_shim(tracing=mode == "trace")
         sys.path[:0] = [directory, repo]
@@ -330,14 +362,11 @@ def main(argv: list[str]) -> int:
     expected = directory if side == "cann" else repo
     if not where.startswith(os.path.abspath(expected) + os.sep):
         raise SystemExit(f"'import ge' found {where}, not a package under {expected}")
-    from benchmarks._timing import Case, Plan, interleaved
-
     if side == "cann":
         acl = _Acl()
         ops, teardown = operations(ge, acl)
     else:
         ops, teardown = our_operations()
-    result: dict[str, Any] = {"side": side, "ge_package": where}
     if mode == "trace":
         calls: dict[str, list[str]] = {}
         for name, op in ops.items():
@@ -347,25 +376,12 @@ def main(argv: list[str]) -> int:
             op()
             gc.collect()  # what the outputs' finalizers call belongs to the operation
             calls[name] = sorted(CALLED)
-        result["calls"] = calls
+        teardown()
+        result = {"ge_package": where, "calls": calls, "missing": MISSING}
+        print(json.dumps(result), file=channel, flush=True)
     else:
-        timings: dict[str, Any] = {}
-        for name, op in ops.items():
-            plan = (
-                Plan(rounds=rounds, warmup=1, fixed_inner=1)
-                if side == "cann" and name in SLOW
-                else Plan(rounds=rounds, warmup=100, batch_ns=5_000_000)
-            )
-            (timing,) = interleaved([Case(name, op)], plan)
-            timings[name] = {
-                "samples": timing.samples,
-                "cpu_samples": timing.cpu_samples,
-                "inner": timing.inner,
-            }
-        result["timings"] = timings
-    teardown()
-    result["missing"] = MISSING
-    print(json.dumps(result))
+        serve(ops, channel)
+        teardown()
     return 0
 
 

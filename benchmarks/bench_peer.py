@@ -7,9 +7,11 @@ same stand-in libraries: the stand-in's CANN layout
 ``LD_LIBRARY_PATH`` (CANN's package loads ``ge/_capi/lib*.so`` from its own
 directory, else the bare name). Both packages are a top-level ``ge``, so
 each side runs in a child process of its own (``benchmarks/_peer_child.py``,
-which says how missing symbols are tolerated), alternately, in several
-blocks; the samples of a side's blocks are pooled. Nothing is downloaded:
-``DIR`` is the directory holding CANN's ``ge/`` package, as the user has it.
+which says how missing symbols are tolerated); the two children stay up and
+this process has them time one batch at a time, alternating sides in every
+round (order reversed on odd rounds), as ``benchmarks._timing.interleaved``
+does within one process. Nothing is downloaded: ``DIR`` is the directory
+holding CANN's ``ge/`` package, as the user has it.
 
 Operations (both sides, per call):
 
@@ -28,11 +30,13 @@ C symbols the next call made (all must be real: a placeholder raises).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -58,8 +62,9 @@ OPERATIONS = {
 NOTES = [
     "peer: ratio = CANN's package time / ours ('faster', higher is better), same operations "
     "on the same stand-in libraries (its CANN layout, set_env.sh), each side in its own child "
-    "process, alternately in blocks, samples pooled. create: ours from_numpy(a).close(), "
-    "CANN Tensor(list, ...) from a ready Python list (its API takes lists); read: ours "
+    "process, batches alternating between the two in every round. create: ours "
+    "from_numpy(a).close(), CANN Tensor(list, ...) from a ready Python list (its API takes "
+    "lists); read: ours "
     "numpy(), CANN get_data(). Runs: float32[16] inputs, one output, outputs freed; async: "
     "default allocator, aclrtSynchronizeStream each call.",
 ]
@@ -90,32 +95,97 @@ def layout_environment() -> tuple[dict[str, str], Path]:
     return env, root
 
 
-def _child(side: str, directory: Path, mode: str, rounds: int, env: dict[str, str]) -> Any:
+def _trace(directory: Path, env: dict[str, str]) -> Any:
+    """CANN's side in trace mode: the symbols each operation calls."""
     done = subprocess.run(
-        [sys.executable, str(CHILD), side, str(directory), str(REPO), mode, str(rounds)],
+        [sys.executable, str(CHILD), "cann", str(directory), str(REPO), "trace"],
         env=env,
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=900,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(
-            f"the {side} child ({mode}) exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
+        raise RuntimeError(f"the trace child exited {done.returncode}:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _pooled(name: str, blocks: list[Any], label: str) -> Timing:
-    samples: list[float] = []
-    cpu: list[float] = []
-    inner = 0
-    for block in blocks:
-        entry = block["timings"][name]
-        samples += entry["samples"]
-        cpu += entry["cpu_samples"]
-        inner = entry["inner"]
-    return Timing(label, tuple(samples), inner, tuple(cpu))
+class _Side:
+    """One child serving batches (``_peer_child.py ... serve``)."""
+
+    def __init__(self, side: str, directory: Path, env: dict[str, str]) -> None:
+        self.side = side
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by close())
+        self.process = subprocess.Popen(
+            [sys.executable, str(CHILD), side, str(directory), str(REPO), "serve"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            bufsize=1,
+        )
+        self.ready = self._answer()
+
+    def _answer(self) -> Any:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=60)
+            self.log.seek(0)
+            raise RuntimeError(
+                f"the {self.side} child exited {self.process.returncode}:\n{self.log.read()}"
+            )
+        return json.loads(line)
+
+    def ask(self, **command: Any) -> Any:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(RuntimeError, OSError, ValueError):
+                self.ask(quit=True)
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def _interleaved(name: str, sides: dict[str, _Side], rounds: int) -> dict[str, Timing]:
+    """Batches of ``name`` on both sides, alternating within each round."""
+    slow = name in SLOW
+    inner = {
+        side: child.ask(
+            warm=name,
+            batch_ns=5_000_000,
+            warmup=1 if slow else 100,
+            fixed_inner=1 if slow and side == "cann" else None,
+        )["inner"]
+        for side, child in sides.items()
+    }
+    wall: dict[str, list[float]] = {side: [] for side in sides}
+    cpu: dict[str, list[float]] = {side: [] for side in sides}
+    order = list(sides)
+    for round_no in range(rounds):
+        for side in order if round_no % 2 == 0 else reversed(order):
+            answer = sides[side].ask(batch=name, inner=inner[side])
+            wall[side].append(answer["wall"] / inner[side])
+            cpu[side].append(answer["cpu"] / inner[side])
+    return {
+        side: Timing(f"{side} {name}", tuple(wall[side]), inner[side], tuple(cpu[side]))
+        for side in sides
+    }
+
+
+SLOW = ("create", "read")
+"""Operations that take about a second on CANN's side: one call per batch there."""
 
 
 def run(quick: bool, directory: Optional[Path] = None) -> list[Row]:
@@ -126,29 +196,32 @@ def run(quick: bool, directory: Optional[Path] = None) -> list[Row]:
     if not (directory / "ge" / "__init__.py").is_file():
         raise SystemExit(f"--cann-python {directory}: no ge/__init__.py there")
     env, root = layout_environment()
-    trace = _child("cann", directory, "trace", 1, env)
-    blocks, rounds = (1, 3) if quick else (3, 5)
-    ours: list[Any] = []
-    theirs: list[Any] = []
-    for block in range(blocks):
-        order = ("ours", "cann") if block % 2 == 0 else ("cann", "ours")
-        for side in order:
-            (ours if side == "ours" else theirs).append(
-                _child(side, directory, "time", rounds, env)
-            )
-    peer = {
-        "directory": str(directory),
-        "ge_package": trace["ge_package"],
-        "layout": str(root),
-        "calls": trace["calls"],
-        "missing_symbols": sorted(trace["missing"]),
-    }
+    trace = _trace(directory, env)
+    sides: dict[str, _Side] = {}
+    timings: dict[str, dict[str, Timing]] = {}
+    try:
+        for side in ("ours", "cann"):
+            sides[side] = _Side(side, directory, env)
+        for name in OPERATIONS:
+            slow = name in SLOW
+            rounds = (3 if slow else 11) if quick else (9 if slow else 41)
+            timings[name] = _interleaved(name, sides, rounds)
+    finally:
+        for child in sides.values():
+            child.close()
     PEER_INFO.clear()
-    PEER_INFO.update(peer)
+    PEER_INFO.update(
+        {
+            "directory": str(directory),
+            "ge_package": trace["ge_package"],
+            "layout": str(root),
+            "calls": trace["calls"],
+            "missing_symbols": sorted(trace["missing"]),
+        }
+    )
     rows: list[Row] = []
     for name, (benchmark, size, target) in OPERATIONS.items():
-        mine = _pooled(name, ours, f"ge-ffi {name}")
-        cann = _pooled(name, theirs, f"CANN's package {name}")
+        mine, cann = timings[name]["ours"], timings[name]["cann"]
         rows.append(
             Row.from_timings(
                 FAMILY,
@@ -161,7 +234,6 @@ def run(quick: bool, directory: Optional[Path] = None) -> list[Row]:
                 extra={
                     "cann_symbols_called": trace["calls"][name],
                     "cann_median_ns": statistics.median(cann.samples),
-                    "blocks": blocks,
                 },
             )
         )
