@@ -24,7 +24,9 @@ appends one ``int`` to the log: the change of the bytes in use times
 :meth:`stats`, a free that finds the log long) folds it, in the order the
 events were appended, with C loops: the sum gives the new bytes in use and
 the hits (the low 32 bits; a fold never sees ``2**32`` events), and the
-maximum of the running sums the exact peak of that order. Events are logged
+maximum of the running sums the exact peak of that order (computed only when
+the bytes held reached more than the peak since the last fold: the bytes in
+use never exceed the bytes held). Events are logged
 where they are already true: a free logs *before* the block goes back on its
 list, so the hit of whoever takes it next comes later in the log and no block
 is ever counted in use twice. A miss, and emptying the cache, change the
@@ -112,6 +114,10 @@ class CachingAllocator(Allocator):
         self._log: list[int] = []
         self._bytes_in_use = 0
         self._bytes_held = 0
+        self._held_high = 0
+        """The most bytes held since the last fold: no point of the log folded
+        next had more in use (so when it is not above the peak, the running
+        sums need not be computed)."""
         self._hits = 0
         self._misses = 0
         self._peak = 0
@@ -157,6 +163,8 @@ class CachingAllocator(Allocator):
         with self._lock:
             self._in_use[block._addr] = entry
             self._bytes_held += nbytes
+            if self._bytes_held > self._held_high:
+                self._held_high = self._bytes_held
             self._misses += 1
             self._log.append(nbytes * _LANE)  # in use, not a hit
         return block
@@ -189,13 +197,14 @@ class CachingAllocator(Allocator):
             return
         events = log[:count]
         del log[:count]  # others only append: the first ``count`` are these
-        running = _accumulate(events, initial=self._bytes_in_use * _LANE)
-        peak = max(running) // _LANE
-        total = self._bytes_in_use * _LANE + sum(events)
-        self._bytes_in_use, hits = divmod(total, _LANE)
+        start = self._bytes_in_use * _LANE
+        if self._held_high > self._peak:  # a new peak is possible: find it
+            peak = max(_accumulate(events, initial=start)) // _LANE
+            if peak > self._peak:
+                self._peak = peak
+        self._held_high = self._bytes_held
+        self._bytes_in_use, hits = divmod(start + sum(events), _LANE)
         self._hits += hits
-        if peak > self._peak:
-            self._peak = peak
 
     def empty_cache(self) -> None:
         """Give every cached block back to ``inner``."""

@@ -88,17 +88,22 @@ def test_caching_allocator_accounting_matches_a_model(ops: list[tuple[bool, int]
     inner = FakeDevice()
     cache = CachingAllocator(inner)
     held: list[MemBlock] = []
+    peak = 0
     for is_malloc, size in ops:
         if is_malloc or not held:
             block = cache.malloc(size)
             assert block.size >= size
             assert all(block.addr != h.addr for h in held)
             held.append(block)
+            peak = max(peak, sum(b.size for b in held))
         else:
             cache.free(held.pop(size % len(held)))
+            if size % 7 == 0:
+                cache.empty_cache()
         stats = cache.stats()
         assert stats.bytes_in_use == sum(b.size for b in held)
         assert stats.bytes_in_use + stats.bytes_cached == sum(inner.live.values())
+        assert stats.peak_bytes_in_use == peak
     for block in held:
         cache.free(block)
     cache.empty_cache()
