@@ -209,6 +209,10 @@ def run(quick: bool, directory: Optional[Path] = None) -> list[Row]:
     finally:
         for child in sides.values():
             child.close()
+    called = {symbol for symbols in trace["calls"].values() for symbol in symbols}
+    placeholders = called & set(trace["missing"])
+    if placeholders:  # cannot happen: a placeholder raises when called
+        raise RuntimeError(f"measured operations called placeholders: {sorted(placeholders)}")
     PEER_INFO.clear()
     PEER_INFO.update(
         {
@@ -217,6 +221,7 @@ def run(quick: bool, directory: Optional[Path] = None) -> list[Row]:
             "layout": str(root),
             "calls": trace["calls"],
             "missing_symbols": sorted(trace["missing"]),
+            "called_symbols_all_real": True,
         }
     )
     rows: list[Row] = []
