@@ -9,5 +9,8 @@ prints one table and writes JSON (see ``benchmarks/run.py``). Families:
   trampolines against no-op CFUNCTYPE callbacks;
 * ``datapath``: ``Tensor.from_numpy`` / ``Tensor.numpy()`` against
   ``numpy.copy`` bandwidth, and the text fallback;
-* ``scaling``: ``run_graph`` as live sessions and registered graphs grow.
+* ``scaling``: ``run_graph`` as live sessions and registered graphs grow;
+* ``peer`` (with ``--cann-python DIR`` only): the same operations through
+  CANN's own Python package, each package in child processes
+  (``bench_peer``, ``_peer_child``).
 """

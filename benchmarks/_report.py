@@ -17,6 +17,10 @@ TIME_RATIO = "time_ratio"
 BANDWIDTH = "bandwidth_fraction"
 """``ratio`` is baseline median / wrapper median: the wrapper's share of the
 baseline's bandwidth on the same bytes (higher is better)."""
+SPEEDUP = "speedup"
+"""``ratio`` is baseline median / wrapper median: how many times faster the
+wrapper is than the baseline (another package; higher is better)."""
+HIGHER_IS_BETTER = (BANDWIDTH, SPEEDUP)
 
 
 @dataclass
@@ -42,6 +46,9 @@ class Row:
     baseline_spread: float = 0.0
     wrapper_min_ns: Optional[float] = None
     baseline_min_ns: Optional[float] = None
+    wrapper_cpu_ns: Optional[float] = None
+    """Median thread CPU time per call (``None`` when not measured)."""
+    baseline_cpu_ns: Optional[float] = None
     nbytes: Optional[int] = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -64,22 +71,32 @@ class Row:
             baseline_spread=baseline.spread,
             wrapper_min_ns=wrapper.minimum,
             baseline_min_ns=baseline.minimum,
+            wrapper_cpu_ns=kw.pop("wrapper_cpu_ns", wrapper.cpu_median or None),
+            baseline_cpu_ns=kw.pop("baseline_cpu_ns", baseline.cpu_median or None),
             **kw,
         )
 
     @property
     def ratio(self) -> float:
         """Wrapper/baseline time, or baseline/wrapper time for a bandwidth row."""
-        if self.metric == BANDWIDTH:
+        if self.metric in HIGHER_IS_BETTER:
             return self.baseline_ns / self.wrapper_ns if self.wrapper_ns else float("inf")
         return self.wrapper_ns / self.baseline_ns if self.baseline_ns else float("inf")
+
+    @property
+    def cpu_ratio(self) -> Optional[float]:
+        """:attr:`ratio` of the thread-CPU medians (``None`` when not measured)."""
+        wrapper, baseline = self.wrapper_cpu_ns, self.baseline_cpu_ns
+        if not wrapper or not baseline:
+            return None
+        return baseline / wrapper if self.metric in HIGHER_IS_BETTER else wrapper / baseline
 
     @property
     def passed(self) -> Optional[bool]:
         """Whether the target is met (``None`` when there is no target)."""
         if self.target is None:
             return None
-        if self.metric == BANDWIDTH:
+        if self.metric in HIGHER_IS_BETTER:
             return self.ratio >= self.target
         return self.ratio <= self.target
 
@@ -87,6 +104,7 @@ class Row:
         """The row for JSON, with its ratio and verdict."""
         data = asdict(self)
         data["ratio"] = self.ratio
+        data["cpu_ratio"] = self.cpu_ratio
         data["passed"] = self.passed
         return data
 
@@ -100,17 +118,31 @@ def format_ns(ns: float) -> str:
     return f"{ns / 1e6:,.1f} ms"
 
 
-def format_ratio(row: Row) -> str:
-    """``3.10x`` for a time ratio, ``0.93 bw`` for a bandwidth fraction."""
+def format_ratio(row: Row, ratio: Optional[float] = None) -> str:
+    """``3.10x`` for a time ratio, ``0.93 bw`` for a bandwidth fraction (``ratio``
+    instead of the row's own, for the thread-CPU column; ``-`` for none)."""
+    value = row.ratio if ratio is None else ratio
+    if row.metric == SPEEDUP:
+        if value < 1:
+            return f"{1 / value:.2f}x slower"
+        return f"{value:.2f}x faster" if value < 10 else f"{value:,.0f}x faster"
     if row.metric == BANDWIDTH:
-        return f"{row.ratio:.2f} bw"
-    return f"{row.ratio:.2f}x"
+        return f"{value:.2f} bw" if value < 10 else f"{value:,.0f} bw"
+    return f"{value:.2f}x" if value < 100 else f"{value:,.0f}x"
+
+
+def format_cpu(row: Row) -> str:
+    """The thread-CPU ratio, ``-`` when not measured."""
+    ratio = row.cpu_ratio
+    return "-" if ratio is None else format_ratio(row, ratio)
 
 
 def format_target(row: Row) -> str:
     """The target as a bound on the ratio column, ``-`` when there is none."""
     if row.target is None:
         return "-"
+    if row.metric == SPEEDUP:
+        return f">= {row.target:,.0f}x faster"
     if row.metric == BANDWIDTH:
         return f">= {row.target:.2f} bw"
     return f"<= {row.target:.2f}x"
@@ -122,7 +154,7 @@ def verdict(row: Row) -> str:
     return "info" if passed is None else "pass" if passed else "MISS"
 
 
-HEADERS = ("benchmark", "size", "wrapper", "baseline", "ratio", "target", "result")
+HEADERS = ("benchmark", "size", "wrapper", "baseline", "ratio", "cpu ratio", "target", "result")
 
 
 def table_cells(rows: list[Row]) -> list[tuple[str, ...]]:
@@ -134,6 +166,7 @@ def table_cells(rows: list[Row]) -> list[tuple[str, ...]]:
             format_ns(row.wrapper_ns),
             format_ns(row.baseline_ns),
             format_ratio(row),
+            format_cpu(row),
             format_target(row),
             verdict(row),
         )
@@ -145,7 +178,7 @@ def render_table(rows: list[Row]) -> str:
     """A plain-text table; numbers right-aligned."""
     cells = table_cells(rows)
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(HEADERS)]
-    right = {2, 3, 4}
+    right = {2, 3, 4, 5}
 
     def line(values: tuple[str, ...]) -> str:
         parts = [
@@ -168,7 +201,7 @@ def render_markdown(rows: list[Row]) -> str:
     cells = table_cells(rows)
     out = [
         "| " + " | ".join(HEADERS) + " |",
-        "|" + "|".join(["---"] * 2 + ["---:"] * 3 + ["---"] * 2) + "|",
+        "|" + "|".join(["---"] * 2 + ["---:"] * 4 + ["---"] * 2) + "|",
     ]
     out.extend("| " + " | ".join(c) + " |" for c in cells)
     return "\n".join(out)

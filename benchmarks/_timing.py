@@ -8,6 +8,11 @@ of ``inner`` calls of one case with :func:`time.perf_counter_ns` and records
 the time per call. The medians of those per-call times are compared: slow
 drift of the machine (frequency, caches, another process on one of the two
 cores) hits both sides alike and the median ignores outlier rounds.
+
+Each batch is also timed in thread CPU time (:func:`time.thread_time_ns`):
+on a shared machine a batch during which the thread was descheduled is long
+in wall time but not in CPU time, so the thread-CPU medians (and their
+ratio) are the steadier numbers when other processes compete for the cores.
 """
 
 from __future__ import annotations
@@ -42,11 +47,18 @@ class Timing:
     name: str
     samples: tuple[float, ...]
     inner: int
+    cpu_samples: tuple[float, ...] = ()
+    """Per-call thread CPU times, one per round (same batches as ``samples``)."""
 
     @property
     def median(self) -> float:
         """The median per-call time."""
         return statistics.median(self.samples)
+
+    @property
+    def cpu_median(self) -> float:
+        """The median per-call thread CPU time (0 when not measured)."""
+        return statistics.median(self.cpu_samples) if self.cpu_samples else 0.0
 
     @property
     def minimum(self) -> float:
@@ -89,13 +101,21 @@ def gc_paused() -> Iterator[None]:
 
 def _batch(case: Case, inner: int) -> int:
     """Run ``case.op`` ``inner`` times; the elapsed nanoseconds."""
+    return _timed_batch(case, inner)[0]
+
+
+def _timed_batch(case: Case, inner: int) -> tuple[int, int]:
+    """Run ``case.op`` ``inner`` times; the elapsed wall and thread CPU nanoseconds."""
     op = case.op
     loop = itertools.repeat(None, inner)
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     with case.context() if case.context is not None else contextlib.nullcontext():
-        start = time.perf_counter_ns()
+        cpu_start = cpu_clock()
+        start = clock()
         for _ in loop:
             op()
-        return time.perf_counter_ns() - start
+        elapsed = clock() - start
+        return elapsed, cpu_clock() - cpu_start
 
 
 def warm_up(case: Case, plan: Plan) -> None:
@@ -129,10 +149,15 @@ def interleaved(cases: Sequence[Case], plan: Plan) -> list[Timing]:
     for case in cases:
         warm_up(case, plan)
     samples: dict[str, list[float]] = {case.name: [] for case in cases}
+    cpu: dict[str, list[float]] = {case.name: [] for case in cases}
     with gc_paused():
         inner = calibrate(cases, plan)
         for round_no in range(plan.rounds):
             order = cases if round_no % 2 == 0 else tuple(reversed(cases))
             for case in order:
-                samples[case.name].append(_batch(case, inner) / inner)
-    return [Timing(case.name, tuple(samples[case.name]), inner) for case in cases]
+                wall, cpu_ns = _timed_batch(case, inner)
+                samples[case.name].append(wall / inner)
+                cpu[case.name].append(cpu_ns / inner)
+    return [
+        Timing(case.name, tuple(samples[case.name]), inner, tuple(cpu[case.name])) for case in cases
+    ]

@@ -49,6 +49,7 @@ def _series(
     sessions: list[ge.Session] = [first]
     inputs = small_inputs(1)
     timings_at: dict[int, float] = {}
+    cpu_at: dict[int, float] = {}
     try:
         with sum_graph(1) as graph:
             first.add_graph(0, graph)
@@ -71,6 +72,7 @@ def _series(
                     plan,
                 )
                 timings_at[n] = timings[0].median
+                cpu_at[n] = timings[0].cpu_median
                 rows.append(
                     Row.from_timings(
                         FAMILY, label, f"N={n:,}", timings[0], timings[1], extra={"n": n}
@@ -90,9 +92,14 @@ def _series(
             timings_at[largest],
             timings_at[smallest],
             target=FLAT_TARGET,
+            wrapper_cpu_ns=cpu_at[largest],
+            baseline_cpu_ns=cpu_at[smallest],
             wrapper=f"wrapper run_graph at N={largest}",
             baseline=f"wrapper run_graph at N={smallest}",
-            extra={"medians_by_n": {str(k): v for k, v in timings_at.items()}},
+            extra={
+                "medians_by_n": {str(k): v for k, v in timings_at.items()},
+                "cpu_medians_by_n": {str(k): v for k, v in cpu_at.items()},
+            },
         )
     )
 

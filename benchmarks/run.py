@@ -3,13 +3,16 @@
 Usage::
 
     python -m benchmarks [--quick] [--json PATH] [--only NAME[,NAME]] [--markdown]
+                         [--cann-python DIR]
     python benchmarks/run.py ...
 
 ``--quick`` (fewer rounds and sizes, under a minute) is the smoke test; the
 full run takes several minutes. The library is ``$GE_FFI_LIBRARY`` if set,
 else the CPU stand-in, built on first use. Missed targets are reported, not
 failures: the exit status is 0 unless a benchmark breaks (or
-``--fail-on-miss`` is given and a target is missed).
+``--fail-on-miss`` is given and a target is missed). ``--cann-python DIR``
+(the directory holding CANN's ``ge/`` package) adds the same operations
+through CANN's own package, side by side (``benchmarks/bench_peer.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from benchmarks import (
     bench_allocator,
     bench_calls,
     bench_datapath,
+    bench_peer,
     bench_scaling,
 )
 from benchmarks._env import library
@@ -55,6 +59,8 @@ COLUMNS = (
     "Columns: wrapper / baseline = median time per call over interleaved rounds; "
     "ratio = wrapper/baseline time ('x', lower is better) or, for the data path, "
     "baseline/wrapper time = fraction of numpy.copy bandwidth ('bw', higher is better); "
+    "for 'vs CANN' rows, CANN's package time / ours ('faster', higher is better); "
+    "cpu ratio = the same ratio of the thread-CPU medians (steadier on a shared machine); "
     "target = the bound the ratio must meet; result = pass, MISS, or info (no target)."
 )
 
@@ -95,6 +101,13 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     )
     parser.add_argument("--markdown", action="store_true", help="also print the table as markdown")
     parser.add_argument(
+        "--cann-python",
+        type=Path,
+        metavar="DIR",
+        help="also run the operations through CANN's own Python package, whose ge/ is in DIR "
+        "(nothing is downloaded; each package runs in a child process)",
+    )
+    parser.add_argument(
         "--fail-on-miss", action="store_true", help="exit with status 1 if a target is missed"
     )
     return parser.parse_args(argv)
@@ -117,6 +130,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows.extend(module.run(args.quick))
         notes.extend(module.NOTES)
         print(f"[{name}] done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    if args.cann_python is not None:
+        t0 = time.perf_counter()
+        print("[peer] running (CANN's package in child processes)...", file=sys.stderr, flush=True)
+        rows.extend(bench_peer.run(args.quick, args.cann_python))
+        notes.extend(bench_peer.NOTES)
+        env["peer"] = dict(bench_peer.PEER_INFO)
+        print(f"[peer] done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     env["seconds"] = round(time.perf_counter() - started, 1)
     mode = "quick" if args.quick else "full"
     print(
@@ -135,6 +155,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 f"- {row.benchmark} [{row.size}]: the raw-bytes fast path is at least "
                 f"{speedup:,.0f}x faster"
             )
+    peer = env.get("peer")
+    if peer:
+        print(
+            f"- peer: CANN's package from {peer['ge_package']}; it looked up "
+            f"{len(peer['missing_symbols'])} symbols the stand-in does not export (placeholders, "
+            "never called). C symbols each measured operation of CANN's package calls:"
+        )
+        for name, symbols in peer["calls"].items():
+            print(f"    {name}: {', '.join(symbols)}")
     missed = [row for row in rows if row.passed is False]
     targets = [row for row in rows if row.passed is not None]
     print(

@@ -47,13 +47,19 @@ class LossyTextWarning(UserWarning):
     """Data was read through GE's text form: floats keep 6 decimals only."""
 
 
+_c_char_from_buffer = ctypes.c_char.from_buffer
+_addressof = ctypes.addressof
+_memmove = ctypes.memmove
+_empty = np.empty
+
+
 def read_raw(
     handle: int, dims: tuple[int, ...], np_dtype: np.dtype[Any], on_device: bool
 ) -> np.ndarray[Any, Any]:
     """The first shape x itemsize bytes of the storage, in a new array."""
-    out = np.empty(dims, dtype=np_dtype)
+    out = _empty(dims, np_dtype)
     logical = out.nbytes
-    stored = int(api._ZNK2ge6Tensor7GetSizeEv(handle))
+    stored = api._ZNK2ge6Tensor7GetSizeEv(handle)  # size_t: an int
     if stored < logical:
         what = "no data" if stored == 0 else f"{stored} bytes of data"
         raise tensor_error(
@@ -65,12 +71,18 @@ def read_raw(
     source = api._ZNK2ge6Tensor7GetDataEv(handle)
     if not source:
         raise tensor_error("GetData", "the tensor has no data")
-    target = address_of(out)
+    # A new, non-empty array: writable and C-contiguous, so the buffer protocol
+    # gives its address (without address_of's checks) unless numpy cannot
+    # export the dtype (bfloat16).
+    try:
+        target = _addressof(_c_char_from_buffer(out))  # type: ignore[arg-type]
+    except (TypeError, ValueError, BufferError):
+        target = address_of(out)
     if on_device:
         code = api.aclrtMemcpy(target, logical, source, logical, _DEVICE_TO_HOST)
         check_acl(code, "aclrtMemcpy", {"count": logical, "kind": "DEVICE_TO_HOST"})
     else:
-        ctypes.memmove(target, source, logical)
+        _memmove(target, source, logical)
     return out
 
 

@@ -88,17 +88,22 @@ def test_caching_allocator_accounting_matches_a_model(ops: list[tuple[bool, int]
     inner = FakeDevice()
     cache = CachingAllocator(inner)
     held: list[MemBlock] = []
+    peak = 0
     for is_malloc, size in ops:
         if is_malloc or not held:
             block = cache.malloc(size)
             assert block.size >= size
             assert all(block.addr != h.addr for h in held)
             held.append(block)
+            peak = max(peak, sum(b.size for b in held))
         else:
             cache.free(held.pop(size % len(held)))
+            if size % 7 == 0:
+                cache.empty_cache()
         stats = cache.stats()
         assert stats.bytes_in_use == sum(b.size for b in held)
         assert stats.bytes_in_use + stats.bytes_cached == sum(inner.live.values())
+        assert stats.peak_bytes_in_use == peak
     for block in held:
         cache.free(block)
     cache.empty_cache()
@@ -131,3 +136,21 @@ def test_caching_allocator_is_thread_safe() -> None:
     assert stats.bytes_in_use == 0 and stats.hits + stats.misses == 4 * 300 * 4
     cache.empty_cache()
     assert inner.live == {}
+
+
+def test_caching_allocator_event_log_stays_bounded_and_exact() -> None:
+    """The warm path logs events instead of counting under a lock; frees fold the log."""
+    from ge.allocator import caching
+
+    inner = FakeDevice()
+    cache = CachingAllocator(inner)
+    first, second = cache.malloc(4096), cache.malloc(100)
+    cache.free(first)
+    for _ in range(3 * caching._FOLD_AT):
+        cache.free(cache.malloc(4096))
+        assert len(cache._log) <= caching._FOLD_AT
+    stats = cache.stats()
+    assert stats == (512, 4096, 3 * caching._FOLD_AT, 2, 4096 + 512)
+    cache.free(second)
+    cache.empty_cache()
+    assert inner.live == {} and cache.stats().bytes_cached == 0

@@ -1,0 +1,41 @@
+"""Reliability: ``CachingAllocator``'s lock-free warm path under many threads.
+
+Each scenario of ``scripts/caching_stress.py`` runs in a child process (the
+switch interval at its minimum, a deadline that dumps every thread's stack),
+so that a hang cannot hang the suite. See the script for what each checks.
+The iterations per thread are 5 x the hypothesis profile's ``max_examples``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+SCRIPT = Path(__file__).parent / "scripts" / "caching_stress.py"
+TIMEOUT = 90.0
+
+
+@pytest.mark.parametrize("scenario", ["direct", "direct_yielding", "double_free", "through_ge"])
+def test_caching_allocator_under_threads(ge_stub_library: str, scenario: str) -> None:
+    iterations = min(5 * settings().max_examples, 2000)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(SCRIPT), scenario, str(iterations), str(TIMEOUT)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT + 30,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{scenario}: no answer after {exc.timeout}s (deadlock?)\n{exc.stdout!r}")
+    assert done.returncode == 0, (
+        f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    )
+    assert done.stderr == ""
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"\nRELIABILITY caching {scenario}: {iterations} iterations/thread, {summary}")
