@@ -1,4 +1,4 @@
-"""``python -m ge doctor``: what works here, CANN or the CPU stand-in, and why not.
+"""``ge-ffi doctor``: what works here, CANN or the CPU stand-in, and why not.
 
 The first lines say whether CANN's libraries are found and usable and whether
 the stand-in can be built (a C compiler is found); ``--verbose`` adds every
@@ -111,8 +111,13 @@ def _report_groups(report: FfiReport, out: TextIO) -> None:
                 print(f"      tried {path}: {err}", file=out)
 
 
-def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
-    """Print what works here; 0 when CANN or the stand-in is usable, 1 when neither is."""
+def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False, prog: str = "ge-ffi") -> int:
+    """Print what works here; 0 when CANN or the stand-in is usable, 1 when neither is.
+
+    ``prog`` is the command's name as invoked, used in the commands suggested.
+    """
+    from ge_ffi import shadowing
+    from ge_ffi.cli import explain_shadowing
 
     def say(line: str) -> None:
         print(line, file=out)
@@ -132,9 +137,13 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
     elif report.ok:
         version = cann_version(libraries)
         where = f"CANN {version[0]} (from {version[1]})" if version else "CANN version unknown"
-        say(f"CANN: usable, {where}; 'python -m ge demo' runs on it")
+        say(f"CANN: usable, {where}; '{prog} demo' runs on it")
         if not verbose:
-            say(f"  libraries: {', '.join(libraries)}")
+            for group in report.groups:
+                if group.group != "stub" and group.paths:
+                    say(f"  {group.group}: {', '.join(group.paths)}")
+            api = acl_api_version() or "unknown"
+            say(f"  ACL API version (aclrtGetVersion, not the CANN release): {api}")
         usable = True
     else:
         found = [g for g in REQUIRED_GROUPS if report.group(g).error is None]
@@ -153,7 +162,7 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
         sources = None
     if compiler and sources:
         runs = "the tests run on it" if report.ok and not is_stub else (
-            "'python -m ge demo' and the tests run on it"
+            f"'{prog} demo' and the tests run on it"
         )  # fmt: skip
         say(f"CPU stand-in: usable (C compiler {compiler}); {runs}")
         usable = True
@@ -162,21 +171,27 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
     else:
         say("CPU stand-in: NOT usable, its C sources are not installed")
 
+    shadow = shadowing()
+    if shadow is not None:
+        explain_shadowing(shadow, prog, out)
     for path in shadowing_packages():
-        say(f"warning: another 'ge' on sys.path may shadow this one: {path}")
+        if shadow is None or path != shadow.location:
+            say(f"warning: another 'ge' on sys.path may shadow this one: {path}")
 
     if verbose:
         say("libraries:")
         _report_groups(report, out)
         if report.group("acl").ok:
-            api = acl_api_version()
-            say(f"ACL API version (aclrtGetVersion; not the CANN version): {api or 'unknown'}")
+            say(
+                "ACL API version (aclrtGetVersion; not the CANN version): "
+                f"{acl_api_version() or 'unknown'}"
+            )
         say(f"stand-in sources: {sources or 'not installed'}; cache: {default_cache_dir()}")
         say("environment:")
         for var in ENV_VARS:
             say(f"  {var}={os.environ.get(var, '')}")
     elif not report.ok or explicit:
-        say("('python -m ge doctor --verbose' lists every path searched and the environment)")
+        say(f"('{prog} doctor --verbose' lists every path searched and the environment)")
     if not usable:
         say(
             "Nothing usable: install CANN and source its set_env.sh, or install a C compiler "
