@@ -115,12 +115,11 @@ class _OurGeFinder(importlib.abc.MetaPathFinder):
 def use_our_ge() -> Optional[Shadowing]:
     """Make ``import ge`` get this distribution's package; return what it shadows.
 
-    Inserts the finder first on ``sys.meta_path`` (once) when a plain import would
-    get another ``ge``; ``sys.path`` is not changed. Raises :class:`GeShadowed`
-    when another ``ge`` is already imported (too late to choose).
+    Inserts the finder first on ``sys.meta_path`` (once); ``sys.path`` is not
+    changed. Raises :class:`GeShadowed` when another ``ge`` is already imported
+    (too late to choose).
     """
     ours = our_ge_dir()
-    other = shadowing()
     loaded = sys.modules.get("ge")
     if loaded is not None:
         where = getattr(loaded, "__file__", None) or ""
@@ -129,7 +128,6 @@ def use_our_ge() -> Optional[Shadowing]:
                 f"another package named 'ge' is already imported ({where or loaded!r}); "
                 "ge-ffi's 'ge' can only be chosen before the first 'import ge'"
             )
-        return other
-    if other is not None and not any(isinstance(f, _OurGeFinder) for f in sys.meta_path):
+    if not any(isinstance(f, _OurGeFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _OurGeFinder(ours))
-    return other
+    return shadowing()

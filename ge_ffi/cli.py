@@ -15,9 +15,13 @@ step, and no traceback: exit status 2 for usage errors, 1 for runtime failures.
 from __future__ import annotations
 
 import argparse
+import builtins
+import io
 import os
 import runpy
 import sys
+import types
+import zipfile
 from types import TracebackType
 from typing import TYPE_CHECKING, Optional, TextIO, cast
 
@@ -255,13 +259,36 @@ def _run(prog: str, argv: list[str]) -> int:
                 return 2
             sys.argv = [script, *args]
             _set_path0(os.path.dirname(os.path.abspath(script)))
-            runpy.run_path(script, run_name="__main__")
+            _run_script(os.path.abspath(script))
     except SystemExit:
         raise
     except BaseException as exc:  # shown as Python shows an uncaught exception
-        sys.excepthook(type(exc), exc, _user_frames(exc.__traceback__))
+        trimmed = _user_frames(exc.__traceback__)
+        sys.excepthook(type(exc), exc.with_traceback(trimmed), trimmed)
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
     return 0
+
+
+def _run_script(path: str) -> None:
+    """Run a script file as ``python path`` does: in a fresh ``__main__`` module whose
+    ``__file__`` is the absolute path, ``sys.argv`` left as given (a directory or a
+    zip file with a ``__main__.py`` goes through ``runpy``)."""
+    if not os.path.isfile(path) or zipfile.is_zipfile(path):
+        runpy.run_path(path, run_name="__main__")
+        return
+    with io.open_code(path) as file:
+        code = compile(file.read(), path, "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__cached__ = None  # type: ignore[attr-defined]
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
+    previous = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        if previous is not None:
+            sys.modules["__main__"] = previous
 
 
 def _set_path0(directory: str) -> None:
@@ -275,8 +302,12 @@ def _set_path0(directory: str) -> None:
 
 def _user_frames(tb: Optional[TracebackType]) -> Optional[TracebackType]:
     """The traceback without the frames of this module and ``runpy``."""
-    own = {os.path.abspath(__file__), os.path.abspath(runpy.__file__ or "")}
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in own:
+    own = {os.path.abspath(__file__), os.path.abspath(runpy.__file__ or ""), "<frozen runpy>"}
+
+    def mine(name: str) -> bool:
+        return name in own or os.path.abspath(name) in own
+
+    while tb is not None and mine(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     return tb
 
