@@ -318,7 +318,7 @@ def _install_tree(table: SymbolTable, stage: Path, tree: Path) -> None:
         where = spec.install_dir(tree)
         where.mkdir(parents=True, exist_ok=True)
         shutil.copy2(stage / spec.file_name, where / spec.file_name)
-        if spec.install == "ARCH_LIB64":  # "also reached as <cann>/lib64" (ABI.md section 2)
+        if spec.install == "ARCH_LIB64":  # "also reached as <cann>/lib64" (docs/abi.md section 2)
             lib64.mkdir(parents=True, exist_ok=True)
             (lib64 / spec.file_name).symlink_to(os.path.relpath(where / spec.file_name, lib64))
     (tree / "set_env.sh").write_text(SET_ENV)

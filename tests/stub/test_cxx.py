@@ -1,4 +1,4 @@
-"""The C++ side of the ABI (ABI.md section 9), checked with g++ rather than assumed.
+"""The C++ side of the ABI (docs/abi.md section 9), checked with g++ rather than assumed.
 
 * The ``ge::Session`` members the package calls by their Itanium-mangled names:
   a tiny C++ file declares them as CANN's ``ge_api.h`` does, g++ compiles calls
