@@ -26,6 +26,11 @@ from ge.testing.build import ENV_CACHE_DIR, StubBuildError, default_cache_dir, s
 ENV_VARS = (ENV_LIBRARY, ENV_LIBRARY_DIR, *ROOT_ENV_VARS, "LD_LIBRARY_PATH", "CC", ENV_CACHE_DIR)
 
 VERSION_FILES = (
+    # each CANN component records its version in share/info/<component>/version.info
+    # (hicann/ge cmake/package.cmake, "Version=..."); ge-compiler is hicann/ge's
+    # package, the one that installs CANN's Python package and its C wrappers
+    "share/info/ge-compiler/version.info",
+    "share/info/ge-executor/version.info",
     f"{platform.machine()}-linux/ascend_toolkit_install.info",
     "ascend_toolkit_install.info",
     "version.info",
@@ -61,13 +66,14 @@ def cann_version(library_paths: list[str]) -> Optional[tuple[str, str]]:
     """CANN's version and the file it was read from, or ``None``.
 
     Looks in the directories above each loaded library, then in the CANN roots
-    searched, for the install's version file (``ascend_toolkit_install.info``
-    or ``version.info``, a ``version=`` line).
+    searched, for the install's version file (``share/info/ge-compiler/version.info``,
+    where hicann/ge's package records its release, then the toolkit's
+    ``ascend_toolkit_install.info`` or ``version.info``: a ``version=`` line).
     """
     dirs: list[Path] = []
     for lib in library_paths:
         if os.sep in lib:
-            dirs.extend(list(Path(lib).resolve().parents)[:4])
+            dirs.extend(list(Path(lib).resolve().parents)[:6])  # <cann>/python/.../_capi
     dirs.extend(Path(root) for root in search_roots())
     for directory in dict.fromkeys(dirs):
         for name in VERSION_FILES:

@@ -241,3 +241,21 @@ def test_an_incomplete_cann_is_named_as_such(tmp_path: Path, ge_stub_library: st
     assert fallback.returncode == 0
     assert fallback.stderr.startswith("ge: CANN is not usable: running on the CPU stand-in")
     assert run_select_backend(env, "cann").returncode == 1
+
+
+def test_the_cann_release_comes_from_ge_compiler_s_version_info(tmp_path: Path) -> None:
+    """hicann/ge installs share/info/<component>/version.info ("Version=..."); the
+    ge-compiler component's is GE's release, before the toolkit's install info."""
+    from ge._doctor import cann_version
+
+    root = tmp_path / "cann"
+    info = root / "share" / "info" / "ge-compiler" / "version.info"
+    info.parent.mkdir(parents=True)
+    info.write_text("Version=9.1.0\n")
+    toolkit = root / f"{platform.machine()}-linux" / "ascend_toolkit_install.info"
+    toolkit.parent.mkdir(parents=True)
+    toolkit.write_text("version=8.0.RC9\n")
+    library = root / "python" / "site-packages" / "ge" / "_capi" / "libge_runtime_wrapper.so"
+    library.parent.mkdir(parents=True)
+    library.write_bytes(b"")
+    assert cann_version([str(library)]) == ("9.1.0", str(info))

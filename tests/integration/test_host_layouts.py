@@ -186,7 +186,9 @@ def test_doctor_explains_the_shadowing_and_checks_this_package(shadowed: Path) -
     assert "PYTHONPATH, which CANN's set_env.sh sets, puts" in out
     assert "ge-ffi run script.py" in out and "-p ge_ffi.pytest_plugin" in out
     assert done.stdout.splitlines()[0].endswith(str(OUR_GE))  # the checks are of ours
-    assert "CANN: usable" in done.stdout
+    info = shadowed / "share" / "info" / "ge-compiler" / "version.info"
+    assert f"CANN: usable, CANN 9.1.0 (from {info})" in done.stdout
+    assert "ACL API version (aclrtGetVersion, not the CANN release): 1.17.0" in done.stdout
 
 
 PLUGIN_TEST = """\
