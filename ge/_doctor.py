@@ -14,7 +14,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Optional, Sequence, TextIO
 
 import ge
 from ge import _ffi, acl
@@ -117,13 +117,21 @@ def _report_groups(report: FfiReport, out: TextIO) -> None:
                 print(f"      tried {path}: {err}", file=out)
 
 
-def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False, prog: str = "ge-ffi") -> int:
+def run_doctor(
+    out: TextIO = sys.stdout,
+    *,
+    verbose: bool = False,
+    prog: str = "ge-ffi",
+    shadowing_note: Sequence[str] = (),
+    shadowing_path: Optional[str] = None,
+) -> int:
     """Print what works here; 0 when CANN or the stand-in is usable, 1 when neither is.
 
     ``prog`` is the command's name as invoked, used in the commands suggested.
+    ``shadowing_note``: the lines (from ``ge_ffi``, which finds it before ``ge`` is
+    imported) explaining that a plain ``import ge`` gets the package at
+    ``shadowing_path``, printed instead of the one-line warning about it.
     """
-    from ge_ffi import shadowing
-    from ge_ffi.cli import explain_shadowing
 
     def say(line: str) -> None:
         print(line, file=out)
@@ -177,11 +185,10 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False, prog: str = "
     else:
         say("CPU stand-in: NOT usable, its C sources are not installed")
 
-    shadow = shadowing()
-    if shadow is not None:
-        explain_shadowing(shadow, prog, out)
+    for line in shadowing_note:
+        say(line)
     for path in shadowing_packages():
-        if shadow is None or path != shadow.location:
+        if path != shadowing_path:
             say(f"warning: another 'ge' on sys.path may shadow this one: {path}")
 
     if verbose:

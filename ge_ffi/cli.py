@@ -25,7 +25,7 @@ import zipfile
 from types import TracebackType
 from typing import TYPE_CHECKING, Optional, TextIO, cast
 
-from ge_ffi import Shadowing, use_our_ge
+from ge_ffi import Shadowing, shadowing, use_our_ge
 
 if TYPE_CHECKING:
     from ge.testing.backend import BackendChoice
@@ -156,7 +156,14 @@ def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
             return _demo(name, args.backend, args.device)
         from ge._doctor import run_doctor
 
-        return run_doctor(verbose=args.verbose, prog=name)
+        shadow = shadowing()
+        note = explain_shadowing(shadow, name) if shadow is not None else []
+        return run_doctor(
+            verbose=args.verbose,
+            prog=name,
+            shadowing_note=note,
+            shadowing_path=shadow.location if shadow is not None else None,
+        )
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return 130
@@ -312,9 +319,9 @@ def _user_frames(tb: Optional[TracebackType]) -> Optional[TracebackType]:
     return tb
 
 
-def explain_shadowing(shadow: Shadowing, prog: str, out: TextIO = sys.stdout) -> None:
-    """Say in plain words that a plain ``import ge`` gets another package, why, and
-    what to run instead."""
+def explain_shadowing(shadow: Shadowing, prog: str) -> list[str]:
+    """The lines saying in plain words that a plain ``import ge`` gets another
+    package, why, and what to run instead."""
     whose = "CANN's own Python package" if shadow.is_canns else "another package"
     why = "PYTHONPATH, which CANN's set_env.sh sets," if shadow.from_pythonpath else "sys.path"
     lines = [
@@ -326,5 +333,4 @@ def explain_shadowing(shadow: Shadowing, prog: str, out: TextIO = sys.stdout) ->
         "    python -m pytest -p ge_ffi.pytest_plugin   (or pytest_plugins = "
         '["ge_ffi.pytest_plugin"] in conftest.py)',
     ]
-    for line in lines:
-        print(line, file=out)
+    return lines

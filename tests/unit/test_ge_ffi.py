@@ -4,7 +4,6 @@ trees: ``tests/integration/test_host_layouts.py``)."""
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import types
@@ -82,10 +81,8 @@ def test_too_late_when_another_ge_is_imported(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_explanation_says_where_why_and_what_to_run() -> None:
-    out = io.StringIO()
     shadow = Shadowing("/c/python/site-packages/ge", "/c/python/site-packages", True)
-    explain_shadowing(shadow, "ge-ffi", out)
-    text = " ".join(out.getvalue().split())
+    text = " ".join(" ".join(explain_shadowing(shadow, "ge-ffi")).split())
     assert "gets CANN's own Python package, /c/python/site-packages/ge" in text
     assert "PYTHONPATH, which CANN's set_env.sh sets, puts /c/python/site-packages first" in text
     assert "ge-ffi run script.py" in text and "python -m ge_ffi run -m MODULE" in text
