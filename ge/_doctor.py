@@ -143,6 +143,8 @@ def run_doctor(
     usable = False
 
     say(f"ge-ffi {ge.__version__}, Python {platform.python_version()}, {Path(ge.__file__).parent}")
+    for line in shadowing_note:
+        say(line)
     if explicit:
         what = "the CPU stand-in" if is_stub else "one library for every group"
         state = "usable" if report.ok else "NOT usable"
@@ -185,8 +187,6 @@ def run_doctor(
     else:
         say("CPU stand-in: NOT usable, its C sources are not installed")
 
-    for line in shadowing_note:
-        say(line)
     for path in shadowing_packages():
         if path != shadowing_path:
             say(f"warning: another 'ge' on sys.path may shadow this one: {path}")
