@@ -41,6 +41,8 @@ from ge.testing.build import build_cann_layout
 OURS = Path(ge_ffi.__file__).resolve().parent.parent
 """The directory holding this distribution's ``ge`` and ``ge_ffi``."""
 OUR_GE = Path(ge.__file__).resolve().parent
+"""This distribution's ``ge`` as this process imports it (in CI's sdist job, the
+unpacked tree the tests run from; see ``installed_ge`` for the children's)."""
 SITE = os.path.join("python", "site-packages")
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash for set_env.sh")
@@ -140,6 +142,22 @@ def shadowed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
+@pytest.fixture(scope="module")
+def installed_ge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This distribution's ``ge`` as a child outside the checkout finds it: the one
+    beside the installed ``ge_ffi`` (in CI's sdist job, the wheel's, not the
+    unpacked tree this process imported)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import ge_ffi; print(ge_ffi.our_ge_dir())"],
+        cwd=tmp_path_factory.mktemp("where"), env=env, capture_output=True, text=True,
+        check=True, timeout=120,
+    )  # fmt: skip
+    found = Path(done.stdout.strip())
+    assert (found / "__init__.py").is_file() and (found.parent / "ge_ffi").is_dir()
+    return found
+
+
 def test_a_plain_import_gets_canns_ge_there(shadowed: Path) -> None:
     """The premise: with set_env.sh's PYTHONPATH, 'import ge' is CANN's (and fails)."""
     done = in_set_env(shadowed, [sys.executable, "-c", "import ge"], shadowed.parent / "work")
@@ -148,23 +166,25 @@ def test_a_plain_import_gets_canns_ge_there(shadowed: Path) -> None:
     assert "ModuleNotFoundError: No module named 'ge._capi.pygeapi_wrapper'" in done.stderr
 
 
-def test_ge_ffi_run_script_runs_the_seed_flow_with_this_package(shadowed: Path) -> None:
+def test_ge_ffi_run_script_runs_the_seed_flow_with_this_package(
+    shadowed: Path, installed_ge: Path
+) -> None:
     work = shadowed.parent / "work"
     done = in_set_env(shadowed, [console_script(), "run", "seed.py", "a", "--b"], work)
     assert done.returncode == 3, done.stdout + done.stderr  # the script's exit status
-    assert f"GE_FILE {OUR_GE / '__init__.py'}" in done.stdout
+    assert f"GE_FILE {installed_ge / '__init__.py'}" in done.stdout
     assert "ARGV ['a', '--b']" in done.stdout
     assert "result: correct" in done.stdout
     # CANN's wrappers, found in CANN's package directory
     assert f"GE_LIB {shadowed / SITE / 'ge' / '_capi' / 'libge_runtime_wrapper.so'}" in done.stdout
 
 
-def test_python_m_ge_ffi_run_m_module(shadowed: Path) -> None:
+def test_python_m_ge_ffi_run_m_module(shadowed: Path, installed_ge: Path) -> None:
     work = shadowed.parent / "work"
     argv = [sys.executable, "-m", "ge_ffi", "run", "-m", "seedmod", "x"]
     done = in_set_env(shadowed, argv, work)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert f"GE_FILE {OUR_GE / '__init__.py'}" in done.stdout
+    assert f"GE_FILE {installed_ge / '__init__.py'}" in done.stdout
     assert "ARGV ['x']" in done.stdout and "result: correct" in done.stdout
     # shown as Python shows it: the module's frame, not the runner's
     lines = done.stderr.splitlines()
@@ -174,7 +194,9 @@ def test_python_m_ge_ffi_run_m_module(shadowed: Path) -> None:
     assert "runpy" not in done.stderr and "ge_ffi" not in done.stderr
 
 
-def test_doctor_explains_the_shadowing_and_checks_this_package(shadowed: Path) -> None:
+def test_doctor_explains_the_shadowing_and_checks_this_package(
+    shadowed: Path, installed_ge: Path
+) -> None:
     done = in_set_env(shadowed, [console_script(), "doctor"], shadowed.parent / "work")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -185,7 +207,7 @@ def test_doctor_explains_the_shadowing_and_checks_this_package(shadowed: Path) -
     )
     assert "PYTHONPATH, which CANN's set_env.sh sets, puts" in out
     assert "ge-ffi run script.py" in out and "-p ge_ffi.pytest_plugin" in out
-    assert done.stdout.splitlines()[0].endswith(str(OUR_GE))  # the checks are of ours
+    assert done.stdout.splitlines()[0].endswith(str(installed_ge))  # the checks are of ours
     info = shadowed / "share" / "info" / "ge-compiler" / "version.info"
     assert f"CANN: usable, CANN 9.1.0 (from {info})" in done.stdout
     assert "ACL API version (aclrtGetVersion, not the CANN release): 1.17.0" in done.stdout
@@ -205,8 +227,10 @@ def test_fixtures_and_package(ge_stub):
 """
 
 
-def test_pytest_with_the_plugin_and_without_it(shadowed: Path, tmp_path: Path) -> None:
-    (tmp_path / "test_with_plugin.py").write_text(PLUGIN_TEST.format(ours=str(OUR_GE)))
+def test_pytest_with_the_plugin_and_without_it(
+    shadowed: Path, installed_ge: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "test_with_plugin.py").write_text(PLUGIN_TEST.format(ours=str(installed_ge)))
     pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     done = in_set_env(shadowed, [*pytest_argv, "-p", "ge_ffi.pytest_plugin"], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
