@@ -1,4 +1,4 @@
-"""``python -m ge doctor``: what works here, CANN or the CPU stand-in, and why not.
+"""``ge-ffi doctor``: what works here, CANN or the CPU stand-in, and why not.
 
 The first lines say whether CANN's libraries are found and usable and whether
 the stand-in can be built (a C compiler is found); ``--verbose`` adds every
@@ -14,7 +14,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Optional, Sequence, TextIO
 
 import ge
 from ge import _ffi, acl
@@ -26,6 +26,11 @@ from ge.testing.build import ENV_CACHE_DIR, StubBuildError, default_cache_dir, s
 ENV_VARS = (ENV_LIBRARY, ENV_LIBRARY_DIR, *ROOT_ENV_VARS, "LD_LIBRARY_PATH", "CC", ENV_CACHE_DIR)
 
 VERSION_FILES = (
+    # each CANN component records its version in share/info/<component>/version.info
+    # (hicann/ge cmake/package.cmake, "Version=..."); ge-compiler is hicann/ge's
+    # package, the one that installs CANN's Python package and its C wrappers
+    "share/info/ge-compiler/version.info",
+    "share/info/ge-executor/version.info",
     f"{platform.machine()}-linux/ascend_toolkit_install.info",
     "ascend_toolkit_install.info",
     "version.info",
@@ -61,13 +66,14 @@ def cann_version(library_paths: list[str]) -> Optional[tuple[str, str]]:
     """CANN's version and the file it was read from, or ``None``.
 
     Looks in the directories above each loaded library, then in the CANN roots
-    searched, for the install's version file (``ascend_toolkit_install.info``
-    or ``version.info``, a ``version=`` line).
+    searched, for the install's version file (``share/info/ge-compiler/version.info``,
+    where hicann/ge's package records its release, then the toolkit's
+    ``ascend_toolkit_install.info`` or ``version.info``: a ``version=`` line).
     """
     dirs: list[Path] = []
     for lib in library_paths:
         if os.sep in lib:
-            dirs.extend(list(Path(lib).resolve().parents)[:4])
+            dirs.extend(list(Path(lib).resolve().parents)[:6])  # <cann>/python/.../_capi
     dirs.extend(Path(root) for root in search_roots())
     for directory in dict.fromkeys(dirs):
         for name in VERSION_FILES:
@@ -111,8 +117,21 @@ def _report_groups(report: FfiReport, out: TextIO) -> None:
                 print(f"      tried {path}: {err}", file=out)
 
 
-def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
-    """Print what works here; 0 when CANN or the stand-in is usable, 1 when neither is."""
+def run_doctor(
+    out: TextIO = sys.stdout,
+    *,
+    verbose: bool = False,
+    prog: str = "ge-ffi",
+    shadowing_note: Sequence[str] = (),
+    shadowing_path: Optional[str] = None,
+) -> int:
+    """Print what works here; 0 when CANN or the stand-in is usable, 1 when neither is.
+
+    ``prog`` is the command's name as invoked, used in the commands suggested.
+    ``shadowing_note``: the lines (from ``ge_ffi``, which finds it before ``ge`` is
+    imported) explaining that a plain ``import ge`` gets the package at
+    ``shadowing_path``, printed instead of the one-line warning about it.
+    """
 
     def say(line: str) -> None:
         print(line, file=out)
@@ -124,6 +143,8 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
     usable = False
 
     say(f"ge-ffi {ge.__version__}, Python {platform.python_version()}, {Path(ge.__file__).parent}")
+    for line in shadowing_note:
+        say(line)
     if explicit:
         what = "the CPU stand-in" if is_stub else "one library for every group"
         state = "usable" if report.ok else "NOT usable"
@@ -132,9 +153,13 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
     elif report.ok:
         version = cann_version(libraries)
         where = f"CANN {version[0]} (from {version[1]})" if version else "CANN version unknown"
-        say(f"CANN: usable, {where}; 'python -m ge demo' runs on it")
+        say(f"CANN: usable, {where}; '{prog} demo' runs on it")
         if not verbose:
-            say(f"  libraries: {', '.join(libraries)}")
+            for group in report.groups:
+                if group.group != "stub" and group.paths:
+                    say(f"  {group.group}: {', '.join(group.paths)}")
+            api = acl_api_version() or "unknown"
+            say(f"  ACL API version (aclrtGetVersion, not the CANN release): {api}")
         usable = True
     else:
         found = [g for g in REQUIRED_GROUPS if report.group(g).error is None]
@@ -153,7 +178,7 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
         sources = None
     if compiler and sources:
         runs = "the tests run on it" if report.ok and not is_stub else (
-            "'python -m ge demo' and the tests run on it"
+            f"'{prog} demo' and the tests run on it"
         )  # fmt: skip
         say(f"CPU stand-in: usable (C compiler {compiler}); {runs}")
         usable = True
@@ -163,20 +188,23 @@ def run_doctor(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
         say("CPU stand-in: NOT usable, its C sources are not installed")
 
     for path in shadowing_packages():
-        say(f"warning: another 'ge' on sys.path may shadow this one: {path}")
+        if path != shadowing_path:
+            say(f"warning: another 'ge' on sys.path may shadow this one: {path}")
 
     if verbose:
         say("libraries:")
         _report_groups(report, out)
         if report.group("acl").ok:
-            api = acl_api_version()
-            say(f"ACL API version (aclrtGetVersion; not the CANN version): {api or 'unknown'}")
+            say(
+                "ACL API version (aclrtGetVersion; not the CANN version): "
+                f"{acl_api_version() or 'unknown'}"
+            )
         say(f"stand-in sources: {sources or 'not installed'}; cache: {default_cache_dir()}")
         say("environment:")
         for var in ENV_VARS:
             say(f"  {var}={os.environ.get(var, '')}")
     elif not report.ok or explicit:
-        say("('python -m ge doctor --verbose' lists every path searched and the environment)")
+        say(f"('{prog} doctor --verbose' lists every path searched and the environment)")
     if not usable:
         say(
             "Nothing usable: install CANN and source its set_env.sh, or install a C compiler "

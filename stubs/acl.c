@@ -151,8 +151,11 @@ aclError acl_get_version_locked(const char *fn, int32_t *major, int32_t *minor,
         acl_err(fn, "NULL output pointer");
         return ACL_ERROR_INVALID_PARAM;
     }
-    *major = 8;
-    *minor = 0;
+    /* The ACL API version, not a CANN release: runtime's
+     * include/external/acl/acl_rt.h, ACL_{MAJOR,MINOR,PATCH}_VERSION 1.17.0,
+     * returned as is by src/acl/aclrt_c/common/acl_rt.c. */
+    *major = 1;
+    *minor = 17;
     *patch = 0;
     return ACL_SUCCESS;
 }

@@ -1,4 +1,4 @@
-/* lib_ascendcl.c -- the exported functions of libascendcl.so (ABI.md
+/* lib_ascendcl.c -- the exported functions of libascendcl.so (docs/abi.md
  * section 8), each a thin wrapper: enter, the implementation (acl.c),
  * leave. */
 #include "stub_internal.h"

@@ -1,5 +1,5 @@
 /* lib_eager_style_graph_builder_base.c -- the exported functions of
- * libeager_style_graph_builder_base.so (ABI.md section 7, esb_funcs.h, and
+ * libeager_style_graph_builder_base.so (docs/abi.md section 7, esb_funcs.h, and
  * EsCreateEsCTensor of section 6), each a thin wrapper: enter, the
  * implementation (builder.c, tensors.c), leave. */
 #include "stub_internal.h"

@@ -1,6 +1,6 @@
 /* lib_es_math.c -- the exported functions of libes_math.so, an op library
  * that GE's add_es_library tooling generates (CANN does not install it):
- * the strong EsAdd, EsSub, EsMul and EsDiv (ABI.md section 7), each a thin
+ * the strong EsAdd, EsSub, EsMul and EsDiv (docs/abi.md section 7), each a thin
  * wrapper: enter, the implementation (graphs.c), leave. */
 #include "stub_internal.h"
 

@@ -1,5 +1,5 @@
 /* lib_ge_runner.c -- the exported functions of libge_runner.so that the
- * package calls (ABI.md section 9): members of ge::Session under their
+ * package calls (docs/abi.md section 9): members of ge::Session under their
  * Itanium-mangled names, called with the session handle as `this`, and the
  * extern "C" GeSessionLoadGraph of api/session/client/ge_api.cc.  Each is a
  * thin wrapper: enter, the implementation (ge_session.c, ge_run.c), leave;

@@ -1,5 +1,5 @@
 /* lib_ge_runtime_wrapper.c -- the exported functions of
- * libge_runtime_wrapper.so (ABI.md sections 3, 4 and the placement part
+ * libge_runtime_wrapper.so (docs/abi.md sections 3, 4 and the placement part
  * of 6; CANN builds it from c_geapi.cc, c_session.cc and
  * c_tensor_runtime.cc), each a thin wrapper: enter, the implementation,
  * leave. */

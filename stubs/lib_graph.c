@@ -1,5 +1,5 @@
 /* lib_graph.c -- the exported functions of libgraph.so that the stand-in
- * models: the ge::Tensor members of ABI.md section 6 (metadef
+ * models: the ge::Tensor members of docs/abi.md section 6 (metadef
  * graph/normal_graph/tensor.cc), under their Itanium-mangled names, called
  * with the tensor handle as `this` (and a TensorDesc handle as the
  * reference argument of SetTensorDesc). */

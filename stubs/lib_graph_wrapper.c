@@ -1,5 +1,5 @@
 /* lib_graph_wrapper.c -- the exported functions of libgraph_wrapper.so
- * (ABI.md sections 5 and 6; CANN builds it from c_graph.cc, c_tensor.cc,
+ * (docs/abi.md sections 5 and 6; CANN builds it from c_graph.cc, c_tensor.cc,
  * c_tensor_desc.cc and friends), each a thin wrapper: enter, the
  * implementation (graphs.c, graph_air.c, builder.c, tensors.c), leave. */
 #include "stub_internal.h"

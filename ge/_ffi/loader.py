@@ -1,15 +1,19 @@
 """Finding and loading the native libraries, lazily, where CANN installs them.
 
-``shared/ABI.md`` section 2. Search order for each library file:
-``GE_FFI_LIBRARY`` (one file for every group) or else ``GE_FFI_LIBRARY_DIR``;
-then, for each CANN root (``$ASCEND_HOME_PATH``, ``$ASCEND_TOOLKIT_HOME``,
-``$ASCEND_OPP_PATH/..``, ``/usr/local/Ascend/ascend-toolkit/latest``,
-``/usr/local/Ascend/cann``), the directory CANN puts that file in: the C
-wrappers of CANN's Python package and the generated op libraries in
-``<root>/python/site-packages/ge/_capi`` (and in ``ge/_capi`` of every
-``sys.path`` entry, where CANN's wheel may be installed), the rest in
-``<root>/lib64`` and ``<root>/<arch>-linux/lib64``; last the plain file name
-through the dynamic loader (``LD_LIBRARY_PATH``). Nothing is loaded at
+The rules are those of ``docs/abi.md`` section 2 (where CANN puts each file).
+Search order for each library file: ``GE_FFI_LIBRARY`` (one file for every
+group) or else ``GE_FFI_LIBRARY_DIR``; then, for each CANN root
+(``$ASCEND_HOME_PATH``, ``$ASCEND_TOOLKIT_HOME``, ``$ASCEND_OPP_PATH/..``,
+``/usr/local/Ascend/ascend-toolkit/latest``, ``/usr/local/Ascend/cann``), the
+directory CANN puts that file in. The C wrappers of CANN's Python package and
+the generated op libraries are looked for in the ``ge/_capi`` directory of
+CANN's package, wherever the installer put it (:func:`capi_dirs`): the
+``<root>/python/site-packages`` of each root (``--pylocal``), then every
+``sys.path`` entry, then the installer's other places that a virtual
+environment or ``-s`` hides (the user site, the running interpreter's and its
+base interpreter's site-packages). The rest are looked for in
+``<root>/<arch>-linux/lib64`` and ``<root>/lib64``. Last comes the plain file
+name, through the dynamic loader (``LD_LIBRARY_PATH``). Nothing is loaded at
 import time, and nothing is preloaded: the wrappers' own dependencies
 (``libge_runner.so``, ``libgraph.so``) are found by the dynamic loader
 through ``LD_LIBRARY_PATH``, as CANN's ``set_env.sh`` sets it.
@@ -17,9 +21,11 @@ through ``LD_LIBRARY_PATH``, as CANN's ``set_env.sh`` sets it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import platform
+import site
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -112,6 +118,14 @@ def search_roots() -> list[str]:
     return list(dict.fromkeys(roots))
 
 
+def _is_ours(site_dir: Path) -> bool:
+    """Whether ``site_dir/ge`` is this package (whose ``_capi`` is not CANN's)."""
+    try:
+        return (site_dir / "ge").resolve() == _OUR_PACKAGE
+    except OSError:
+        return False
+
+
 def capi_dirs_on_sys_path() -> list[str]:
     """``<entry>/ge/_capi`` of every ``sys.path`` entry that has one (CANN's wheel
     installed into an interpreter), this package's own directory excepted."""
@@ -120,12 +134,57 @@ def capi_dirs_on_sys_path() -> list[str]:
         base = Path(entry or os.getcwd())
         capi = base / CAPI_SUBDIR
         try:
-            if not capi.is_dir() or (base / "ge").resolve() == _OUR_PACKAGE:
+            if not capi.is_dir() or _is_ours(base):
                 continue
         except OSError:
             continue
         found.append(str(capi))
     return found
+
+
+def installer_site_dirs() -> list[str]:
+    """The site-packages directories CANN's installer may put its wheel in, whether
+    or not they are on ``sys.path``, in the order Python itself ranks them.
+
+    CANN's installer runs ``pip install --user`` when not root and a plain
+    ``pip install`` (the system interpreter's site-packages) as root. A virtual
+    environment without system site-packages has neither on ``sys.path``, and
+    ``-s``/``-I`` drop the user site. Order: the user site
+    (``site.getusersitepackages()``, which honours ``PYTHONUSERBASE``) before the
+    site-packages, as ``site.py`` orders them on ``sys.path``; the running
+    interpreter's (``sys.prefix``) before its base interpreter's
+    (``sys.base_prefix``), as a virtual environment's packages shadow its base's.
+    """
+    dirs: list[str] = []
+    with contextlib.suppress(AttributeError, OSError):  # a site module without a user site
+        dirs.append(site.getusersitepackages())
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        try:
+            dirs.extend(site.getsitepackages([prefix]))
+        except (AttributeError, OSError):
+            continue
+    return list(dict.fromkeys(d for d in dirs if d))
+
+
+def capi_dirs() -> list[str]:
+    """Every ``ge/_capi`` directory of CANN's Python package searched, in order.
+
+    1. ``<root>/python/site-packages/ge/_capi`` of each CANN root: the
+       ``--pylocal`` install, which ``set_env.sh`` puts first on ``PYTHONPATH``;
+    2. ``ge/_capi`` of each ``sys.path`` entry, in ``sys.path`` order: the
+       package a plain ``import ge`` of CANN's would load its libraries from
+       (CANN's package loads them from its own ``_capi``);
+    3. ``ge/_capi`` of :func:`installer_site_dirs` (listed even when absent, so
+       that the error of a failed search shows them), this package's own
+       site-packages excepted.
+    """
+    dirs = [os.path.join(root, SITE_PACKAGES, CAPI_SUBDIR) for root in search_roots()]
+    dirs.extend(capi_dirs_on_sys_path())
+    for site_dir in installer_site_dirs():
+        if not _is_ours(Path(site_dir)):
+            dirs.append(os.path.join(site_dir, CAPI_SUBDIR))
+    normalised = (os.path.normpath(d) for d in dirs)
+    return list(dict.fromkeys(normalised))
 
 
 def candidate_paths(file_name: str) -> list[str]:
@@ -135,9 +194,7 @@ def candidate_paths(file_name: str) -> list[str]:
     if lib_dir:
         paths.append(os.path.join(lib_dir, file_name))
     if file_name in CAPI_FILES:
-        for root in search_roots():
-            paths.append(os.path.join(root, SITE_PACKAGES, CAPI_SUBDIR, file_name))
-        paths.extend(os.path.join(d, file_name) for d in capi_dirs_on_sys_path())
+        paths.extend(os.path.join(d, file_name) for d in capi_dirs())
     else:
         for root in search_roots():
             paths.extend(os.path.join(root, sub, file_name) for sub in LIB_SUBDIRS)

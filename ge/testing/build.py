@@ -43,6 +43,11 @@ CORE_INTERNAL_EXPORTS = ("ge_stub_enter", "ge_stub_leave", "*_locked", "*_unlock
 (patterns of the version script)."""
 
 INSTALL_DIRS = ("LIB64", "ARCH_LIB64", "CAPI")
+VERSION_INFO = "share/info/ge-compiler/version.info"
+"""Where a CANN install records the release of hicann/ge's component (its
+``cmake/package.cmake``: ``share/info/<component>/version.info``)."""
+MODELLED_RELEASE = "9.1.0"
+"""The hicann/ge release whose C ABI the stand-in models (docs/abi.md section 1)."""
 CAPI_DIR = "python/site-packages/ge/_capi"
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -243,7 +248,8 @@ def build_cann_layout(dest: Optional[PathLike] = None, *, omit_symbols: Iterable
     """Build CANN's separate libraries into a fake CANN tree; return its root.
 
     The tree (``<root>/lib64``, ``<root>/<arch>-linux/lib64``,
-    ``<root>/python/site-packages/ge/_capi``, ``<root>/set_env.sh``) is
+    ``<root>/python/site-packages/ge/_capi``, ``<root>/set_env.sh``, the release in
+    ``<root>/share/info/ge-compiler/version.info``) is
     cached in ``dest`` (default: the cache directory) by a hash of the
     sources, the flags and ``omit_symbols``. The libraries have no RPATH:
     as on CANN, they find each other through ``LD_LIBRARY_PATH``, which
@@ -318,10 +324,13 @@ def _install_tree(table: SymbolTable, stage: Path, tree: Path) -> None:
         where = spec.install_dir(tree)
         where.mkdir(parents=True, exist_ok=True)
         shutil.copy2(stage / spec.file_name, where / spec.file_name)
-        if spec.install == "ARCH_LIB64":  # "also reached as <cann>/lib64" (ABI.md section 2)
+        if spec.install == "ARCH_LIB64":  # "also reached as <cann>/lib64" (docs/abi.md section 2)
             lib64.mkdir(parents=True, exist_ok=True)
             (lib64 / spec.file_name).symlink_to(os.path.relpath(where / spec.file_name, lib64))
     (tree / "set_env.sh").write_text(SET_ENV)
+    info = tree / VERSION_INFO
+    info.parent.mkdir(parents=True)
+    info.write_text(f"Version={MODELLED_RELEASE}\n")
 
 
 SET_ENV = """\

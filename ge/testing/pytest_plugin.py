@@ -4,6 +4,10 @@ ge.testing.pytest_plugin``, or in your top-level ``conftest.py``::
 
     pytest_plugins = ["ge.testing.pytest_plugin"]
 
+Where another ``ge`` comes first on ``sys.path`` (CANN's own, after CANN's
+``set_env.sh``), load ``ge_ffi.pytest_plugin`` instead: the same fixtures, with
+this distribution's ``ge``.
+
 ``ge_stub`` builds the stand-in once per test session, points ``ge`` (and
 child processes, through ``GE_FFI_LIBRARY``) at it, resets its state before
 each test (strict mode on: a dead or foreign handle aborts the process, see

@@ -86,7 +86,8 @@ def test_every_option_has_help_and_no_markup(command: list[str]) -> None:
 @pytest.mark.parametrize(
     "args",
     [[], ["frobnicate"], ["demo", "--device", "abc"], ["demo", "--device", "-1"],
-     ["demo", "--backend", "gpu"], ["doctor", "--nope"]],
+     ["demo", "--device", "3000000000"], ["demo", "--backend", "gpu"], ["doctor", "--nope"],
+     ["run"], ["run", "-m"], ["run", "--nope"]],
 )  # fmt: skip
 def test_usage_errors_exit_2_without_traceback(args: list[str]) -> None:
     done = run(*args)
@@ -94,6 +95,8 @@ def test_usage_errors_exit_2_without_traceback(args: list[str]) -> None:
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines()[-1].startswith("python -m ge")
     assert "error: " in done.stderr.splitlines()[-1]
+    if "3000000000" in args:  # beyond a C int32_t: the package's own device-id check
+        assert "device id must be in 0..2147483647" in done.stderr
 
 
 # -- runtime failures: exit 1, one line --------------------------------------
@@ -191,9 +194,14 @@ def test_doctor_on_cann_reads_the_version_file_not_the_acl_api(fake_cann: Path) 
     assert done.stdout.splitlines()[1] == (
         f"CANN: usable, CANN 8.0.RC9 (from {info}); 'python -m ge demo' runs on it"
     )
-    assert "8.0.0" not in done.stdout  # the stand-in's aclrtGetVersion
+    # the ACL API version (the stand-in's aclrtGetVersion, as runtime's acl_rt.h) under
+    # its own name, never as the CANN release; and the file each group loaded
+    assert "ACL API version (aclrtGetVersion, not the CANN release): 1.17.0" in done.stdout
+    assert "CANN 1.17" not in done.stdout
+    for group in ("acl", "ge", "graph", "ops", "builder"):
+        assert any(line.startswith(f"  {group}: /") for line in done.stdout.splitlines()), group
     verbose = run("doctor", "-v", env=env)
-    assert "ACL API version (aclrtGetVersion; not the CANN version): 8.0.0" in verbose.stdout
+    assert "ACL API version (aclrtGetVersion; not the CANN version): 1.17.0" in verbose.stdout
 
 
 def test_doctor_with_the_stand_in_chosen(ge_stub_library: str) -> None:
@@ -233,3 +241,21 @@ def test_an_incomplete_cann_is_named_as_such(tmp_path: Path, ge_stub_library: st
     assert fallback.returncode == 0
     assert fallback.stderr.startswith("ge: CANN is not usable: running on the CPU stand-in")
     assert run_select_backend(env, "cann").returncode == 1
+
+
+def test_the_cann_release_comes_from_ge_compiler_s_version_info(tmp_path: Path) -> None:
+    """hicann/ge installs share/info/<component>/version.info ("Version=..."); the
+    ge-compiler component's is GE's release, before the toolkit's install info."""
+    from ge._doctor import cann_version
+
+    root = tmp_path / "cann"
+    info = root / "share" / "info" / "ge-compiler" / "version.info"
+    info.parent.mkdir(parents=True)
+    info.write_text("Version=9.1.0\n")
+    toolkit = root / f"{platform.machine()}-linux" / "ascend_toolkit_install.info"
+    toolkit.parent.mkdir(parents=True)
+    toolkit.write_text("version=8.0.RC9\n")
+    library = root / "python" / "site-packages" / "ge" / "_capi" / "libge_runtime_wrapper.so"
+    library.parent.mkdir(parents=True)
+    library.write_bytes(b"")
+    assert cann_version([str(library)]) == ("9.1.0", str(info))

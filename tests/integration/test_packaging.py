@@ -1,8 +1,11 @@
-"""The distribution: one version, its metadata, and a pytest plugin that is opt-in."""
+"""The distribution: one version, its metadata, its two top-level packages (``ge`` and
+``ge_ffi``, the command line and the plugin outside ``ge``), and a pytest plugin that
+is opt-in."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import ge
+import ge_ffi
 
 USES_THE_FIXTURE = textwrap.dedent(
     """
@@ -41,10 +45,24 @@ def test_metadata_declares_license_pythons_and_numpy_floor() -> None:
     assert set(urls) >= {"Homepage", "Documentation", "Issues", "Changelog"}
 
 
+def test_ge_ffi_is_shipped_beside_ge_and_owns_the_script() -> None:
+    dist = importlib.metadata.distribution("ge-ffi")
+    assert set((dist.read_text("top_level.txt") or "").split()) == {"ge", "ge_ffi"}
+    (script,) = [ep for ep in dist.entry_points if ep.group == "console_scripts"]
+    assert (script.name, script.value) == ("ge-ffi", "ge_ffi.cli:main")
+    # wheel or editable install alike, ge_ffi finds this distribution's ge beside it
+    assert ge_ffi.our_ge_dir() == Path(ge.__file__).resolve().parent
+    direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    if not direct.get("dir_info", {}).get("editable", False):  # a wheel: its files
+        recorded = {str(f) for f in dist.files or ()}
+        for name in ("__init__.py", "__main__.py", "cli.py", "pytest_plugin.py", "py.typed"):
+            assert f"ge_ffi/{name}" in recorded, name
+
+
 def test_no_pytest11_entry_point() -> None:
     eps = importlib.metadata.entry_points()
     group = eps.select(group="pytest11") if hasattr(eps, "select") else eps.get("pytest11", [])
-    assert not [ep for ep in group if ep.value.startswith("ge.")]
+    assert not [ep for ep in group if ep.value.startswith(("ge.", "ge_ffi"))]
 
 
 def _pytest_in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,13 +84,17 @@ def test_a_plain_pytest_run_does_not_load_the_plugin(tmp_path: Path) -> None:
     assert "fixture 'ge_stub' not found" in done.stdout
 
 
-@pytest.mark.parametrize("how", ["-p", "conftest"])
-def test_the_plugin_is_turned_on_explicitly(tmp_path: Path, how: str) -> None:
+@pytest.mark.parametrize(
+    ("how", "plugin"),
+    [("-p", "ge.testing.pytest_plugin"), ("conftest", "ge.testing.pytest_plugin"),
+     ("-p", "ge_ffi.pytest_plugin")],
+)  # fmt: skip
+def test_the_plugin_is_turned_on_explicitly(tmp_path: Path, how: str, plugin: str) -> None:
     (tmp_path / "test_mine.py").write_text(USES_THE_FIXTURE)
     if how == "conftest":
-        (tmp_path / "conftest.py").write_text('pytest_plugins = ["ge.testing.pytest_plugin"]\n')
+        (tmp_path / "conftest.py").write_text(f"pytest_plugins = [{plugin!r}]\n")
         done = _pytest_in(tmp_path)
     else:
-        done = _pytest_in(tmp_path, "-p", "ge.testing.pytest_plugin")
+        done = _pytest_in(tmp_path, "-p", plugin)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout

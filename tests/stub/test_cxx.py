@@ -1,4 +1,4 @@
-"""The C++ side of the ABI (ABI.md section 9), checked with g++ rather than assumed.
+"""The C++ side of the ABI (docs/abi.md section 9), checked with g++ rather than assumed.
 
 * The ``ge::Session`` members the package calls by their Itanium-mangled names:
   a tiny C++ file declares them as CANN's ``ge_api.h`` does, g++ compiles calls
@@ -8,6 +8,13 @@
   ``LoadGraph``: a C++ probe prints libstdc++'s size, the bytes of an empty map
   and, with one entry, where the node count lives; Python's ``StdMap`` must
   match them byte for byte (pointers compared relative to the map's address).
+* The calls themselves: g++ builds a shared library that defines
+  ``ge::Session``'s members with ``ge_api.h``'s exact declarations (and the
+  extern "C" ``GeSessionLoadGraph``); the package's own declarations, bound by
+  its own binding code (``ge._ffi.api`` with ``GE_FFI_LIBRARY`` naming the
+  probe), call into it, and every argument the C++ side received (``this``, the
+  graph id, the stream, the map and its emptiness) and every value returned
+  (``Status``, ``bool``, ``uint64_t``) is checked.
 """
 
 from __future__ import annotations
@@ -16,10 +23,14 @@ import ctypes
 import shutil
 import struct
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ge import _ffi
+from ge._ffi.loader import ENV_LIBRARY
 from ge._ffi.signatures import (
     SESSION_COMPILE_GRAPH,
     SESSION_GET_SESSION_ID,
@@ -164,3 +175,167 @@ def test_the_empty_map_python_builds_is_libstdcxx_s(tmp_path: Path) -> None:
     ours = empty_std_map()
     py = _relative(_words(ctypes.string_at(ctypes.addressof(ours), size)), ctypes.addressof(ours))
     assert py == cxx
+
+
+# -- calling ge::Session's members through the package's declarations --------------
+
+SESSION_PROBE = (
+    ASCEND_STRING
+    + """
+#include <cstddef>
+namespace ge {
+class Session {  // ge_api.h's declarations of these members, token for token, and its field
+ public:
+  Status LoadGraph(const uint32_t graph_id, const std::map<AscendString, AscendString> &options,
+                   void *stream) const;
+  bool IsGraphNeedRebuild(uint32_t graph_id);
+  uint64_t GetSessionId() const;
+  Status CompileGraph(uint32_t graph_id);
+ private:
+  uint64_t sessionId_{0};
+};
+}  // namespace ge
+extern "C" {
+ge::Status GeSessionLoadGraph(ge::Session &session, uint32_t graph_id,
+                              const std::map<ge::AscendString, ge::AscendString> &options,
+                              void *stream);
+}
+
+using Options = std::map<ge::AscendString, ge::AscendString>;
+static const void *g_this, *g_stream, *g_options;
+static uint64_t g_graph_id = ~0ULL, g_calls, g_size = ~0ULL, g_visited = ~0ULL;
+static int g_begin_is_end = -1, g_find_is_end = -1;
+
+static void record(const ge::Session *s, uint32_t graph_id, const void *stream) {
+  g_this = s;
+  g_graph_id = graph_id;
+  g_stream = stream;
+  g_calls++;
+}
+
+static void record_map(const Options &options) {
+  g_options = &options;
+  g_size = options.size();
+  g_begin_is_end = options.begin() == options.end();
+  g_find_is_end = options.find(ge::AscendString("ge.exec.x")) == options.end();
+  g_visited = 0;
+  for (const auto &entry : options) {
+    (void)entry;
+    g_visited++;
+  }
+}
+
+namespace ge {
+Status Session::CompileGraph(uint32_t graph_id) {
+  record(this, graph_id, nullptr);
+  return 0xC0DE0001u;
+}
+bool Session::IsGraphNeedRebuild(uint32_t graph_id) {
+  record(this, graph_id, nullptr);
+  return graph_id == 7;
+}
+uint64_t Session::GetSessionId() const {
+  record(this, ~0u, nullptr);
+  return sessionId_;
+}
+Status Session::LoadGraph(const uint32_t graph_id, const Options &options, void *stream) const {
+  record(this, graph_id, stream);
+  record_map(options);
+  return 0x10AD0002u;
+}
+}  // namespace ge
+
+extern "C" {
+ge::Status GeSessionLoadGraph(ge::Session &session, uint32_t graph_id, const Options &options,
+                              void *stream) {
+  record(&session, graph_id, stream);
+  record_map(options);
+  return 0xE10AD003u;
+}
+// what the loader checks a runtime wrapper for (CANN 9.1.0 or later)
+void GeApiWrapper_Session_FreeTensorArray(void *) {}
+const char *GeApiWrapper_GEGetErrorMsg(void) { return ""; }
+// the probe's own read-back
+const void *probe_this(void) { return g_this; }
+const void *probe_stream(void) { return g_stream; }
+const void *probe_options(void) { return g_options; }
+uint64_t probe_graph_id(void) { return g_graph_id; }
+uint64_t probe_calls(void) { return g_calls; }
+uint64_t probe_map_size(void) { return g_size; }
+uint64_t probe_map_visited(void) { return g_visited; }
+int probe_map_begin_is_end(void) { return g_begin_is_end; }
+int probe_map_find_is_end(void) { return g_find_is_end; }
+}
+"""
+)
+
+
+@pytest.fixture
+def session_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ctypes.CDLL]:
+    """The probe library, as the only library of ``ge._ffi`` (``GE_FFI_LIBRARY``)."""
+    library = _compile(tmp_path, SESSION_PROBE, "-shared", "-fPIC", "-O1")
+    monkeypatch.setenv(ENV_LIBRARY, str(library))
+    _ffi.reset()
+    probe = ctypes.CDLL(str(library))
+    for name in ("probe_this", "probe_stream", "probe_options"):
+        getattr(probe, name).restype = ctypes.c_void_p
+    for name in ("probe_graph_id", "probe_calls", "probe_map_size", "probe_map_visited"):
+        getattr(probe, name).restype = ctypes.c_uint64
+    try:
+        yield probe
+    finally:
+        monkeypatch.undo()
+        _ffi.reset()
+
+
+def _as(argtype: Any, address: int) -> Any:
+    """``address`` as a value of the declared argument type (a handle type or void*)."""
+    return ctypes.cast(ctypes.c_void_p(address), argtype)
+
+
+def test_the_package_s_declarations_call_ge_api_h_s_members(session_probe: ctypes.CDLL) -> None:
+    probe = session_probe
+    session = (ctypes.c_uint64 * 2)(0xFEDCBA9876543210, 0)  # ge::Session: sessionId_ first
+    this = ctypes.addressof(session)
+    stream_address = 0x5EA7_0000_1234
+
+    def calls() -> int:
+        return int(probe.probe_calls())
+
+    compile_graph = getattr(_ffi.api, SESSION_COMPILE_GRAPH)
+    spec = SPECS_BY_NAME[SESSION_COMPILE_GRAPH]
+    status = compile_graph(_as(spec.argtypes[0], this), 0x8000_0005)  # all 32 bits, unsigned
+    assert status == 0xC0DE0001
+    assert (probe.probe_this(), probe.probe_graph_id(), calls()) == (this, 0x8000_0005, 1)
+
+    rebuild = getattr(_ffi.api, SESSION_IS_GRAPH_NEED_REBUILD)
+    spec = SPECS_BY_NAME[SESSION_IS_GRAPH_NEED_REBUILD]
+    assert rebuild(_as(spec.argtypes[0], this), 7) is True
+    assert (probe.probe_this(), probe.probe_graph_id()) == (this, 7)
+    assert rebuild(_as(spec.argtypes[0], this), 8) is False
+
+    session_id = getattr(_ffi.api, SESSION_GET_SESSION_ID)
+    spec = SPECS_BY_NAME[SESSION_GET_SESSION_ID]
+    assert session_id(_as(spec.argtypes[0], this)) == 0xFEDCBA9876543210  # all 64 bits
+    assert probe.probe_this() == this
+
+    for name, returned in ((SESSION_LOAD_GRAPH, 0x10AD0002), ("GeSessionLoadGraph", 0xE10AD003)):
+        before = calls()
+        spec = SPECS_BY_NAME[name]
+        options = empty_std_map()
+        load = getattr(_ffi.api, name)
+        status = load(
+            _as(spec.argtypes[0], this),
+            41,
+            ctypes.byref(options),
+            _as(spec.argtypes[3], stream_address),
+        )
+        assert status == returned, name
+        assert calls() == before + 1
+        assert (probe.probe_this(), probe.probe_graph_id()) == (this, 41)
+        assert probe.probe_stream() == stream_address
+        assert probe.probe_options() == ctypes.addressof(options)  # by reference
+        assert probe.probe_map_size() == 0
+        assert probe.probe_map_begin_is_end() == 1
+        assert probe.probe_map_find_is_end() == 1
+        assert probe.probe_map_visited() == 0  # iterating visits nothing

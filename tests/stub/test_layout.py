@@ -1,7 +1,7 @@
 """The stand-in built as CANN builds it, and ``ge`` finding it where CANN installs it.
 
 ``build_cann_layout()`` makes CANN's separate libraries over one core library
-in a fake CANN tree (ABI.md section 2). Checked here: each library exports
+in a fake CANN tree (docs/abi.md section 2). Checked here: each library exports
 exactly its own symbols of ``stubs/symbols.def``; the table agrees with the
 groups of ``ge/_ffi/signatures.py``; and, in child processes (the dynamic
 loader reads ``LD_LIBRARY_PATH`` at process start), the whole flow on the
@@ -154,6 +154,88 @@ def test_the_single_library_exports_the_table(table: SymbolTable, ge_stub_librar
     exported = dynamic_symbols(Path(ge_stub_library))
     assert set(exported) == set(table.symbols)
     assert all(kind == "T" for kind in exported.values())  # EsAdd... strong
+
+
+# What CANN's own Python package calls in the seed flow (hicann/ge,
+# api/python/ge/ge/): each symbol, the library whose handle it calls it on (its
+# _capi/py*_wrapper.py modules load libge_runtime_wrapper.so as geapi_lib,
+# session_lib and tensor_runtime_lib, libgraph_wrapper.so as graph_lib,
+# libeager_style_graph_builder_base.so as esb_lib, libes_all.so or else
+# libes_math.so as generated_lib), and the file of the call.
+RUNTIME, GRAPH_W, BASE, MATH = (
+    "libge_runtime_wrapper.so",
+    "libgraph_wrapper.so",
+    "libeager_style_graph_builder_base.so",
+    "libes_math.so",
+)
+CANNS_SEED_CALLS: tuple[tuple[str, str, str], ...] = (
+    ("GeApiWrapper_GEInitialize", RUNTIME, "ge_global/geapi.py"),
+    ("GeApiWrapper_GEFinalize", RUNTIME, "ge_global/geapi.py"),
+    ("GeApiWrapper_GEGetErrorMsg", RUNTIME, "error.py"),
+    ("GeApiWrapper_IsGEInitialized", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_CreateSession", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_CreateSessionWithOptions", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_DestroySession", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_AddGraph", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_AddGraphWithOptions", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_RemoveGraph", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_RunGraph", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_RunGraphWithStreamAsync", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_FreeTensorArray", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_RegisterExternalAllocator", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_UnregisterExternalAllocator", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Session_RegisterDefaultAllocator", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_HasExternalAllocator", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_HasDefaultAllocator", RUNTIME, "session/session.py"),
+    ("GeApiWrapper_Tensor_ToHost", RUNTIME, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_ToDevice", RUNTIME, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_CreateTensor", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_DestroyEsCTensor", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_GetData", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_FreeString", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_GetShape", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_FreeDimsArray", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_GetDataType", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_SetDataType", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_GetFormat", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_SetFormat", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_GetPlacement", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Tensor_GetTensorDesc", GRAPH_W, "graph/tensor.py"),
+    ("GeApiWrapper_Graph_CreateGraph", GRAPH_W, "graph/graph.py"),
+    ("GeApiWrapper_Graph_DestroyGraph", GRAPH_W, "graph/graph.py"),
+    ("EsCreateEsCTensor", BASE, "graph/tensor.py"),
+    ("EsCreateGraphBuilder", BASE, "es/graph_builder.py"),
+    ("EsDestroyGraphBuilder", BASE, "es/graph_builder.py"),
+    ("EsCreateGraphInputWithDetails", BASE, "es/graph_builder.py"),
+    ("EsSetGraphOutput", BASE, "es/graph_builder.py"),
+    ("EsBuildGraphAndReset", BASE, "es/graph_builder.py"),
+    ("EsSetDataType", BASE, "es/tensor_holder.py"),
+    ("EsSetFormat", BASE, "es/tensor_holder.py"),
+    ("EsSetShape", BASE, "es/tensor_holder.py"),
+    ("EsGetProducer", BASE, "es/tensor_holder.py"),
+    ("EsAdd", MATH, "es/tensor_holder.py"),
+    ("EsSub", MATH, "es/tensor_holder.py"),
+    ("EsMul", MATH, "es/tensor_holder.py"),
+    ("EsDiv", MATH, "es/tensor_holder.py"),
+)
+
+
+def test_what_canns_own_package_calls_is_where_it_calls_it(
+    table: SymbolTable, cann_root: Path
+) -> None:
+    """Each symbol CANN's package calls in the seed flow: a strong export of the
+    library CANN's package calls it on, in the stand-in's layout, and declared by
+    this package in the group that loads that library."""
+    declared = {spec.name: spec for spec in SPECS}
+    by_file = {spec.file_name: spec for spec in table.libraries.values()}
+    exported: dict[str, dict[str, str]] = {}
+    for symbol, library, source in CANNS_SEED_CALLS:
+        spec = by_file[library]
+        if library not in exported:
+            exported[library] = dynamic_symbols(spec.install_dir(cann_root) / library)
+        assert exported[library].get(symbol) == "T", f"{symbol} ({source}) not in {library}"
+        (group,) = declared[symbol].groups
+        assert library in loader.GROUP_FILES[group], f"{symbol}: group {group}, not {library}"
 
 
 # -- child processes on the tree -----------------------------------------------------

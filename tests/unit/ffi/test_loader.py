@@ -136,6 +136,7 @@ def test_wrappers_are_searched_in_ge_capi(
     (ours / "ge" / "_capi").mkdir(parents=True)
     monkeypatch.setattr(loader, "_OUR_PACKAGE", (ours / "ge").resolve())
     monkeypatch.setattr(sys, "path", [str(ours), str(no_library / "empty"), str(site)])
+    monkeypatch.setattr(loader, "installer_site_dirs", lambda: [str(site), str(ours)])
     assert loader.candidate_paths("libgraph_wrapper.so") == [
         str(root / "python" / "site-packages" / "ge" / "_capi" / "libgraph_wrapper.so"),
         str(
@@ -156,6 +157,63 @@ def test_wrappers_are_searched_in_ge_capi(
             str(root / "lib64" / name),
         ]
     assert "libge_runner.so" not in {n for files in loader.GROUP_FILES.values() for n in files}
+
+
+def _site_packages_of(prefixes: list[str]) -> list[str]:
+    return [f"{p}/lib/site-packages" for p in prefixes]
+
+
+def test_the_installer_places_off_sys_path_are_searched_in_python_s_order(
+    no_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CANN's installer puts its wheel in the user site (not root) or the system
+    interpreter's site-packages (root); a venv sees neither on sys.path."""
+    import site as site_module
+
+    user, venv, base = (no_library / name for name in ("user", "venv", "base"))
+    monkeypatch.setattr(site_module, "getusersitepackages", lambda: str(user / "site"))
+    monkeypatch.setattr(site_module, "getsitepackages", _site_packages_of)
+    monkeypatch.setattr(sys, "prefix", str(venv))
+    monkeypatch.setattr(sys, "base_prefix", str(base))
+    monkeypatch.setattr(sys, "path", [str(no_library / "empty")])
+    assert loader.installer_site_dirs() == [
+        str(user / "site"),
+        f"{venv}/lib/site-packages",
+        f"{base}/lib/site-packages",
+    ]
+    paths = loader.candidate_paths("libge_runtime_wrapper.so")
+    assert paths[-4:] == [
+        str(user / "site" / "ge" / "_capi" / "libge_runtime_wrapper.so"),
+        str(venv / "lib" / "site-packages" / "ge" / "_capi" / "libge_runtime_wrapper.so"),
+        str(base / "lib" / "site-packages" / "ge" / "_capi" / "libge_runtime_wrapper.so"),
+        "libge_runtime_wrapper.so",
+    ]
+    # the failed search lists them
+    error = loader.Loader().load("ge").error
+    assert isinstance(error, LibraryNotFoundError)
+    tried = [path for path, _ in error.attempts]
+    assert paths[-2] in tried
+    assert str(user / "site" / "ge" / "_capi" / "libge_runtime_wrapper.so") in str(error)
+
+
+def test_the_base_interpreter_s_site_packages_is_where_a_root_install_is_found(
+    no_library: Path, monkeypatch: pytest.MonkeyPatch, ge_stub_library: str
+) -> None:
+    """A venv without system site-packages: CANN's wheel in the base interpreter's."""
+    import shutil
+    import site as site_module
+
+    base = no_library / "base"
+    capi = base / "lib" / "site-packages" / "ge" / "_capi"
+    capi.mkdir(parents=True)
+    shutil.copy(ge_stub_library, capi / "libgraph_wrapper.so")
+    monkeypatch.setattr(site_module, "getusersitepackages", lambda: str(no_library / "user"))
+    monkeypatch.setattr(site_module, "getsitepackages", _site_packages_of)
+    monkeypatch.setattr(sys, "base_prefix", str(base))
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "site-packages" not in p])
+    load = loader.Loader().load("graph")
+    assert load.error is None, load.error
+    assert load.paths == [str(capi / "libgraph_wrapper.so")]
 
 
 def test_op_libraries_load_first_and_globally(
@@ -200,6 +258,7 @@ def test_each_file_is_looked_for_where_cann_puts_it(
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(loader, "DEFAULT_ROOTS", (str(tmp_path / "cann"),))
     monkeypatch.setattr(loader, "capi_dirs_on_sys_path", lambda: [])
+    monkeypatch.setattr(loader, "installer_site_dirs", lambda: [])
     monkeypatch.setenv(loader.ENV_LIBRARY_DIR, str(tmp_path / "first"))
     cann = tmp_path / "cann"
     assert loader.candidate_paths("libascendcl.so") == [
