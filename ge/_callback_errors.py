@@ -51,6 +51,13 @@ class collecting:
             _run_idle_work()
 
 
+def inside_call() -> bool:
+    """Whether this thread is inside a C call that runs callbacks (a
+    :func:`collecting` block is active): what runs now may be a callback, on
+    whose return another thread's wait may depend."""
+    return bool(getattr(_local, "stack", None))
+
+
 _idle_work: list[Callable[[], None]] = []
 
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar, NoReturn, Optional
 
@@ -53,8 +54,11 @@ from ge import _callback_errors, _lifecycle
 from ge._callback_errors import raise_first
 
 _get_ident = threading.get_ident
-_turns = threading.Condition(threading.Lock())
-"""Closers, exclusive users and the calls that wait for them, for every object."""
+_turns = threading.Condition(threading.RLock())
+"""Closers, exclusive users and the calls that wait for them, for every object.
+
+Re-entrant: a signal handler may close an object while the main thread,
+which it interrupted, holds the condition's lock."""
 
 
 _deferred: list[NativeObject] = []
@@ -84,6 +88,27 @@ def release_deferred() -> None:
             obj._handle = None
             with contextlib.suppress(BaseException):  # nobody to report to here
                 obj._finalize(handle)
+
+
+def _wait_turn() -> bool:
+    """``_turns.wait()`` (its lock held); during the exit hooks only until their
+    deadline: False once it passed."""
+    deadline = _lifecycle.exit_deadline
+    if deadline is None:
+        _turns.wait()
+        return True
+    remaining = deadline - time.monotonic()
+    return remaining > 0 and (_turns.wait(remaining) or time.monotonic() < deadline)
+
+
+def _after_fork_in_child() -> None:
+    """The parent's waits and deferred objects mean nothing in a forked child."""
+    global _turns
+    _turns = threading.Condition(threading.RLock())
+    del _deferred[:]
+
+
+_lifecycle.on_fork(_after_fork_in_child)
 
 
 class NativeObject:
@@ -243,13 +268,23 @@ class NativeObject:
     def _detach(self) -> Optional[int]:
         """Take the handle away from this object once no call uses it.
 
-        Exactly one caller gets the handle; the others get None. Raises
-        ``RuntimeError`` when called from inside a call on this object.
+        Exactly one caller gets the handle, and keeps the object's turn until
+        it calls :meth:`_released` (after releasing the handle): another
+        closer waits for that, so that "closed" means "released". The others
+        get None. Raises ``RuntimeError`` when called from inside a call on
+        this object.
         """
+        if self._wiped():  # the parent's object in a forked child, or a wiped stand-in:
+            handle, self._handle = self._handle, None  # its calls are not ours to wait for
+            return handle
         tid = _get_ident()
         with _turns:
             while self._owner is not None:
-                _turns.wait()
+                if self._owner == tid:  # closing it already, further up this thread
+                    return None
+                if not _wait_turn():  # exit: a closer never came back
+                    _lifecycle.abandon()
+                    return None
             handle = self._handle
             if handle is None:
                 return None
@@ -258,16 +293,28 @@ class NativeObject:
             self._owner = tid
             self._handle = None
             while self._calls:
-                _turns.wait()
-            self._owner = None
-            _turns.notify_all()
+                if not _wait_turn():  # exit: a call never came back; leak the object
+                    _lifecycle.abandon()
+                    self._owner = None
+                    _turns.notify_all()
+                    return None
         return handle
+
+    def _released(self) -> None:
+        """The handle :meth:`_detach` returned is released (or given back): end the turn."""
+        if self._owner is not None:
+            with _turns:
+                self._owner = None
+                _turns.notify_all()
 
     def close(self) -> None:
         """Release the native object once no call uses it; harmless when closed."""
         self._refuse_inside_allocator()
         handle = self._detach()
-        if handle is None or self._wiped():
+        if handle is None:
+            return
+        if self._wiped():
+            self._released()
             return
         self._release_locks = ()  # what it needs from an allocator ends with it
         try:
@@ -276,6 +323,8 @@ class NativeObject:
             if self._reopen_if_release_fails:
                 self._handle = handle
             raise
+        finally:
+            self._released()
         if errors:
             raise_first(errors)
 

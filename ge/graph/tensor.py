@@ -344,6 +344,8 @@ class Tensor(NativeObject):
                 raise
             except Exception as exc:
                 raise TypeError(f"not a numpy data type: {type(dtype).__name__}") from exc
+            if wanted.subdtype is not None:  # would add dimensions (and could be huge)
+                raise TypeError(f"dtype {wanted} is a subarray type: __array__ keeps the shape")
         array = self.numpy()
         if wanted is not None:
             array = array.astype(wanted, copy=False)

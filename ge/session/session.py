@@ -86,6 +86,13 @@ class Session(NativeObject):
         self._graphs = GraphTable()
         checked = as_str_dict(options, _messages.SESSION_OPTIONS)
         with manager.lock:
+            if manager.finalizer is not None:  # no wait: it may wait for this thread
+                raise failure(
+                    "CreateSession",
+                    "GE is being finalized (ge.finalize() runs on another thread or "
+                    "called this one)",
+                    status=GE_SESSION_MANAGER_NOT_INIT,
+                )
             if not manager.initialized:
                 raise failure(
                     "CreateSession",
@@ -353,8 +360,13 @@ class Session(NativeObject):
                         ctypes.byref(outputs),
                         ctypes.byref(n_out),
                     )
+                # another thread may have changed the stream's allocator around the
+                # run: GE took the memory from either (refuse releases inside both)
+                also = registry.trampoline_of(s)
+                if also is trampoline:
+                    also = None
                 if state.memory_from is None:
-                    state.memory_from = trampoline
+                    state.memory_from = trampoline or also
                     self._sync_release_locks()
             finally:
                 self._leave()
@@ -363,7 +375,7 @@ class Session(NativeObject):
         if not status:
             try:
                 result = _adopt_outputs(
-                    outputs, n_out.value, "RunGraphWithStreamAsync", context, trampoline
+                    outputs, n_out.value, "RunGraphWithStreamAsync", context, trampoline, also
                 )
             except BaseException as exc:
                 errors.insert(0, exc)
@@ -416,6 +428,7 @@ def _adopt_outputs(
     api_name: str,
     context: dict[str, object],
     trampoline: Optional[Trampoline],
+    also: Optional[Trampoline] = None,
 ) -> list[Tensor]:
     """Own the output tensor handles of a run and free the C array.
 
@@ -432,8 +445,8 @@ def _adopt_outputs(
         tensors = [Tensor._adopt(h) for h in handles if h]
     finally:
         api.GeApiWrapper_Session_FreeTensorArray(outputs)
-    if trampoline is not None:
-        locks = (trampoline,)
+    if trampoline is not None or also is not None:
+        locks = tuple(t for t in (trampoline, also) if t is not None)
         for tensor in tensors:
             tensor._release_locks = locks
     if len(tensors) != count:

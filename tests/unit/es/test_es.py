@@ -577,3 +577,22 @@ def test_holders_of_two_builders(ge_stub: StubControl) -> None:
     with pytest.raises(TypeError):
         x.add("1")  # type: ignore[arg-type]
     assert x.__add__("1") is NotImplemented
+
+
+def test_attr_scope_of_an_unreadable_mapping_is_a_type_error() -> None:
+    from collections.abc import Mapping
+
+    from ge.es.graph_builder import attr_scope
+
+    class Unreadable(Mapping[str, object]):
+        def __getitem__(self, key: str) -> object:
+            raise KeyError(key)
+
+        def __len__(self) -> int:
+            return 1
+
+        def __iter__(self) -> Iterator[str]:
+            raise LookupError("no keys")
+
+    with pytest.raises(TypeError, match="no keys"), attr_scope(Unreadable()):
+        pass

@@ -615,3 +615,11 @@ def test_from_numpy_misuse(ge_stub: StubControl) -> None:
         Tensor.from_numpy(np.zeros(2), format="ND")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Format"):
         Tensor.from_numpy(np.zeros(2), format=-1)
+
+
+def test_array_protocol_refuses_a_subarray_dtype(ge_stub: StubControl) -> None:
+    """A subarray dtype would add dimensions (``(None, 84268288)``: gigabytes)."""
+    with Tensor.from_numpy(np.zeros((2, 3), np.float32)) as t:
+        with pytest.raises(TypeError, match="subarray"):
+            t.__array__((None, 84268288))
+        assert np.asarray(t, np.float64).dtype == np.float64
