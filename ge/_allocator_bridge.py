@@ -26,7 +26,7 @@ import itertools
 import threading
 from typing import Any, Optional, Protocol
 
-from ge._callback_errors import report
+from ge._callback_errors import note_others, report
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
 from ge.allocator.allocator import Allocator, MemBlock
 
@@ -76,10 +76,15 @@ class Trampoline:
                     f"not {type(block).__name__}"
                 )
             if block._size < size:  # MemBlock's slot: no property call per block
-                raise ValueError(
+                error = ValueError(
                     f"{type(self.allocator).__name__}.malloc({size}) returned {block!r}, "
                     "smaller than asked"
                 )
+                try:  # GE never sees it: handed back, not dropped
+                    self.allocator.free(block)
+                except BaseException as exc:
+                    note_others(error, [exc])
+                raise error
         except BaseException as exc:
             report(exc, self._defer)
             return None

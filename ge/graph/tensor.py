@@ -124,6 +124,8 @@ class Tensor(NativeObject):
             array = np.asarray(array)
         if not isinstance(array, np.ndarray):
             raise TypeError(f"array must be a numpy.ndarray, not {type(array).__name__}")
+        if type(array) is not np.ndarray:  # a subclass may lie in shape, dtype, nbytes...:
+            array = np.ndarray.view(array, np.ndarray)  # ...the buffer's own, from C
         fmt = coerce_enum(Format, format, "format")
         dt = from_numpy_dtype(array.dtype)
         tensor = cls.__new__(cls)

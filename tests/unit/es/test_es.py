@@ -596,3 +596,14 @@ def test_attr_scope_of_an_unreadable_mapping_is_a_type_error() -> None:
 
     with pytest.raises(TypeError, match="no keys"), attr_scope(Unreadable()):
         pass
+
+
+@pytest.mark.parametrize("dim", [2**63, 2**64 + 3])
+def test_builder_dims_past_int64_are_value_errors(ge_stub: Any, dim: int) -> None:
+    """C would keep the low 64 bits: ``2**64 + 3`` would silently be 3 and the graph run."""
+    import ge
+
+    with ge.GraphBuilder("g") as builder:
+        with pytest.raises(ValueError, match="int64"):
+            builder.input(0, ge.DataType.DT_FLOAT, (dim,))
+        assert builder.input(0, ge.DataType.DT_FLOAT, (2,)) is not None  # still usable
