@@ -23,6 +23,7 @@ that the package refuses a call that would take that mutex again
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from typing import Any, Optional, Protocol
 
@@ -56,6 +57,9 @@ class Trampoline:
         self.owner: Optional[int] = None
         """The thread inside MallocFn, GetAddrFn or FreeFn (GE holds the
         allocator's mutex then, so it is one thread at a time), else None."""
+        self.malloc_failed_on_entry = False
+        """MallocFn raised before its ``try`` (see :func:`_unraisable`): the block id
+        GE got is garbage, so the GetAddrFn that follows refuses it."""
         self._registry = registry
         self._block_ids = itertools.count(1)
         self.c_malloc = MallocFn(self._malloc)
@@ -95,6 +99,10 @@ class Trampoline:
         return block_id
 
     def _get_addr(self, block_id: Optional[int]) -> Optional[int]:
+        if self.malloc_failed_on_entry:  # GE holds whatever ctypes left as the block id
+            self.malloc_failed_on_entry = False
+            report(RuntimeError("MallocFn failed on entry: no block was made"), self._defer)
+            return None
         block = self.blocks.get(block_id or 0)  # no Python code of the user's runs here
         if block is None:
             report(RuntimeError(f"GE asked the address of unknown block {block_id}"), self._defer)
@@ -113,9 +121,44 @@ class Trampoline:
         finally:
             self.owner = None
 
+    def free_leftovers(self) -> None:
+        """After OnDestroy (GE freed every block): hand back the blocks whose FreeFn
+        failed on entry (never ran), so that they are not lost. From Python only."""
+        while self.blocks:
+            _, block = self.blocks.popitem()
+            try:
+                self.allocator.free(block)
+            except BaseException as exc:
+                report(exc, self._defer)
+
     def _on_destroy(self, user_handle: Optional[int]) -> None:
         self.destroyed = True
         self._registry.retire(self)
+
+
+_ENTRY_FAILURES = {"_malloc", "_free", "_get_addr", "_on_destroy"}
+
+
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an exception raised on entry to a trampoline, before
+    its ``try`` (a ``KeyboardInterrupt`` delivered there, a ``RecursionError``
+    near the limit, a tracing hook), reaches the caller like any callback error
+    instead of being printed by ctypes and lost. Others go to the previous hook."""
+    callback = getattr(unraisable, "object", None)
+    trampoline = getattr(callback, "__self__", None)
+    name = getattr(getattr(callback, "__func__", None), "__name__", "")
+    exc = getattr(unraisable, "exc_value", None)
+    if isinstance(trampoline, Trampoline) and name in _ENTRY_FAILURES and exc is not None:
+        if name == "_malloc":
+            trampoline.malloc_failed_on_entry = True
+        trampoline.owner = None
+        report(exc, trampoline._defer)
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
+sys.unraisablehook = _unraisable
 
 
 def refuse_reentry(trampoline: Optional[Trampoline], what: str) -> None:

@@ -183,8 +183,12 @@ class Registry:
         self._graveyard.append(trampoline)
 
     def bury(self) -> None:
-        """Release retired trampolines; call only from Python, never from a callback."""
+        """Release retired trampolines; call only from Python, never from a callback
+        (nor with a lock held: it may run an allocator's ``free``)."""
+        graves = self._graveyard[:]
         del self._graveyard[:]
+        for trampoline in graves:
+            trampoline.free_leftovers()
 
     # -- exceptions no caller was waiting for ------------------------------------------
 
@@ -209,7 +213,7 @@ class Registry:
             self.current.clear()
             self.alive.clear()
             self._deferred.clear()
-            self.bury()
+            del self._graveyard[:]  # no free: the blocks died with the native state
 
 
 registry = Registry()

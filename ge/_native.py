@@ -51,7 +51,7 @@ from typing import Any, ClassVar, NoReturn, Optional
 from typing_extensions import Self
 
 from ge import _callback_errors, _lifecycle
-from ge._callback_errors import raise_first
+from ge._callback_errors import detached, raise_first
 
 _get_ident = threading.get_ident
 _turns = threading.Condition(threading.RLock())
@@ -86,7 +86,7 @@ def release_deferred() -> None:
         handle = obj._handle
         if handle is not None:
             obj._handle = None
-            with contextlib.suppress(BaseException):  # nobody to report to here
+            with contextlib.suppress(BaseException), detached():  # nobody to report to here
                 obj._finalize(handle)
 
 
@@ -158,16 +158,27 @@ class NativeObject:
 
         ``why`` (what the call is, for the error) goes to :meth:`_raise_closed`.
         """
-        tid = _get_ident()
-        self._calls.append(tid)
-        owner = self._owner
-        if owner is not None and owner != tid and self._handle is not None:
-            self._wait_for_owner(tid)  # changed by another thread; a closing one fails below
-        handle = self._handle
-        if handle is None:
-            self._leave()
-            self._raise_closed(*why)
-        return handle
+        try:  # first: an interrupt (a signal's exception) never leaves a call counted
+            tid = _get_ident()
+            self._calls.append(tid)
+            owner = self._owner
+            if owner is not None and owner != tid and self._handle is not None:
+                self._wait_for_owner(tid)  # changed by another thread; a closing one fails below
+            handle = self._handle
+            if handle is None:
+                self._raise_closed(*why)
+            return handle
+        except BaseException:
+            self._unenter()
+            raise
+
+    def _unenter(self) -> None:
+        """Undo this thread's :meth:`_enter` that raised (closed, or interrupted)."""
+        with contextlib.suppress(ValueError):  # interrupted before it counted itself
+            self._calls.remove(_get_ident())
+        if self._owner is not None:
+            with _turns:
+                _turns.notify_all()
 
     def _leave(self) -> None:
         """End a call started by :meth:`_enter` on this thread."""
@@ -349,8 +360,10 @@ class NativeObject:
             _callback_errors.when_idle(release_deferred)
             return
         # Unreachable, so no call is in flight: take the handle without waiting.
+        # Its callbacks' errors go to their stream, never to the call this
+        # thread happens to be making when the collector runs (detached).
         self._handle = None
-        with contextlib.suppress(BaseException):  # nobody to report to here
+        with contextlib.suppress(BaseException), detached():
             self._finalize(handle)
 
     def __copy__(self) -> NoReturn:

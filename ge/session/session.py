@@ -176,9 +176,11 @@ class Session(NativeObject):
     def _finalize(self, handle: int) -> None:
         # The session leaves the manager with its weak reference. It must not
         # wait for the manager's lock: the collector may run this inside a call
-        # that ge.finalize() (holding that lock) is waiting for. Nobody to
-        # report to: what callbacks raise stays deferred for the stream.
-        self._release_native(handle)
+        # that ge.finalize() is waiting for. Nobody to report to: what
+        # callbacks raise is deferred for the stream (or ge.finalize()).
+        owned, errors = self._release_native(handle)
+        for exc in errors:  # kept for the stream's next call, else for ge.finalize()
+            registry.defer(owned[0] if owned else 0, exc)
 
     def _release_native(self, handle: int) -> tuple[list[int], list[BaseException]]:
         """Unregister the allocators this session owns and destroy the session

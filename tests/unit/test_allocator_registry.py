@@ -123,7 +123,7 @@ def test_deferred_exceptions_and_the_graveyard() -> None:
     assert own.take_deferred(1) == [first, second] and own.take_deferred(1) == []
     own.defer(3, first)
     assert own.take_all_deferred() == [second, first] and own.take_all_deferred() == []
-    fake: Any = type("T", (), {"token": 5})()
+    fake: Any = type("T", (), {"token": 5, "free_leftovers": lambda self: None})()
     own.alive[5] = fake
     own.retire(fake)
     assert 5 not in own.alive and own._graveyard == [fake]

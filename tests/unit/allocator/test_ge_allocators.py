@@ -418,3 +418,46 @@ def test_outputs_of_a_run_whose_allocator_changed_meanwhile_refuse_both(
     stream.synchronize()
     np.testing.assert_array_equal(out.numpy(), _expected())
     out.close()
+
+
+def test_a_free_failing_in_the_collector_is_not_raised_by_an_unrelated_call(
+    ge_ready: Any, make_graph: Any
+) -> None:
+    """The collector frees an output of stream A (whose allocator's free raises)
+    while a run on stream B is inside C: B's run succeeds with its outputs; the
+    error is kept for stream A's next call."""
+    with ge.acl.Stream() as a, ge.acl.Stream() as b, ge.Session() as session:
+        with make_graph() as graph:
+            session.add_graph(1, graph)
+        failing, collecting_alloc = Recording(), Recording()
+        session.register_external_allocator(a, failing)
+        session.register_external_allocator(b, collecting_alloc)
+        for s in (a, b):  # load the graph on both streams
+            (out,) = session.run_graph_with_stream_async(1, s, _inputs())
+            s.synchronize()
+            out.close()
+        (out_a,) = session.run_graph_with_stream_async(1, a, _inputs())
+        a.synchronize()
+        cycle: list[Any] = [out_a]
+        cycle.append(cycle)  # only the collector frees it
+        del out_a, cycle
+        failing.fail_free = KeyError("free of stream A failed")
+        frees = failing.frees
+        gc.disable()
+        try:
+            original = collecting_alloc.malloc
+            collecting_alloc.malloc = (  # type: ignore[method-assign]
+                lambda size: (gc.collect(), original(size))[1]
+            )
+            (out_b,) = session.run_graph_with_stream_async(1, b, _inputs())
+        finally:
+            gc.enable()
+        collecting_alloc.malloc = original  # type: ignore[method-assign]
+        assert failing.frees == frees + 1  # the collector freed A's output inside B's run
+        b.synchronize()
+        np.testing.assert_array_equal(out_b.numpy(), _expected())
+        out_b.close()
+        failing.fail_free = None
+        with pytest.raises(KeyError, match="free of stream A failed"):
+            session.unregister_external_allocator(a)
+        session.unregister_external_allocator(b)
