@@ -21,6 +21,7 @@ all. Closing waits for the session's calls in flight on other threads.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional
@@ -49,7 +50,7 @@ from ge._ffi.std_map import empty_std_map
 from ge._native import NativeObject
 from ge._session_manager import manager
 from ge.acl import StreamLike
-from ge.acl._stream import ge_stream_handle
+from ge.acl._stream import Stream, ge_stream_handle
 from ge.allocator import Allocator
 from ge.graph import Graph, Tensor
 from ge.session._graphs import GraphState, GraphTable
@@ -288,7 +289,8 @@ class Session(NativeObject):
         fn = api.GeSessionLoadGraph if _ffi.has("GeSessionLoadGraph") else None
         if fn is None:
             fn = getattr(api, SESSION_LOAD_GRAPH)
-        with self._calling("LoadGraph", gid, s) as handle:
+        on = stream._calling() if isinstance(stream, Stream) else contextlib.nullcontext()
+        with on, self._calling("LoadGraph", gid, s) as handle:
             state = self._graph("LoadGraph", gid, s)
             trampoline = registry.trampoline_of(s)
             refuse_reentry(trampoline, "loading a graph")
@@ -346,30 +348,38 @@ class Session(NativeObject):
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
         context: dict[str, object] = {"graph_id": gid, "stream": s}
+        # a Stream is counted in flight too: no other thread destroys it under GE
         with used as (c_inputs, count):
             handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
             try:
-                state = self._graph("RunGraphWithStreamAsync", gid, s)
-                trampoline = registry.ensure_default(handle, self._session_id, s)
-                refuse_reentry(trampoline, "running a graph on its stream")
-                with collecting() as errors:
-                    status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                        handle,
-                        gid,
-                        s,
-                        c_inputs,
-                        count,
-                        ctypes.byref(outputs),
-                        ctypes.byref(n_out),
-                    )
-                # another thread may have changed the stream's allocator around the
-                # run: GE took the memory from either (refuse releases inside both)
-                also = registry.trampoline_of(s)
-                if also is trampoline:
-                    also = None
-                if state.memory_from is None:
-                    state.memory_from = trampoline or also
-                    self._sync_release_locks()
+                on = stream if isinstance(stream, Stream) else None
+                if on is not None:
+                    on._enter()
+                try:
+                    state = self._graph("RunGraphWithStreamAsync", gid, s)
+                    trampoline = registry.ensure_default(handle, self._session_id, s)
+                    refuse_reentry(trampoline, "running a graph on its stream")
+                    with collecting() as errors:
+                        status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                            handle,
+                            gid,
+                            s,
+                            c_inputs,
+                            count,
+                            ctypes.byref(outputs),
+                            ctypes.byref(n_out),
+                        )
+                    # another thread may have changed the stream's allocator around the
+                    # run: GE took the memory from either (refuse releases inside both)
+                    also = registry.trampoline_of(s)
+                    if also is trampoline:
+                        also = None
+                    if state.memory_from is None:
+                        state.memory_from = trampoline or also
+                        self._sync_release_locks()
+                finally:
+                    if on is not None:
+                        on._leave()
             finally:
                 self._leave()
         errors.extend(registry.take_deferred(s))

@@ -31,6 +31,7 @@ TIMEOUT = 20.0
         "signal_handler_finalizes",
         "finalize_vs_callback_using_manager",
         "exit_with_daemon_in_callback",
+        "stream_destroy_waits_for_a_run_on_it",
         pytest.param(
             "fork_while_inside",
             marks=pytest.mark.skipif(sys.platform == "win32", reason="no fork"),

@@ -250,6 +250,39 @@ def exit_with_daemon_in_callback(deadline: float) -> None:
     sys.exit(0)  # the exit hooks run; GE's allocator mutex is held forever
 
 
+def stream_destroy_waits_for_a_run_on_it(deadline: float) -> None:
+    """``Stream.destroy()`` on one thread while another thread's run on that stream
+    is inside its allocator's malloc: the destroy waits for the run (the stream is
+    counted in flight), never destroying the stream under GE."""
+    entered = threading.Event()
+
+    def dawdle() -> None:
+        entered.set()
+        time.sleep(WAIT)
+
+    hook = Hook()
+    session, stream = session_with_hook(hook)
+    run_once(session, stream)  # loads the graph
+    hook.on_malloc = dawdle
+    errors: list[str] = []
+    outs: list[ge.Tensor] = []
+    x = ge.Tensor.from_numpy(np.arange(4, dtype=np.float32))
+    runner = thread(
+        lambda: outs.extend(session.run_graph_with_stream_async(1, stream, [x, x])), errors
+    )
+    entered.wait()
+    destroyer = thread(stream.destroy, errors, device=False)
+    time.sleep(WAIT / 3)
+    assert destroyer.is_alive()  # waiting for the run to leave the stream
+    join(runner, deadline, errors)
+    join(destroyer, deadline, errors)  # its queue ran: the outputs are ready
+    np.testing.assert_array_equal(outs[0].numpy(), 2 * np.arange(4, dtype=np.float32))
+    for out in outs:
+        out.close()
+    x.close()
+    session.close()
+
+
 def fork_while_inside(deadline: float) -> None:
     """``os.fork()`` while another thread is inside an allocator callback (holding GE's
     allocator mutex, counted in flight on a session): the child comes up, refuses
@@ -304,6 +337,7 @@ SCENARIOS: dict[str, Callable[[float], None]] = {
         signal_handler_finalizes,
         finalize_vs_callback_using_manager,
         exit_with_daemon_in_callback,
+        stream_destroy_waits_for_a_run_on_it,
         fork_while_inside,
     )
 }
