@@ -90,6 +90,11 @@ def release_deferred() -> None:
                 obj._finalize(handle)
 
 
+_waiting = 0
+"""Threads waiting on ``_turns`` (any object): a closer that ends its turn
+notifies only when some thread waits (the common close takes no lock twice)."""
+
+
 def _wait_turn() -> bool:
     """``_turns.wait()`` (its lock held); during the exit hooks only until their
     deadline: False once it passed."""
@@ -99,6 +104,26 @@ def _wait_turn() -> bool:
         return True
     remaining = deadline - time.monotonic()
     return remaining > 0 and (_turns.wait(remaining) or time.monotonic() < deadline)
+
+
+class _Waiter:
+    """``with _Waiter():`` inside ``with _turns:``, around code that may wait for an
+    owner to end its turn: counted in ``_waiting`` *before* it looks at the owner,
+    so that :meth:`NativeObject._released` (which reads the count without the lock,
+    after clearing the owner) never misses it."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _waiting
+        _waiting += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _waiting
+        _waiting -= 1
+
+
+_waiter = _Waiter()
 
 
 def _after_fork_in_child() -> None:
@@ -176,6 +201,10 @@ class NativeObject:
         """Undo this thread's :meth:`_enter` that raised (closed, or interrupted)."""
         with contextlib.suppress(ValueError):  # interrupted before it counted itself
             self._calls.remove(_get_ident())
+        self._unenter_notify()
+
+    def _unenter_notify(self) -> None:
+        """A call left: wake the owner that may wait for it."""
         if self._owner is not None:
             with _turns:
                 _turns.notify_all()
@@ -191,10 +220,10 @@ class NativeObject:
         """Step aside while another thread closes or changes the object."""
         calls = self._calls
         calls.remove(tid)
-        with _turns:
+        with _turns, _waiter:
             _turns.notify_all()  # the owner may be waiting for this call
             while self._owner is not None:
-                _turns.wait()
+                _wait_turn()
             calls.append(tid)
 
     def _calling(self, *why: Any) -> _Calling:
@@ -224,14 +253,14 @@ class NativeObject:
     def _take_turn(self) -> int:
         self._refuse_inside_allocator()
         tid = _get_ident()
-        with _turns:
+        with _turns, _waiter:
             while self._owner is not None:
-                _turns.wait()
+                _wait_turn()
             if tid in self._calls:
                 raise RuntimeError(self._reentry_message())
             self._owner = tid
             while self._calls:
-                _turns.wait()
+                _wait_turn()
             handle = self._handle
             if handle is None:
                 self._owner = None
@@ -285,37 +314,42 @@ class NativeObject:
         get None. Raises ``RuntimeError`` when called from inside a call on
         this object.
         """
-        if self._wiped():  # the parent's object in a forked child, or a wiped stand-in:
+        if getattr(self, "_epoch", -1) != _lifecycle.native_epoch:  # forked child, wiped stand-in:
             handle, self._handle = self._handle, None  # its calls are not ours to wait for
             return handle
+        global _waiting
         tid = _get_ident()
         with _turns:
-            while self._owner is not None:
-                if self._owner == tid:  # closing it already, further up this thread
+            _waiting += 1  # _Waiter written out: every close passes here
+            try:
+                while self._owner is not None:
+                    if self._owner == tid:  # closing it already, further up this thread
+                        return None
+                    if not _wait_turn():  # exit: a closer never came back
+                        _lifecycle.abandon()
+                        return None
+                handle = self._handle
+                if handle is None:
                     return None
-                if not _wait_turn():  # exit: a closer never came back
-                    _lifecycle.abandon()
-                    return None
-            handle = self._handle
-            if handle is None:
-                return None
-            if tid in self._calls:
-                raise RuntimeError(self._reentry_message())
-            self._owner = tid
-            self._handle = None
-            while self._calls:
-                if not _wait_turn():  # exit: a call never came back; leak the object
-                    _lifecycle.abandon()
-                    self._owner = None
-                    _turns.notify_all()
-                    return None
+                if tid in self._calls:
+                    raise RuntimeError(self._reentry_message())
+                self._owner = tid
+                self._handle = None
+                while self._calls:
+                    if not _wait_turn():  # exit: a call never came back; leak the object
+                        _lifecycle.abandon()
+                        self._owner = None
+                        _turns.notify_all()
+                        return None
+            finally:
+                _waiting -= 1
         return handle
 
     def _released(self) -> None:
         """The handle :meth:`_detach` returned is released (or given back): end the turn."""
-        if self._owner is not None:
+        self._owner = None  # a waiter counts itself before it looks at the owner (GIL)
+        if _waiting:
             with _turns:
-                self._owner = None
                 _turns.notify_all()
 
     def close(self) -> None:

@@ -58,17 +58,18 @@ class Inputs:
             raise
 
     def __exit__(self, *exc_info: object) -> None:
+        # NativeObject._leave written out with C calls only: an interrupt (a
+        # signal's exception) is raised after a removal, never before one, so
+        # the tensors after ``i`` are the ones still to leave
         tensors = self._tensors
-        tid = _get_ident()
-        interrupted: BaseException | None = None
-        for tensor in tensors:
-            before = -1
-            try:
-                before = tensor._calls.count(tid)
-                tensor._leave()
-            except BaseException as exc:  # a signal's exception: leave the others first
-                interrupted = exc
-                if before < 0 or tensor._calls.count(tid) == before:
-                    tensor._unenter()  # interrupted before its _leave removed the call
-        if interrupted is not None:
-            raise interrupted
+        i = -1
+        try:
+            tid = _get_ident()
+            for i, tensor in enumerate(tensors):  # noqa: B007 - read in the handler
+                tensor._calls.remove(tid)
+                if tensor._owner is not None:
+                    tensor._unenter_notify()
+        except BaseException:
+            for tensor in tensors[i + 1 :]:
+                tensor._unenter()
+            raise

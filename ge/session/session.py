@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional
 
@@ -59,6 +60,7 @@ from ge.session._inputs import Inputs
 __all__ = ["Session", "has_session"]
 
 _VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
+_get_ident = threading.get_ident
 
 
 def has_session(session_id: int) -> bool:
@@ -371,15 +373,16 @@ class Session(NativeObject):
                         )
                     # another thread may have changed the stream's allocator around the
                     # run: GE took the memory from either (refuse releases inside both)
-                    also = registry.trampoline_of(s)
-                    if also is trampoline:
-                        also = None
+                    now = registry.current.get(s)
+                    also = None if now is None or now.trampoline is trampoline else now.trampoline
                     if state.memory_from is None:
                         state.memory_from = trampoline or also
                         self._sync_release_locks()
                 finally:
-                    if on is not None:
-                        on._leave()
+                    if on is not None:  # on._leave() written out (the hot path)
+                        on._calls.remove(_get_ident())
+                        if on._owner is not None:
+                            on._unenter_notify()
             finally:
                 self._leave()
         errors.extend(registry.take_deferred(s))
