@@ -336,6 +336,8 @@ class Tensor(NativeObject):
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray[Any, Any]:
         """numpy's array protocol: always a new array (``copy=False`` is refused)."""
+        if copy is not None and not isinstance(copy, (bool, np.bool_)):
+            raise TypeError(f"copy must be True, False or None, not {type(copy).__name__}")
         if copy is False:
             raise ValueError("a Tensor's data cannot be viewed without a copy")
         wanted: Optional[np.dtype[Any]] = None

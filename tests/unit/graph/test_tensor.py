@@ -667,3 +667,10 @@ def test_dims_past_int64_are_value_errors(ge_stub: StubControl, dim: int) -> Non
         Shape([dim])
     with TensorDesc([2]) as desc, pytest.raises(ValueError, match="int64"):
         desc.set_shape([dim])
+
+
+def test_array_protocol_copy_must_be_a_bool_or_none(ge_stub: StubControl) -> None:
+    with Tensor.from_numpy(np.zeros(2, np.float32)) as t:
+        with pytest.raises(TypeError, match="copy"):
+            t.__array__(None, "yes")
+        assert t.__array__(None, True).shape == (2,)
