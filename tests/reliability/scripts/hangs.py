@@ -133,7 +133,11 @@ def acl_finalize_vs_int_stream_copy(deadline: float) -> None:
 
     _copies.copy_stream = slow
     errors: list[str] = []
-    t = thread(lambda: buf.copy_from(np.zeros(16, np.float32), stream=0), errors)
+    def copy() -> None:
+        ge.acl.Device(0).set()  # no reset: ACL may be finalized when the copy returns
+        buf.copy_from(np.zeros(16, np.float32), stream=0)
+
+    t = thread(copy, errors, device=False)
     entered.wait()
     ge.acl.finalize()
     join(t, deadline, errors)
@@ -156,11 +160,13 @@ def acl_finalize_vs_stream_destroy(deadline: float) -> None:
 
 
 def finalize_inside_own_callback(deadline: float) -> None:
-    """``ge.finalize()``, ``Session.close()`` and ``ge.acl.finalize()`` from inside an
-    allocator callback of the session's own run: a clear RuntimeError reaches the run."""
+    """``ge.finalize()``, ``Session.close()`` and ``ge.acl.finalize()`` (whose stream
+    the run uses) from inside an allocator callback of the session's own run: a
+    clear RuntimeError reaches the run, and everything stays usable."""
     for call, words in (
         (ge.finalize, "ge.finalize() called from inside"),
         (None, "from inside a call on it"),
+        (ge.acl.finalize, "ge.acl.finalize() called from inside a call on a stream"),
     ):
         hook = Hook()
         session, stream = session_with_hook(hook)
