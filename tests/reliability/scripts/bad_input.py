@@ -8,7 +8,8 @@ and arrays, objects whose ``__int__``/``__index__``/``__len__``/``__iter__``/
 ``__fspath__`` raise, closed and live native objects of every kind...). A call
 may succeed or raise ``TypeError``, ``ValueError`` or ``GeError``; nothing
 else, and it must not succeed when given (at any depth of a list) a closed
-native object or an object whose special methods raise (``must_refuse``). (Targets that allocate what they are asked for may also raise
+native object or an object whose special methods raise (``must_refuse``).
+(Targets that allocate what they are asked for may also raise
 ``MemoryError``: the address space is capped here, a request of terabytes is
 valid but cannot be met.) Paths are mapped into TMPDIR so that no stray file
 is written or read elsewhere.

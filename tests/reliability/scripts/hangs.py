@@ -133,6 +133,7 @@ def acl_finalize_vs_int_stream_copy(deadline: float) -> None:
 
     _copies.copy_stream = slow
     errors: list[str] = []
+
     def copy() -> None:
         ge.acl.Device(0).set()  # no reset: ACL may be finalized when the copy returns
         buf.copy_from(np.zeros(16, np.float32), stream=0)
