@@ -53,6 +53,7 @@ import atexit
 import contextlib
 import enum
 import os
+import threading
 import time
 from typing import Callable, Optional
 
@@ -99,6 +100,20 @@ def abandon() -> None:
     """A call in flight never came back during exit: skip the later exit hooks."""
     global _abandoned
     _abandoned = True
+
+
+def wait_at_exit(condition: threading.Condition) -> bool:
+    """``condition.wait()`` (its lock held); while the exit hooks run, only until their
+    deadline: then :func:`abandon` and False."""
+    deadline = exit_deadline
+    if deadline is None:
+        condition.wait()
+        return True
+    remaining = deadline - time.monotonic()
+    if remaining > 0 and (condition.wait(remaining) or time.monotonic() < deadline):
+        return True
+    abandon()
+    return False
 
 
 def on_busy(probe: Callable[[], bool]) -> None:

@@ -69,7 +69,8 @@ class SessionManager:
                     f"{what} called from inside a callback while another thread runs "
                     "ge.finalize(), which may wait for this call: it would deadlock"
                 )
-            self.done.wait()
+            if not _lifecycle.wait_at_exit(self.done):
+                raise RuntimeError(f"{what}: gave up waiting for another thread's finalize at exit")
 
     def add(self, session: ManagedSession) -> int:
         """Register a new live session and return its id."""

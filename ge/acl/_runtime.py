@@ -92,7 +92,8 @@ def _wait_for_finalize(what: str) -> None:
                 f"{what} called from inside a callback while another thread runs "
                 "ge.acl.finalize(), which may wait for this call: it would deadlock"
             )
-        state.done.wait()
+        if not _lifecycle.wait_at_exit(state.done):
+            raise RuntimeError(f"{what}: gave up waiting for another thread's finalize at exit")
 
 
 def is_initialized() -> bool:
