@@ -147,6 +147,19 @@ class Tensor(NativeObject):
         NativeObject.__init__(tensor, handle)
         return tensor
 
+    @classmethod
+    def _adopt_into(cls, handle: int, owners: list[Tensor]) -> None:
+        """:meth:`_adopt` for a list: the tensor is in ``owners`` before it owns the
+        handle, so that an interrupt can never leave the handle owned by a tensor
+        the caller does not know of (the caller destroys the handles no tensor of
+        ``owners`` holds)."""
+        tensor = cls.__new__(cls)
+        tensor._handle = None
+        owners.append(tensor)
+        tensor._dims = None
+        tensor._dtype = None
+        NativeObject.__init__(tensor, handle)  # its last step stores the handle
+
     def _release(self, handle: int) -> list[BaseException]:
         # Destroying an output of an async run frees its block through the
         # allocator's FreeFn: carry what the callback raises to the caller.

@@ -30,7 +30,7 @@ from typing import Any, NoReturn, Optional
 from ge import _ffi, _messages
 from ge._allocator_bridge import Trampoline, refuse_reentry
 from ge._allocator_registry import registry
-from ge._callback_errors import collecting, raise_with
+from ge._callback_errors import collecting, detached, raise_with
 from ge._checks import as_int, as_str_dict
 from ge._checks import graph_id as checked_graph_id
 from ge._ffi import api
@@ -320,19 +320,30 @@ class Session(NativeObject):
         used = Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
-        with used as (c_inputs, count):
-            # the explicit form of _calling(): this is the hot path (benchmarks/bench_calls.py)
-            handle = self._enter("RunGraph", gid, None)
-            try:
-                self._graph("RunGraph", gid)
-                status = api.GeApiWrapper_Session_RunGraph(
-                    handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
-                )
-            finally:
-                self._leave()
-        if status:
-            raise ge_error("RunGraph", status, {"graph_id": gid})
-        return _adopt_outputs(outputs, n_out.value, "RunGraph", {"graph_id": gid}, None)
+        handed = [False]  # set by _adopt_outputs once it owns the outputs
+        try:
+            with used as (c_inputs, count):
+                # the explicit form of _calling(): the hot path (benchmarks/bench_calls.py)
+                tid = _get_ident()
+                handle = self._enter("RunGraph", gid, None)
+                try:
+                    self._graph("RunGraph", gid)
+                    status = api.GeApiWrapper_Session_RunGraph(
+                        handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
+                    )
+                finally:
+                    self._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                    if self._owner is not None:
+                        self._unenter_notify()
+            if status:
+                raise ge_error("RunGraph", status, {"graph_id": gid})
+            return _adopt_outputs(
+                outputs, n_out.value, "RunGraph", {"graph_id": gid}, None, handed=handed
+            )
+        except BaseException:
+            if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
+                _drop_outputs(outputs, n_out.value)
+            raise
 
     def run_graph_with_stream_async(
         self, graph_id: int, stream: StreamLike, inputs: Sequence[Tensor]
@@ -350,7 +361,28 @@ class Session(NativeObject):
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
         context: dict[str, object] = {"graph_id": gid, "stream": s}
+        handed = [False]  # set by _adopt_outputs once it owns the outputs
+        try:
+            return self._run_async(gid, s, stream, used, outputs, n_out, context, handed)
+        except BaseException:
+            if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
+                _drop_outputs(outputs, n_out.value)
+            raise
+
+    def _run_async(
+        self,
+        gid: int,
+        s: int,
+        stream: StreamLike,
+        used: Inputs,
+        outputs: Any,
+        n_out: ctypes.c_size_t,
+        context: dict[str, object],
+        handed: list[bool],
+    ) -> list[Tensor]:
+        """:meth:`run_graph_with_stream_async` once its arguments are checked."""
         # a Stream is counted in flight too: no other thread destroys it under GE
+        tid = _get_ident()
         with used as (c_inputs, count):
             handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
             try:
@@ -379,18 +411,26 @@ class Session(NativeObject):
                         state.memory_from = trampoline or also
                         self._sync_release_locks()
                 finally:
-                    if on is not None:  # on._leave() written out (the hot path)
-                        on._calls.remove(_get_ident())
+                    if on is not None:  # on._leave() with C calls only (interrupts)
+                        on._calls.remove(tid)
                         if on._owner is not None:
                             on._unenter_notify()
             finally:
-                self._leave()
+                self._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                if self._owner is not None:
+                    self._unenter_notify()
         errors.extend(registry.take_deferred(s))
         result: list[Tensor] = []
         if not status:
             try:
                 result = _adopt_outputs(
-                    outputs, n_out.value, "RunGraphWithStreamAsync", context, trampoline, also
+                    outputs,
+                    n_out.value,
+                    "RunGraphWithStreamAsync",
+                    context,
+                    trampoline,
+                    also,
+                    handed,
                 )
             except BaseException as exc:
                 errors.insert(0, exc)
@@ -444,22 +484,43 @@ def _adopt_outputs(
     context: dict[str, object],
     trampoline: Optional[Trampoline],
     also: Optional[Trampoline] = None,
+    handed: Optional[list[bool]] = None,
 ) -> list[Tensor]:
     """Own the output tensor handles of a run and free the C array.
 
     A run that succeeded without an array (GE could not build it: the
-    tensors died with it) is an error. ``trampoline``: the Python allocator
-    the outputs' memory comes from (releasing them takes its lock).
+    tensors died with it) is an error. ``trampoline`` (and ``also``): the
+    Python allocator the outputs' memory comes from (releasing them takes its
+    lock). ``handed[0]`` is set first thing: from then on this function owns
+    the outputs, and an interrupt anywhere destroys those it did not adopt.
     """
-    if not outputs:
-        raise failure(
-            api_name, f"GE ran the graph but returned no array for its {count} output(s)", context
-        )
+    tensors: list[Tensor] = []
+    handles: list[int] = []
+    if handed is None:
+        handed = [False]
     try:
+        handed[0] = True  # first: from here on, this function frees what it does not adopt
+        if not outputs:
+            raise failure(
+                api_name,
+                f"GE ran the graph but returned no array for its {count} output(s)",
+                context,
+            )
         handles = outputs[:count]
-        tensors = [Tensor._adopt(h) for h in handles if h]
+        for h in handles:
+            if h:
+                Tensor._adopt_into(h, tensors)
+    except BaseException:
+        if handed[0]:
+            owned = {t._handle for t in tensors}
+            with detached():  # what FreeFn raises is the stream's, not this error's
+                for h in handles or (outputs[:count] if outputs else []):
+                    if h and h not in owned:
+                        api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+        raise
     finally:
-        api.GeApiWrapper_Session_FreeTensorArray(outputs)
+        if handed[0] and outputs:
+            api.GeApiWrapper_Session_FreeTensorArray(outputs)
     if trampoline is not None or also is not None:
         locks = tuple(t for t in (trampoline, also) if t is not None)
         for tensor in tensors:
@@ -469,3 +530,16 @@ def _adopt_outputs(
             tensor.close()
         raise failure(api_name, "GE returned a NULL output tensor", context)
     return tensors
+
+
+def _drop_outputs(outputs: Any, count: int) -> None:
+    """Destroy the outputs of a run that nobody took (an interrupt right after the
+    run), and their array. Never raises: the interrupt is what the caller gets."""
+    if not outputs:
+        return
+    with contextlib.suppress(BaseException), detached():
+        for h in outputs[:count]:
+            if h:
+                api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+    with contextlib.suppress(BaseException):
+        api.GeApiWrapper_Session_FreeTensorArray(outputs)

@@ -575,3 +575,73 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
                 out.close()
             assert a._calls == [] and b._calls == [] and session._calls == [], k
     assert hit > 10  # the lines of both were reached
+
+
+def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
+    session: Any, make_graph: Any, ge_stub: Any
+) -> None:
+    """A KeyboardInterrupt right after GE made a run's outputs, then at each line of
+    taking them (``_adopt_outputs``, ``Tensor._adopt_into``, the object's
+    ``__init__``) in turn: it reaches the caller, and every output tensor is
+    either owned by a Python object or destroyed, exactly once (the stand-in's
+    strict mode aborts on a double free). Lines of the exception handlers are
+    left out: a signal's exception lands after a call, never on a line."""
+    import inspect
+    import sys
+
+    from ge._native import NativeObject
+    from ge.session import session as session_module
+
+    def window(fn: Any, first: str = "") -> tuple[Any, int, int]:
+        code = fn.__code__
+        source = inspect.getsource(fn).splitlines()
+        start = next((i for i, line in enumerate(source) if line.strip() == first), 0)
+        end = next(
+            (i for i, line in enumerate(source) if line.strip().startswith("except BaseException")),
+            len(source),
+        )
+        return code, code.co_firstlineno + start, code.co_firstlineno + end
+
+    windows = {
+        code: (start, end)
+        for code, start, end in (
+            window(ge.Session.run_graph, "if status:"),
+            window(session_module._adopt_outputs),
+            window(ge.Tensor._adopt_into.__func__),
+            window(NativeObject.__init__),
+        )
+    }
+    with make_graph() as graph:
+        session.add_graph(1, graph)
+    x = np.ones((2, 3), np.float32)
+    hit = 0
+    for k in range(1, 40):
+        lines = [0]
+
+        def count(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
+            start, end = windows[frame.f_code]
+            if event == "line" and start <= frame.f_lineno < end:
+                lines[0] += 1
+                if lines[0] == k:
+                    raise KeyboardInterrupt
+            return count
+
+        def tracer(frame: Any, event: str, arg: Any, count: Any = count) -> Any:
+            return count if frame.f_code in windows else None
+
+        with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
+            base = ge_stub.live_counts()
+            sys.settrace(tracer)
+            try:
+                outs = session.run_graph(1, [a, b])
+            except KeyboardInterrupt:
+                hit += 1
+                outs = []
+            finally:
+                sys.settrace(None)
+            for out in outs:
+                out.close()
+            gc.collect()
+            assert ge_stub.live_counts() == base, k
+            assert session._calls == [], k
+    assert hit > 5
