@@ -363,80 +363,68 @@ class Session(NativeObject):
         context: dict[str, object] = {"graph_id": gid, "stream": s}
         handed = [False]  # set by _adopt_outputs once it owns the outputs
         try:
-            return self._run_async(gid, s, stream, used, outputs, n_out, context, handed)
+            # a Stream is counted in flight too: no other thread destroys it under GE
+            tid = _get_ident()
+            with used as (c_inputs, count):
+                handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
+                try:
+                    on = stream if isinstance(stream, Stream) else None
+                    if on is not None:
+                        on._enter()
+                    try:
+                        state = self._graph("RunGraphWithStreamAsync", gid, s)
+                        trampoline = registry.ensure_default(handle, self._session_id, s)
+                        refuse_reentry(trampoline, "running a graph on its stream")
+                        with collecting() as errors:
+                            status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                                handle,
+                                gid,
+                                s,
+                                c_inputs,
+                                count,
+                                ctypes.byref(outputs),
+                                ctypes.byref(n_out),
+                            )
+                        # another thread may have changed the stream's allocator around the
+                        # run: GE took the memory from either (refuse releases inside both)
+                        now = registry.current.get(s)
+                        also = (
+                            None if now is None or now.trampoline is trampoline else now.trampoline
+                        )
+                        if state.memory_from is None:
+                            state.memory_from = trampoline or also
+                            self._sync_release_locks()
+                    finally:
+                        if on is not None:  # on._leave() with C calls only (interrupts)
+                            on._calls.remove(tid)
+                            if on._owner is not None:
+                                on._unenter_notify()
+                finally:
+                    self._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                    if self._owner is not None:
+                        self._unenter_notify()
+            errors.extend(registry.take_deferred(s))
+            result: list[Tensor] = []
+            if not status:
+                try:
+                    result = _adopt_outputs(
+                        outputs,
+                        n_out.value,
+                        "RunGraphWithStreamAsync",
+                        context,
+                        trampoline,
+                        also,
+                        handed,
+                    )
+                except BaseException as exc:
+                    errors.insert(0, exc)
+            if status or errors:
+                _finish(status, "RunGraphWithStreamAsync", context, errors)
+            return result
         except BaseException:
             if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
                 _drop_outputs(outputs, n_out.value)
             raise
-
-    def _run_async(
-        self,
-        gid: int,
-        s: int,
-        stream: StreamLike,
-        used: Inputs,
-        outputs: Any,
-        n_out: ctypes.c_size_t,
-        context: dict[str, object],
-        handed: list[bool],
-    ) -> list[Tensor]:
-        """:meth:`run_graph_with_stream_async` once its arguments are checked."""
-        # a Stream is counted in flight too: no other thread destroys it under GE
-        tid = _get_ident()
-        with used as (c_inputs, count):
-            handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
-            try:
-                on = stream if isinstance(stream, Stream) else None
-                if on is not None:
-                    on._enter()
-                try:
-                    state = self._graph("RunGraphWithStreamAsync", gid, s)
-                    trampoline = registry.ensure_default(handle, self._session_id, s)
-                    refuse_reentry(trampoline, "running a graph on its stream")
-                    with collecting() as errors:
-                        status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                            handle,
-                            gid,
-                            s,
-                            c_inputs,
-                            count,
-                            ctypes.byref(outputs),
-                            ctypes.byref(n_out),
-                        )
-                    # another thread may have changed the stream's allocator around the
-                    # run: GE took the memory from either (refuse releases inside both)
-                    now = registry.current.get(s)
-                    also = None if now is None or now.trampoline is trampoline else now.trampoline
-                    if state.memory_from is None:
-                        state.memory_from = trampoline or also
-                        self._sync_release_locks()
-                finally:
-                    if on is not None:  # on._leave() with C calls only (interrupts)
-                        on._calls.remove(tid)
-                        if on._owner is not None:
-                            on._unenter_notify()
-            finally:
-                self._calls.remove(tid)  # _leave() with C calls only (interrupts)
-                if self._owner is not None:
-                    self._unenter_notify()
-        errors.extend(registry.take_deferred(s))
-        result: list[Tensor] = []
-        if not status:
-            try:
-                result = _adopt_outputs(
-                    outputs,
-                    n_out.value,
-                    "RunGraphWithStreamAsync",
-                    context,
-                    trampoline,
-                    also,
-                    handed,
-                )
-            except BaseException as exc:
-                errors.insert(0, exc)
-        if status or errors:
-            _finish(status, "RunGraphWithStreamAsync", context, errors)
-        return result
 
     # -- allocators ---------------------------------------------------------------
 
