@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+import weakref
 from typing import Any, Optional, Protocol
 
 from ge._callback_errors import note_others, report
@@ -66,6 +67,7 @@ class Trampoline:
         self.c_free = FreeFn(self._free)
         self.c_get_addr = GetAddrFn(self._get_addr)
         self.c_on_destroy = OnDestroyFn(self._on_destroy)
+        _live[self.token] = self
 
     def _defer(self, exc: BaseException) -> None:
         self._registry.defer(self.stream, exc)
@@ -144,11 +146,9 @@ def _unraisable(unraisable: Any) -> None:
     its ``try`` (a ``KeyboardInterrupt`` delivered there, a ``RecursionError``
     near the limit, a tracing hook), reaches the caller like any callback error
     instead of being printed by ctypes and lost. Others go to the previous hook."""
-    callback = getattr(unraisable, "object", None)
-    trampoline = getattr(callback, "__self__", None)
-    name = getattr(getattr(callback, "__func__", None), "__name__", "")
+    trampoline, name = _callback_of(unraisable)
     exc = getattr(unraisable, "exc_value", None)
-    if isinstance(trampoline, Trampoline) and name in _ENTRY_FAILURES and exc is not None:
+    if trampoline is not None and name in _ENTRY_FAILURES and exc is not None:
         if name == "_malloc":
             trampoline.malloc_failed_on_entry = True
         trampoline.owner = None
@@ -156,6 +156,35 @@ def _unraisable(unraisable: Any) -> None:
         return
     _previous_unraisablehook(unraisable)
 
+
+def _callback_of(unraisable: Any) -> tuple[Optional[Trampoline], str]:
+    """The trampoline and method whose call failed: ``unraisable.object`` (the bound
+    method, up to Python 3.12), else the frame the exception left (3.13 passes no
+    object), else the bound method's repr in the message (an exception raised
+    before the frame existed)."""
+    callback = getattr(unraisable, "object", None)
+    trampoline = getattr(callback, "__self__", None)
+    if isinstance(trampoline, Trampoline):
+        return trampoline, getattr(getattr(callback, "__func__", None), "__name__", "")
+    tb = getattr(unraisable, "exc_traceback", None)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name in _ENTRY_FAILURES:
+            candidate = tb.tb_frame.f_locals.get("self")
+            if isinstance(candidate, Trampoline):
+                return candidate, code.co_name
+        tb = tb.tb_next
+    message = str(getattr(unraisable, "err_msg", "") or "")
+    for candidate in list(_live.values()):
+        for name in _ENTRY_FAILURES:
+            where = f"<ge._allocator_bridge.Trampoline object at {id(candidate):#x}>"
+            if f"Trampoline.{name} of {where}" in message:
+                return candidate, name
+    return None, ""
+
+
+_live: weakref.WeakValueDictionary[int, Trampoline] = weakref.WeakValueDictionary()
+"""Every trampoline by token (for :func:`_callback_of`)."""
 
 _previous_unraisablehook = sys.unraisablehook
 sys.unraisablehook = _unraisable

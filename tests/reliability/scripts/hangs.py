@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -302,6 +303,8 @@ def fork_while_inside(deadline: float) -> None:
     entered.wait()
     faulthandler.register(signal.SIGUSR2, file=sys.stdout, all_threads=True)
     faulthandler.cancel_dump_traceback_later()  # its watchdog thread would not survive fork
+    # Python >= 3.12 warns about fork() in a threaded process: that is the point here
+    warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
     pid = os.fork()
     if pid == 0:  # the child
         code = 0
