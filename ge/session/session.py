@@ -509,8 +509,13 @@ def _adopt_outputs(
     finally:
         if handed[0] and outputs:
             api.GeApiWrapper_Session_FreeTensorArray(outputs)
-    if trampoline is not None or also is not None:
-        locks = tuple(t for t in (trampoline, also) if t is not None)
+    locks: tuple[Trampoline, ...] = ()  # spelled out: a generator here costs a microsecond
+    if also is None:
+        if trampoline is not None:
+            locks = (trampoline,)
+    else:
+        locks = (also,) if trampoline is None else (trampoline, also)
+    if locks:
         for tensor in tensors:
             tensor._release_locks = locks
     if len(tensors) != count:
