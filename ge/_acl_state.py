@@ -8,10 +8,13 @@ runs their queued work, then buffers), and so that a copy given a stream as an
 ``int`` handle finds the :class:`~ge.acl.Stream` that owns it (which keeps the
 copy's host memory alive). Importing this module calls no C function.
 
-One lock, ``lock`` (re-entrant), guards the flag and the tables. It is held
-while ``init``/``finalize`` call ``aclInit``/``aclFinalize`` and while
-``finalize`` releases every object (``release_all``, which waits for the
-objects' calls in flight: see ``docs/ARCHITECTURE.md``, "Known issues").
+One lock, ``lock`` (re-entrant), guards the flag and the tables, and
+``aclInit``/``aclFinalize`` (which run no callback). It is a leaf: nothing
+waits while holding it, no user code runs under it (``finalize`` releases
+the objects with no lock held, see ``docs/ARCHITECTURE.md``, "Locks"), so a
+stream's or buffer's finalizer may take it on any thread. ``finalizer`` is
+the thread inside ``ge.acl.finalize()``, so that a second call from inside
+it (a callback, a signal handler) is refused instead of waiting for itself.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ from ge._native import NativeObject
 class Releasable(Protocol):
     """What this module needs of a stream or buffer (a ``NativeObject``)."""
 
+    _calls: list[int]
+
     def _detach(self) -> Optional[int]: ...
+
+    def _released(self) -> None: ...
 
     def _release(self, handle: int) -> Optional[list[BaseException]]: ...
 
@@ -48,10 +55,14 @@ class AclState:
         self.lock = threading.RLock()
         self.initialized = False
         self._streams: weakref.WeakSet[TrackedStream] = weakref.WeakSet()
-        self._buffers: weakref.WeakSet[NativeObject] = weakref.WeakSet()
+        self._buffers: weakref.WeakSet[NativeObject] = weakref.WeakSet()  # has _calls
         self._by_handle: dict[int, weakref.ReferenceType[TrackedStream]] = {}
         self._orphans: list[object] = []
         """Objects of copies on foreign streams whose synchronize failed (may still be read)."""
+        self.finalizer: Optional[int] = None
+        """The thread inside ``ge.acl.finalize()``, if any."""
+        self.done = threading.Condition(self.lock)
+        """Notified when ``ge.acl.finalize()`` is over."""
 
     def track_stream(self, stream: TrackedStream, handle: int) -> None:
         """A new stream, owning ``handle``."""
@@ -79,8 +90,7 @@ class AclState:
 
     def stream_owner(self, handle: int) -> Optional[object]:
         """The live stream object that owns the stream ``handle``, if any."""
-        with self.lock:
-            ref = self._by_handle.get(handle)
+        ref = self._by_handle.get(handle)  # GIL-atomic: no lock (a copy in flight calls this)
         return ref() if ref is not None else None
 
     def keep_orphans(self, objects: tuple[object, ...]) -> None:
@@ -98,7 +108,14 @@ class AclState:
         with self.lock:
             streams = list(self._streams)
             buffers = list(self._buffers)
-        for stream in streams:
+        me = threading.get_ident()
+        objects: list[Releasable] = [*streams, *buffers]
+        if any(me in obj._calls for obj in objects):
+            raise RuntimeError(
+                "ge.acl.finalize() called from inside a call on a stream or buffer it "
+                "must release (a callback of that call?): it would wait for itself"
+            )
+        for stream in streams:  # no lock held: this waits for their calls in flight
             if _release_dropping_errors(stream):
                 stream._forget_queue()
         for buffer in buffers:
@@ -109,6 +126,13 @@ class AclState:
         with self.lock:
             self.initialized = False
             self._orphans.clear()
+
+    def after_fork(self) -> None:
+        """In a forked child: new locks (a parent thread may have held them), then forget."""
+        self.lock = threading.RLock()
+        self.done = threading.Condition(self.lock)
+        self.finalizer = None
+        self.forget()
 
     def forget(self) -> None:
         """The native state was wiped: drop every handle without calling C."""
@@ -133,8 +157,11 @@ def _release_dropping_errors(obj: Releasable) -> bool:
     handle = obj._detach()
     if handle is None:
         return False
-    with contextlib.suppress(Exception):
-        obj._release(handle)
+    try:
+        with contextlib.suppress(Exception):
+            obj._release(handle)
+    finally:
+        obj._released()
     return True
 
 
@@ -148,4 +175,5 @@ def _release_at_exit() -> None:
 
 
 _lifecycle.on_forget(state.forget)
+_lifecycle.on_fork(state.after_fork)
 _lifecycle.at_exit(_lifecycle.ExitPhase.RELEASE_ACL_OBJECTS, _release_at_exit)

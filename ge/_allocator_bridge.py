@@ -23,10 +23,12 @@ that the package refuses a call that would take that mutex again
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
+import weakref
 from typing import Any, Optional, Protocol
 
-from ge._callback_errors import report
+from ge._callback_errors import note_others, report
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
 from ge.allocator.allocator import Allocator, MemBlock
 
@@ -56,12 +58,16 @@ class Trampoline:
         self.owner: Optional[int] = None
         """The thread inside MallocFn, GetAddrFn or FreeFn (GE holds the
         allocator's mutex then, so it is one thread at a time), else None."""
+        self.malloc_failed_on_entry = False
+        """MallocFn raised before its ``try`` (see :func:`_unraisable`): the block id
+        GE got is garbage, so the GetAddrFn that follows refuses it."""
         self._registry = registry
         self._block_ids = itertools.count(1)
         self.c_malloc = MallocFn(self._malloc)
         self.c_free = FreeFn(self._free)
         self.c_get_addr = GetAddrFn(self._get_addr)
         self.c_on_destroy = OnDestroyFn(self._on_destroy)
+        _live[self.token] = self
 
     def _defer(self, exc: BaseException) -> None:
         self._registry.defer(self.stream, exc)
@@ -76,10 +82,15 @@ class Trampoline:
                     f"not {type(block).__name__}"
                 )
             if block._size < size:  # MemBlock's slot: no property call per block
-                raise ValueError(
+                error = ValueError(
                     f"{type(self.allocator).__name__}.malloc({size}) returned {block!r}, "
                     "smaller than asked"
                 )
+                try:  # GE never sees it: handed back, not dropped
+                    self.allocator.free(block)
+                except BaseException as exc:
+                    note_others(error, [exc])
+                raise error
         except BaseException as exc:
             report(exc, self._defer)
             return None
@@ -90,6 +101,10 @@ class Trampoline:
         return block_id
 
     def _get_addr(self, block_id: Optional[int]) -> Optional[int]:
+        if self.malloc_failed_on_entry:  # GE holds whatever ctypes left as the block id
+            self.malloc_failed_on_entry = False
+            report(RuntimeError("MallocFn failed on entry: no block was made"), self._defer)
+            return None
         block = self.blocks.get(block_id or 0)  # no Python code of the user's runs here
         if block is None:
             report(RuntimeError(f"GE asked the address of unknown block {block_id}"), self._defer)
@@ -108,9 +123,71 @@ class Trampoline:
         finally:
             self.owner = None
 
+    def free_leftovers(self) -> None:
+        """After OnDestroy (GE freed every block): hand back the blocks whose FreeFn
+        failed on entry (never ran), so that they are not lost. From Python only."""
+        while self.blocks:
+            _, block = self.blocks.popitem()
+            try:
+                self.allocator.free(block)
+            except BaseException as exc:
+                report(exc, self._defer)
+
     def _on_destroy(self, user_handle: Optional[int]) -> None:
         self.destroyed = True
         self._registry.retire(self)
+
+
+_ENTRY_FAILURES = {"_malloc", "_free", "_get_addr", "_on_destroy"}
+
+
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an exception raised on entry to a trampoline, before
+    its ``try`` (a ``KeyboardInterrupt`` delivered there, a ``RecursionError``
+    near the limit, a tracing hook), reaches the caller like any callback error
+    instead of being printed by ctypes and lost. Others go to the previous hook."""
+    trampoline, name = _callback_of(unraisable)
+    exc = getattr(unraisable, "exc_value", None)
+    if trampoline is not None and name in _ENTRY_FAILURES and exc is not None:
+        if name == "_malloc":
+            trampoline.malloc_failed_on_entry = True
+        trampoline.owner = None
+        report(exc, trampoline._defer)
+        return
+    _previous_unraisablehook(unraisable)
+
+
+def _callback_of(unraisable: Any) -> tuple[Optional[Trampoline], str]:
+    """The trampoline and method whose call failed: ``unraisable.object`` (the bound
+    method, up to Python 3.12), else the frame the exception left (3.13 passes no
+    object), else the bound method's repr in the message (an exception raised
+    before the frame existed)."""
+    callback = getattr(unraisable, "object", None)
+    trampoline = getattr(callback, "__self__", None)
+    if isinstance(trampoline, Trampoline):
+        return trampoline, getattr(getattr(callback, "__func__", None), "__name__", "")
+    tb = getattr(unraisable, "exc_traceback", None)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name in _ENTRY_FAILURES:
+            candidate = tb.tb_frame.f_locals.get("self")
+            if isinstance(candidate, Trampoline):
+                return candidate, code.co_name
+        tb = tb.tb_next
+    message = str(getattr(unraisable, "err_msg", "") or "")
+    for candidate in list(_live.values()):
+        for name in _ENTRY_FAILURES:
+            where = f"<ge._allocator_bridge.Trampoline object at {id(candidate):#x}>"
+            if f"Trampoline.{name} of {where}" in message:
+                return candidate, name
+    return None, ""
+
+
+_live: weakref.WeakValueDictionary[int, Trampoline] = weakref.WeakValueDictionary()
+"""Every trampoline by token (for :func:`_callback_of`)."""
+
+_previous_unraisablehook = sys.unraisablehook
+sys.unraisablehook = _unraisable
 
 
 def refuse_reentry(trampoline: Optional[Trampoline], what: str) -> None:

@@ -101,7 +101,9 @@ class Registry:
         session ``session``: GE's status, and what callbacks raised meanwhile
         (GE's ``OnDestroy`` of the allocator it replaced, or of this one if it
         refused it)."""
-        with self.lock, collecting() as errors:
+        # collecting() outside the lock: leaving it may run idle work (a deferred
+        # release, whose FreeFn is user code), never under the registry's lock
+        with collecting() as errors, self.lock:
             trampoline = self._new_trampoline(allocator, stream)
             status = api.GeApiWrapper_Session_RegisterExternalAllocator(
                 session,
@@ -122,7 +124,7 @@ class Registry:
     def unregister(self, session: int, stream: int) -> list[BaseException]:
         """``UnregisterExternalAllocator`` of ``stream`` through the session
         ``session``: what GE (first) and the callbacks (OnDestroy) raised."""
-        with self.lock, collecting() as errors:
+        with collecting() as errors, self.lock:  # idle work outside the lock (above)
             status = api.GeApiWrapper_Session_UnregisterExternalAllocator(session, stream)
             if not status:
                 self.current.pop(stream, None)
@@ -181,8 +183,12 @@ class Registry:
         self._graveyard.append(trampoline)
 
     def bury(self) -> None:
-        """Release retired trampolines; call only from Python, never from a callback."""
+        """Release retired trampolines; call only from Python, never from a callback
+        (nor with a lock held: it may run an allocator's ``free``)."""
+        graves = self._graveyard[:]
         del self._graveyard[:]
+        for trampoline in graves:
+            trampoline.free_leftovers()
 
     # -- exceptions no caller was waiting for ------------------------------------------
 
@@ -207,10 +213,25 @@ class Registry:
             self.current.clear()
             self.alive.clear()
             self._deferred.clear()
-            self.bury()
+            del self._graveyard[:]  # no free: the blocks died with the native state
 
 
 registry = Registry()
 """The process-wide allocator registry."""
 
 _lifecycle.on_forget(registry.forget)
+
+
+def _after_fork_in_child() -> None:
+    """A parent thread may have held the lock; the parent's registrations are gone."""
+    registry.lock = threading.RLock()
+    registry.forget()
+
+
+def _inside_callback() -> bool:
+    """Whether a thread is inside MallocFn, GetAddrFn or FreeFn now (exit waits)."""
+    return any(t.owner is not None for t in list(registry.alive.values()))
+
+
+_lifecycle.on_fork(_after_fork_in_child)
+_lifecycle.on_busy(_inside_callback)

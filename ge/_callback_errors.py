@@ -19,8 +19,8 @@ from ge._ffi.errors import GeError
 _local = threading.local()
 
 
-def _stack() -> list[list[BaseException]]:
-    stack: Optional[list[list[BaseException]]] = getattr(_local, "stack", None)
+def _stack() -> list[Optional[list[BaseException]]]:
+    stack: Optional[list[Optional[list[BaseException]]]] = getattr(_local, "stack", None)
     if stack is None:
         stack = _local.stack = []
     return stack
@@ -51,6 +51,34 @@ class collecting:
             _run_idle_work()
 
 
+class detached:
+    """``with detached():`` callbacks of the block report to their fallback (the
+    stream's deferred errors), not to an enclosing :func:`collecting` block.
+
+    A finalizer runs wherever the collector happens to run, inside whatever
+    call this thread is making: what the callbacks of its release raise
+    (a FreeFn of an output of another stream) belongs to that stream, not to
+    the unrelated call, which must neither raise it nor lose its results.
+    """
+
+    __slots__ = ("_stack",)
+
+    def __enter__(self) -> None:
+        stack = _stack()
+        stack.append(None)
+        self._stack = stack
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.pop()
+
+
+def inside_call() -> bool:
+    """Whether this thread is inside a C call that runs callbacks (a
+    :func:`collecting` block is active): what runs now may be a callback, on
+    whose return another thread's wait may depend."""
+    return bool(getattr(_local, "stack", None))
+
+
 _idle_work: list[Callable[[], None]] = []
 
 
@@ -71,9 +99,10 @@ def _run_idle_work() -> None:
 def report(exc: BaseException, fallback: Callable[[BaseException], None]) -> None:
     """Hand a callback's exception to the active :func:`collecting` block, else ``fallback``."""
     stack = _stack()
-    if stack:
-        stack[-1].append(exc)
-    else:
+    errors = stack[-1] if stack else None
+    if errors is not None:
+        errors.append(exc)
+    else:  # no caller waiting, or a finalizer's release (detached)
         fallback(exc)
 
 
@@ -87,12 +116,22 @@ def preferred(errors: list[BaseException]) -> BaseException:
 
 
 def raise_first(errors: list[BaseException]) -> None:
-    """Raise the :func:`preferred` collected exception, if any (the others as its notes)."""
+    """Raise the :func:`preferred` collected exception, if any (the others as its notes).
+
+    ``errors`` is emptied first: a list that holds the exception being raised,
+    referenced from a frame of its own traceback, would make a reference
+    cycle that keeps that frame's locals (a run's inputs) alive until the
+    collector runs.
+    """
     if not errors:
         return
     first = preferred(errors)
     note_others(first, [exc for exc in errors if exc is not first])
-    raise first
+    del errors[:]
+    try:
+        raise first
+    finally:
+        del first  # this frame is in its traceback: no cycle through a local
 
 
 def note_others(target: BaseException, others: list[BaseException]) -> None:
@@ -107,7 +146,8 @@ def raise_with(failure: Optional[BaseException], errors: list[BaseException]) ->
     The call's ``failure`` with the first callback exception as its cause (the
     others as notes), else that exception; a ``KeyboardInterrupt`` or
     ``SystemExit`` from a callback is raised itself, the failure as a note.
-    Returns only when there was neither.
+    Returns only when there was neither. ``errors`` is emptied (see
+    :func:`raise_first`).
     """
     if failure is None:
         raise_first(errors)
@@ -118,8 +158,13 @@ def raise_with(failure: Optional[BaseException], errors: list[BaseException]) ->
             note_failure(first, failure)
             raise_first(errors)
         note_others(failure, [exc for exc in errors if exc is not first])
-        raise failure from first
-    raise failure
+        del errors[:]
+        failure.__cause__ = first
+        del first
+    try:
+        raise failure
+    finally:
+        del failure  # this frame is in its traceback: no cycle through a local
 
 
 def note_failure(target: BaseException, failure: BaseException) -> None:

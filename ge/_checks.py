@@ -43,6 +43,15 @@ def as_int(value: object, what: str, type_message: Optional[str] = None) -> int:
     return int(value)
 
 
+def as_dim(value: object, what: str, type_message: Optional[str] = None) -> int:
+    """A dimension: :func:`as_int` within ``int64_t`` (C would keep the low 64 bits
+    of a bigger one silently: ``2**64 + 3`` would become 3)."""
+    number = as_int(value, what, type_message)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError(f"{what} must fit in int64 ({INT64_MIN}..{INT64_MAX}), got {number}")
+    return number
+
+
 def as_int_in(
     value: object, what: str, low: int, high: int, type_message: Optional[str] = None
 ) -> int:
@@ -107,7 +116,7 @@ def as_dims(
         raise TypeError(f"{what} must be {kind}, not {type(shape).__name__}")
     else:
         items = shape
-    dims = tuple(as_int(d, f"{what} dimension") for d in items)
+    dims = tuple(as_dim(d, f"{what} dimension") for d in items)
     if any(d < min_dim for d in dims):
         floor = "non-negative" if min_dim == 0 else f">= {min_dim}"
         raise ValueError(f"{what} dimensions must be {floor}, got {dims}")

@@ -20,6 +20,26 @@ hook is dropped (nobody is left to report to) and the next hook runs. After
 the last one :func:`exiting` is true and finalizers (``__del__``) no longer
 call into C: a C call from a half-torn-down interpreter is not safe.
 
+**Exit never waits forever.** While the hooks run, a wait for a call in
+flight is bounded (:data:`EXIT_WAIT`): a thread that never comes back (a
+daemon thread blocked inside an allocator callback) makes the object
+*abandoned* (:func:`abandon`), and every later hook is skipped (GE or ACL
+would wait in C for that thread, which holds GE's allocator mutex); the
+operating system takes back what is left. A thread inside an allocator
+callback when exit begins (:func:`on_busy` probes) is waited for the same
+bounded time first.
+
+**Fork.** In the child of ``os.fork()`` the parent's native state is gone
+from Python's point of view: CANN's runtime (device contexts, streams, the
+driver's mappings, GE's threads) does not survive ``fork``, and another
+thread of the parent may have held any lock of the package or of the library
+at that instant. :func:`forked_child` runs in the child: every module drops
+what it tracks without calling C and replaces its locks (:func:`on_fork`),
+the epoch moves on (the parent's objects become inert), and if the parent
+had loaded CANN's libraries every later C call is refused with
+``RuntimeError`` (``ge._ffi``). A child forked before any library was
+loaded uses the package normally.
+
 **Wiped native state.** The stand-in's reset (in tests) wipes the native side
 beneath Python: :func:`forget_native_state` runs every :func:`on_forget` hook
 (each module drops what it tracks without calling C) and starts a new
@@ -32,7 +52,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import enum
-from typing import Callable
+import os
+import threading
+import time
+from typing import Callable, Optional
 
 
 class ExitPhase(enum.IntEnum):
@@ -46,7 +69,16 @@ class ExitPhase(enum.IntEnum):
 
 _hooks: dict[ExitPhase, list[Callable[[], None]]] = {phase: [] for phase in ExitPhase}
 _forget_hooks: list[Callable[[], None]] = []
+_fork_hooks: list[Callable[[], None]] = []
+_busy_probes: list[Callable[[], bool]] = []
 _exiting = False
+_abandoned = False
+
+EXIT_WAIT = 2.0
+"""Seconds the exit hooks wait, in all, for calls in flight before abandoning."""
+
+exit_deadline: Optional[float] = None
+"""While the exit hooks run: the ``time.monotonic()`` after which no wait goes on."""
 
 
 def at_exit(phase: ExitPhase, hook: Callable[[], None]) -> None:
@@ -64,13 +96,68 @@ def exiting() -> bool:
     return _exiting
 
 
+def abandon() -> None:
+    """A call in flight never came back during exit: skip the later exit hooks."""
+    global _abandoned
+    _abandoned = True
+
+
+def wait_at_exit(condition: threading.Condition) -> bool:
+    """``condition.wait()`` (its lock held); while the exit hooks run, only until their
+    deadline: then :func:`abandon` and False."""
+    deadline = exit_deadline
+    if deadline is None:
+        condition.wait()
+        return True
+    remaining = deadline - time.monotonic()
+    if remaining > 0 and (condition.wait(remaining) or time.monotonic() < deadline):
+        return True
+    abandon()
+    return False
+
+
+def on_busy(probe: Callable[[], bool]) -> None:
+    """``probe()`` tells whether a thread is inside a callback now (exit waits, bounded)."""
+    _busy_probes.append(probe)
+
+
+def _busy() -> bool:
+    return any(probe() for probe in _busy_probes)
+
+
 @atexit.register
 def _run_exit_hooks() -> None:
-    global _exiting
+    global _exiting, exit_deadline
+    exit_deadline = time.monotonic() + EXIT_WAIT
+    while _busy():  # a thread inside an allocator callback: GE holds its mutex
+        if time.monotonic() >= exit_deadline:
+            abandon()
+            break
+        time.sleep(0.01)
     for _, hook in exit_hooks():
+        if _abandoned:
+            break
         with contextlib.suppress(BaseException):  # nobody to report to here
             hook()
     _exiting = True
+
+
+def on_fork(hook: Callable[[], None]) -> None:
+    """Run ``hook`` in the child of ``os.fork()`` (drop state, replace locks; no C)."""
+    _fork_hooks.append(hook)
+
+
+forked = False
+"""Whether this process is a child forked after the parent loaded CANN's libraries."""
+
+
+def forked_child() -> None:
+    """In the child of ``os.fork()``: forget the parent's native state (see above)."""
+    global native_epoch
+    native_epoch += 1
+    for hook in _fork_hooks:
+        with contextlib.suppress(BaseException):  # the child must come up whatever happens
+            hook()
 
 
 def on_forget(hook: Callable[[], None]) -> None:
@@ -93,3 +180,7 @@ def forget_native_state() -> None:
     native_epoch += 1
     for hook in _forget_hooks:
         hook()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=forked_child)

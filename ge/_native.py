@@ -44,17 +44,21 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar, NoReturn, Optional
 
 from typing_extensions import Self
 
 from ge import _callback_errors, _lifecycle
-from ge._callback_errors import raise_first
+from ge._callback_errors import detached, raise_first
 
 _get_ident = threading.get_ident
-_turns = threading.Condition(threading.Lock())
-"""Closers, exclusive users and the calls that wait for them, for every object."""
+_turns = threading.Condition(threading.RLock())
+"""Closers, exclusive users and the calls that wait for them, for every object.
+
+Re-entrant: a signal handler may close an object while the main thread,
+which it interrupted, holds the condition's lock."""
 
 
 _deferred: list[NativeObject] = []
@@ -82,8 +86,54 @@ def release_deferred() -> None:
         handle = obj._handle
         if handle is not None:
             obj._handle = None
-            with contextlib.suppress(BaseException):  # nobody to report to here
+            with contextlib.suppress(BaseException), detached():  # nobody to report to here
                 obj._finalize(handle)
+
+
+_waiting = 0
+"""Threads waiting on ``_turns`` (any object): a closer that ends its turn
+notifies only when some thread waits (the common close takes no lock twice)."""
+
+
+def _wait_turn() -> bool:
+    """``_turns.wait()`` (its lock held); during the exit hooks only until their
+    deadline: False once it passed."""
+    deadline = _lifecycle.exit_deadline
+    if deadline is None:
+        _turns.wait()
+        return True
+    remaining = deadline - time.monotonic()
+    return remaining > 0 and (_turns.wait(remaining) or time.monotonic() < deadline)
+
+
+class _Waiter:
+    """``with _Waiter():`` inside ``with _turns:``, around code that may wait for an
+    owner to end its turn: counted in ``_waiting`` *before* it looks at the owner,
+    so that :meth:`NativeObject._released` (which reads the count without the lock,
+    after clearing the owner) never misses it."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _waiting
+        _waiting += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _waiting
+        _waiting -= 1
+
+
+_waiter = _Waiter()
+
+
+def _after_fork_in_child() -> None:
+    """The parent's waits and deferred objects mean nothing in a forked child."""
+    global _turns
+    _turns = threading.Condition(threading.RLock())
+    del _deferred[:]
+
+
+_lifecycle.on_fork(_after_fork_in_child)
 
 
 class NativeObject:
@@ -133,16 +183,31 @@ class NativeObject:
 
         ``why`` (what the call is, for the error) goes to :meth:`_raise_closed`.
         """
-        tid = _get_ident()
-        self._calls.append(tid)
-        owner = self._owner
-        if owner is not None and owner != tid and self._handle is not None:
-            self._wait_for_owner(tid)  # changed by another thread; a closing one fails below
-        handle = self._handle
-        if handle is None:
-            self._leave()
-            self._raise_closed(*why)
-        return handle
+        try:  # first: an interrupt (a signal's exception) never leaves a call counted
+            tid = _get_ident()
+            self._calls.append(tid)
+            owner = self._owner
+            if owner is not None and owner != tid and self._handle is not None:
+                self._wait_for_owner(tid)  # changed by another thread; a closing one fails below
+            handle = self._handle
+            if handle is None:
+                self._raise_closed(*why)
+            return handle
+        except BaseException:
+            self._unenter()
+            raise
+
+    def _unenter(self) -> None:
+        """Undo this thread's :meth:`_enter` that raised (closed, or interrupted)."""
+        with contextlib.suppress(ValueError):  # interrupted before it counted itself
+            self._calls.remove(_get_ident())
+        self._unenter_notify()
+
+    def _unenter_notify(self) -> None:
+        """A call left: wake the owner that may wait for it."""
+        if self._owner is not None:
+            with _turns:
+                _turns.notify_all()
 
     def _leave(self) -> None:
         """End a call started by :meth:`_enter` on this thread."""
@@ -155,10 +220,10 @@ class NativeObject:
         """Step aside while another thread closes or changes the object."""
         calls = self._calls
         calls.remove(tid)
-        with _turns:
+        with _turns, _waiter:
             _turns.notify_all()  # the owner may be waiting for this call
             while self._owner is not None:
-                _turns.wait()
+                _wait_turn()
             calls.append(tid)
 
     def _calling(self, *why: Any) -> _Calling:
@@ -188,14 +253,14 @@ class NativeObject:
     def _take_turn(self) -> int:
         self._refuse_inside_allocator()
         tid = _get_ident()
-        with _turns:
+        with _turns, _waiter:
             while self._owner is not None:
-                _turns.wait()
+                _wait_turn()
             if tid in self._calls:
                 raise RuntimeError(self._reentry_message())
             self._owner = tid
             while self._calls:
-                _turns.wait()
+                _wait_turn()
             handle = self._handle
             if handle is None:
                 self._owner = None
@@ -243,31 +308,58 @@ class NativeObject:
     def _detach(self) -> Optional[int]:
         """Take the handle away from this object once no call uses it.
 
-        Exactly one caller gets the handle; the others get None. Raises
-        ``RuntimeError`` when called from inside a call on this object.
+        Exactly one caller gets the handle, and keeps the object's turn until
+        it calls :meth:`_released` (after releasing the handle): another
+        closer waits for that, so that "closed" means "released". The others
+        get None. Raises ``RuntimeError`` when called from inside a call on
+        this object.
         """
+        if getattr(self, "_epoch", -1) != _lifecycle.native_epoch:  # forked child, wiped stand-in:
+            handle, self._handle = self._handle, None  # its calls are not ours to wait for
+            return handle
+        global _waiting
         tid = _get_ident()
         with _turns:
-            while self._owner is not None:
-                _turns.wait()
-            handle = self._handle
-            if handle is None:
-                return None
-            if tid in self._calls:
-                raise RuntimeError(self._reentry_message())
-            self._owner = tid
-            self._handle = None
-            while self._calls:
-                _turns.wait()
-            self._owner = None
-            _turns.notify_all()
+            _waiting += 1  # _Waiter written out: every close passes here
+            try:
+                while self._owner is not None:
+                    if self._owner == tid:  # closing it already, further up this thread
+                        return None
+                    if not _wait_turn():  # exit: a closer never came back
+                        _lifecycle.abandon()
+                        return None
+                handle = self._handle
+                if handle is None:
+                    return None
+                if tid in self._calls:
+                    raise RuntimeError(self._reentry_message())
+                self._owner = tid
+                self._handle = None
+                while self._calls:
+                    if not _wait_turn():  # exit: a call never came back; leak the object
+                        _lifecycle.abandon()
+                        self._owner = None
+                        _turns.notify_all()
+                        return None
+            finally:
+                _waiting -= 1
         return handle
+
+    def _released(self) -> None:
+        """The handle :meth:`_detach` returned is released (or given back): end the turn."""
+        self._owner = None  # a waiter counts itself before it looks at the owner (GIL)
+        if _waiting:
+            with _turns:
+                _turns.notify_all()
 
     def close(self) -> None:
         """Release the native object once no call uses it; harmless when closed."""
         self._refuse_inside_allocator()
         handle = self._detach()
-        if handle is None or self._wiped():
+        if handle is None:
+            return
+        if self._wiped():
+            self._released()
             return
         self._release_locks = ()  # what it needs from an allocator ends with it
         try:
@@ -276,6 +368,8 @@ class NativeObject:
             if self._reopen_if_release_fails:
                 self._handle = handle
             raise
+        finally:
+            self._released()
         if errors:
             raise_first(errors)
 
@@ -300,8 +394,10 @@ class NativeObject:
             _callback_errors.when_idle(release_deferred)
             return
         # Unreachable, so no call is in flight: take the handle without waiting.
+        # Its callbacks' errors go to their stream, never to the call this
+        # thread happens to be making when the collector runs (detached).
         self._handle = None
-        with contextlib.suppress(BaseException):  # nobody to report to here
+        with contextlib.suppress(BaseException), detached():
             self._finalize(handle)
 
     def __copy__(self) -> NoReturn:

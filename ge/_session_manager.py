@@ -5,19 +5,27 @@ initialised flag that follows ``GEInitialize``/``GEFinalize`` (set by
 ``ge.ge_global``), hands out Python session ids in increasing order, and maps
 each id to its live session (weakly: a session nobody references is closed by
 its finalizer). Everything is guarded by one lock and safe from many threads.
+
+The lock is a leaf but for ``CreateSession`` (which runs no callback): no
+thread waits for a call in flight or runs user code while holding it.
+``finalizer`` is the thread inside ``ge.finalize()``: while it is set no
+session is created and ``initialize``/``finalize`` wait on ``done`` (a call
+from inside that finalize, a callback or a signal handler, is refused).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import Protocol
+from typing import Optional, Protocol
 
-from ge import _lifecycle
+from ge import _callback_errors, _lifecycle
 
 
 class ManagedSession(Protocol):
     """What the manager and ``ge.finalize()`` need of a ``ge.Session``."""
+
+    _calls: list[int]
 
     def _close(self, finalizing: bool) -> None:
         """Close the session (``finalizing``: ``ge.finalize()`` closes it)."""
@@ -39,6 +47,30 @@ class SessionManager:
         self._sessions: weakref.WeakValueDictionary[int, ManagedSession] = (
             weakref.WeakValueDictionary()
         )
+        self.finalizer: Optional[int] = None
+        """The thread inside ``ge.finalize()``, if any."""
+        self.done = threading.Condition(self.lock)
+        """Notified when ``ge.finalize()`` is over."""
+
+    def wait_for_finalize(self, what: str) -> None:
+        """With ``lock`` held: wait until no other thread is in ``ge.finalize()``.
+
+        ``RuntimeError`` when this thread is (it would wait for itself), or when
+        this thread is inside a callback (that finalize may wait for its call).
+        """
+        while self.finalizer is not None:
+            if self.finalizer == threading.get_ident():
+                raise RuntimeError(
+                    f"{what} called from inside ge.finalize() (a callback or a signal "
+                    "handler it ran): it would wait for itself"
+                )
+            if _callback_errors.inside_call():
+                raise RuntimeError(
+                    f"{what} called from inside a callback while another thread runs "
+                    "ge.finalize(), which may wait for this call: it would deadlock"
+                )
+            if not _lifecycle.wait_at_exit(self.done):
+                raise RuntimeError(f"{what}: gave up waiting for another thread's finalize at exit")
 
     def add(self, session: ManagedSession) -> int:
         """Register a new live session and return its id."""
@@ -65,6 +97,13 @@ class SessionManager:
             items = list(self._sessions.items())
         return [session for _, session in sorted(items, key=lambda item: item[0])]
 
+    def after_fork(self) -> None:
+        """In a forked child: new locks (a parent thread may have held them), then forget."""
+        self.lock = threading.RLock()
+        self.done = threading.Condition(self.lock)
+        self.finalizer = None
+        self.forget()
+
     def forget(self) -> None:
         """The native side was wiped (tests): mark every session closed, touch no C."""
         with self.lock:
@@ -79,3 +118,4 @@ manager = SessionManager()
 """The one session manager of the process."""
 
 _lifecycle.on_forget(manager.forget)
+_lifecycle.on_fork(manager.after_fork)

@@ -7,6 +7,7 @@ optional function exists. ``describe()`` reports what was found.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +60,17 @@ def _bind(spec: FunctionSpec) -> Any:
     raise MissingSymbolError(spec.name, ", ".join(searched))
 
 
+FORKED_MESSAGE = (
+    "{name}: this process is a child of os.fork() taken after the parent loaded "
+    "CANN's libraries; CANN's runtime state (device contexts, streams, GE's threads "
+    "and locks) does not survive fork, so ge refuses every C call here. Start "
+    "workers with multiprocessing's 'spawn' or 'forkserver' method, or fork "
+    "before the first use of ge"
+)
+_forked = False
+"""True in a child forked after a library was loaded: every C call is refused."""
+
+
 class _Api:
     """Attribute access to every declared C function, bound on first use."""
 
@@ -66,6 +78,8 @@ class _Api:
         spec = SPECS_BY_NAME.get(name)
         if spec is None:
             raise AttributeError(f"{name!r} is not a declared C function")
+        if _forked:
+            raise RuntimeError(FORKED_MESSAGE.format(name=name))
         with _resolve_lock:
             fn = _bind(spec)
             self.__dict__[name] = fn
@@ -74,6 +88,20 @@ class _Api:
 
 api: Any = _Api()
 """``api.GeApiWrapper_Session_RunGraph(...)`` and so on."""
+
+
+def _after_fork_in_child() -> None:
+    """A child of ``os.fork()``: refuse C if the parent had loaded a library (a bound
+    function is the sign); new locks, as a parent thread may have held them."""
+    global _forked, _resolve_lock
+    _resolve_lock = threading.Lock()
+    if api.__dict__:
+        _forked = True
+        api.__dict__.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def has(name: str) -> bool:

@@ -3,7 +3,7 @@
 Grouped as the ABI groups them. ``groups`` names the library group whose
 handle the symbol is looked up on: the library CANN builds it into, or (for
 the ``ge::Tensor`` members of ``libgraph.so``) the wrapper that depends on it,
-since ``dlsym`` on a handle searches its dependencies (ABI.md section 2).
+since ``dlsym`` on a handle searches its dependencies (docs/abi.md section 2).
 ``optional`` symbols may be absent without making their library unusable.
 """
 
@@ -148,7 +148,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     ),
     FunctionSpec("GeApiWrapper_HasExternalAllocator", c_bool, (c_void_p,), GE),
     FunctionSpec("GeApiWrapper_HasDefaultAllocator", c_bool, (c_void_p,), GE),
-    # ge::Session members and the extern "C" GeSessionLoadGraph (ABI.md section 9),
+    # ge::Session members and the extern "C" GeSessionLoadGraph (docs/abi.md section 9),
     # in libge_runner.so, reached through the runtime wrapper's handle; `this` is
     # the session handle, the options a `const std::map<AscendString,
     # AscendString> &` (only an empty one can be built: ge._ffi.std_map).

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from typing import Optional, Union
 
-from ge import _ffi, _lifecycle
+from ge import _callback_errors, _ffi, _lifecycle
 from ge._acl_state import state
 from ge._checks import fspath_bytes
 from ge._ffi import api
@@ -33,6 +34,7 @@ def init(config_path: Union[str, os.PathLike[str], None] = None) -> None:
         None if config_path is None else fspath_bytes(config_path, "config_path", allow_bytes=True)
     )
     with state.lock:
+        _wait_for_finalize("ge.acl.init()")
         if state.initialized:
             return
         code = api.aclInit(raw)
@@ -49,15 +51,49 @@ def finalize() -> None:
     destroyed first (their queued work runs), then buffers are freed; errors
     while releasing them are ignored (their handles are gone either way).
     After this, using one of them raises ``ValueError``.
+
+    No lock is held while it waits for the calls in flight on the streams
+    and buffers, or while their queued work runs. Called again from inside
+    itself (a callback of a queue it drains, a signal handler), or from
+    inside a call on an object it must release, it raises ``RuntimeError``
+    instead of waiting for itself; called on another thread meanwhile, it
+    waits for the first one to finish.
     """
+    me = threading.get_ident()
     with state.lock:
+        _wait_for_finalize("ge.acl.finalize()")
         if not state.initialized:
             return
+        state.finalizer = me
+    try:
         state.release_all()
-        code = api.aclFinalize()
-        if code != ACL_ERROR_REPEAT_FINALIZE:
-            check_acl(code, "aclFinalize")
-        state.finalized()
+        with state.lock:
+            code = api.aclFinalize()
+            if code != ACL_ERROR_REPEAT_FINALIZE:
+                check_acl(code, "aclFinalize")
+            state.finalized()
+    finally:
+        with state.lock:
+            state.finalizer = None
+            state.done.notify_all()
+
+
+def _wait_for_finalize(what: str) -> None:
+    """With ``state.lock`` held: wait until no other thread is in ``finalize()``;
+    ``RuntimeError`` when this thread is (re-entry would wait for itself)."""
+    while state.finalizer is not None:
+        if state.finalizer == threading.get_ident():
+            raise RuntimeError(
+                f"{what} called from inside ge.acl.finalize() (a callback or a signal "
+                "handler it ran): it would wait for itself"
+            )
+        if _callback_errors.inside_call():
+            raise RuntimeError(
+                f"{what} called from inside a callback while another thread runs "
+                "ge.acl.finalize(), which may wait for this call: it would deadlock"
+            )
+        if not _lifecycle.wait_at_exit(state.done):
+            raise RuntimeError(f"{what}: gave up waiting for another thread's finalize at exit")
 
 
 def is_initialized() -> bool:

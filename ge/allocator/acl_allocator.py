@@ -7,7 +7,9 @@ from typing import Union
 
 from ge._checks import as_size_t
 from ge._ffi import api
+from ge._ffi.errors import AclError
 from ge._ffi.marshal import check_acl
+from ge._ffi.status import ACL_ERROR_BAD_ALLOC
 from ge.acl._memory import MemMallocPolicy, malloc_policy
 from ge.allocator.allocator import Allocator, MemBlock
 
@@ -28,8 +30,13 @@ class AclAllocator(Allocator):
         """``aclrtMalloc`` of ``size`` bytes."""
         nbytes = as_size_t(size, "size")
         ptr = ctypes.c_void_p()
-        check_acl(api.aclrtMalloc(ctypes.byref(ptr), nbytes, self.policy), "aclrtMalloc")
-        return MemBlock(ptr.value or 0, nbytes)
+        context = {"size": nbytes}
+        check_acl(api.aclrtMalloc(ctypes.byref(ptr), nbytes, self.policy), "aclrtMalloc", context)
+        if not ptr.value:  # success without memory: never hand GE a NULL block
+            raise AclError.from_call(
+                "aclrtMalloc", ACL_ERROR_BAD_ALLOC, "ACL returned a NULL block", context
+            )
+        return MemBlock(ptr.value, nbytes)
 
     def free(self, block: MemBlock) -> None:
         """``aclrtFree`` of the block."""

@@ -33,7 +33,11 @@ def attr_scope(attr_maps: Mapping[str, object]) -> Iterator[None]:
     if not isinstance(attr_maps, Mapping):
         raise TypeError(f"attr_maps must be a mapping, not {type(attr_maps).__name__}")
     outer = current_attrs()
-    _local.attrs = {**outer, **attr_maps}
+    try:
+        inner = dict(attr_maps)
+    except Exception as exc:  # a mapping that cannot be read: the caller's mistake
+        raise TypeError(f"attr_maps cannot be read as a mapping: {exc!r}") from exc
+    _local.attrs = {**outer, **inner}
     try:
         yield
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ge import _messages
-from ge._checks import as_int
+from ge._checks import as_dim
 from ge.graph.shape import UNKNOWN_DIM, UNKNOWN_DIM_NUM
 
 __all__ = ["as_const_shape", "as_holder_shape"]
@@ -14,7 +14,7 @@ __all__ = ["as_const_shape", "as_holder_shape"]
 def _dims(shape: object, what: str) -> tuple[int, ...]:
     if isinstance(shape, (str, bytes, bytearray, Mapping)) or not isinstance(shape, Sequence):
         raise TypeError(_messages.SHAPE)
-    return tuple(as_int(d, f"{what} dimension", _messages.SHAPE) for d in shape)
+    return tuple(as_dim(d, f"{what} dimension", _messages.SHAPE) for d in shape)
 
 
 def as_holder_shape(shape: object, what: str = "shape") -> tuple[int, ...]:

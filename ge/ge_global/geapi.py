@@ -15,6 +15,7 @@ initialised flag, the sessions) is :mod:`ge._session_manager`'s.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Optional
@@ -37,6 +38,7 @@ def initialize(options: Optional[Mapping[str, str]] = None) -> None:
     """
     config = as_str_dict(options, _messages.GE_INIT_CONFIG)
     with manager.lock:
+        manager.wait_for_finalize("ge.initialize()")
         if manager.initialized:
             return
         c_options = COptions(config)
@@ -51,13 +53,28 @@ def finalize() -> None:
     closing one raises; the first such error is raised after ``GEFinalize``,
     else the first exception an allocator callback raised that was not
     reported yet (see ``ge._allocator_registry``); any others are its notes.
+
+    No lock is held while it waits for the sessions' calls in flight or while
+    allocator callbacks run. Called from inside itself (a callback of a
+    session it closes, a signal handler) or from inside a call on a live
+    session, it raises ``RuntimeError`` instead of waiting for itself; no
+    session can be created meanwhile (``GE_SESSION_MANAGER_NOT_INIT``).
     """
+    me = threading.get_ident()
     with manager.lock:
+        manager.wait_for_finalize("ge.finalize()")
         sessions = manager.live_sessions()
         for session in sessions:  # GE frees their graphs' memory: not from inside a callback
             session._refuse_inside_allocator()
+            if me in session._calls:
+                raise RuntimeError(
+                    "ge.finalize() called from inside a call on a session it must close "
+                    "(an allocator callback of that call?): it would wait for itself"
+                )
+        manager.finalizer = me
+    try:
         errors: list[BaseException] = []
-        for session in sessions:
+        for session in sessions:  # no lock held: closing waits for their calls in flight
             try:
                 session._close(finalizing=True)
             except BaseException as exc:  # finish first; raise_first prefers KeyboardInterrupt
@@ -72,7 +89,11 @@ def finalize() -> None:
         # what allocators raised where no caller was waiting, and no session
         # call on their stream came since: the last chance to report it
         errors.extend(registry.take_all_deferred())
-        raise_first(errors)  # the others as its notes
+    finally:
+        with manager.lock:
+            manager.finalizer = None
+            manager.done.notify_all()
+    raise_first(errors)  # the others as its notes
 
 
 def is_initialized() -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Optional
 
-from ge._checks import INT64_MAX, INT64_MIN, as_int
+from ge._checks import INT64_MAX, INT64_MIN, as_dim
 
 __all__ = ["UNKNOWN_DIM", "UNKNOWN_DIM_NUM", "UNKNOWN_DIM_SIZE", "Shape", "as_shape_dims"]
 
@@ -32,7 +32,7 @@ def as_shape_dims(dims: object, what: str = "dims", *, min_dim: int = UNKNOWN_DI
         return []
     if not isinstance(dims, (list, tuple)):
         raise TypeError(f"{what} must be a list of integers, not {type(dims).__name__}")
-    out = [as_int(d, f"{what} dimension", f"{what} must be a list of integers") for d in dims]
+    out = [as_dim(d, f"{what} dimension", f"{what} must be a list of integers") for d in dims]
     for d in out:
         if d < min_dim or d > INT64_MAX:
             low = "non-negative" if min_dim == 0 else f">= {min_dim}"

@@ -124,6 +124,8 @@ class Tensor(NativeObject):
             array = np.asarray(array)
         if not isinstance(array, np.ndarray):
             raise TypeError(f"array must be a numpy.ndarray, not {type(array).__name__}")
+        if type(array) is not np.ndarray:  # a subclass may lie in shape, dtype, nbytes...:
+            array = np.ndarray.view(array, np.ndarray)  # ...the buffer's own, from C
         fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
         dt = from_numpy_dtype(array.dtype)
         tensor = cls.__new__(cls)
@@ -144,6 +146,19 @@ class Tensor(NativeObject):
         tensor._dtype = None
         NativeObject.__init__(tensor, handle)
         return tensor
+
+    @classmethod
+    def _adopt_into(cls, handle: int, owners: list[Tensor]) -> None:
+        """:meth:`_adopt` for a list: the tensor is in ``owners`` before it owns the
+        handle, so that an interrupt can never leave the handle owned by a tensor
+        the caller does not know of (the caller destroys the handles no tensor of
+        ``owners`` holds)."""
+        tensor = cls.__new__(cls)
+        tensor._handle = None
+        owners.append(tensor)
+        tensor._dims = None
+        tensor._dtype = None
+        NativeObject.__init__(tensor, handle)  # its last step stores the handle
 
     def _release(self, handle: int) -> list[BaseException]:
         # Destroying an output of an async run frees its block through the
@@ -334,6 +349,8 @@ class Tensor(NativeObject):
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray[Any, Any]:
         """numpy's array protocol: always a new array (``copy=False`` is refused)."""
+        if copy is not None and not isinstance(copy, (bool, np.bool_)):
+            raise TypeError(f"copy must be True, False or None, not {type(copy).__name__}")
         if copy is False:
             raise ValueError("a Tensor's data cannot be viewed without a copy")
         wanted: Optional[np.dtype[Any]] = None
@@ -344,6 +361,8 @@ class Tensor(NativeObject):
                 raise
             except Exception as exc:
                 raise TypeError(f"not a numpy data type: {type(dtype).__name__}") from exc
+            if wanted.subdtype is not None:  # would add dimensions (and could be huge)
+                raise TypeError(f"dtype {wanted} is a subarray type: __array__ keeps the shape")
         array = self.numpy()
         if wanted is not None:
             array = array.astype(wanted, copy=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from ge import _messages
 from ge.graph import Tensor
 
 _array_makers: dict[int, tuple[Any, Any]] = {}
+_get_ident = threading.get_ident
 
 
 class Inputs:
@@ -37,23 +39,37 @@ class Inputs:
     def __enter__(self) -> tuple[Any, int]:
         tensors = self._tensors
         handles: list[int] = []
-        try:
+        try:  # all of it: an interrupt anywhere leaves what it entered
             for tensor in tensors:
                 handles.append(tensor._enter())
+            count = len(handles)
+            maker = _array_makers.get(count)
+            if maker is None:
+                # never a NULL array, even for no inputs: the wrapper checks it
+                size = max(count, 1)
+                maker = _array_makers[count] = (ctypes.c_void_p * size, struct.Struct(f"{size}P"))
+            # One copy of packed machine words: several times faster than converting
+            # each int to a c_void_p as ``(c_void_p * count)(*handles)`` does.
+            return maker[0].from_buffer_copy(maker[1].pack(*handles, *([0] * (not count)))), count
         except BaseException:
-            for tensor in tensors[: len(handles)]:
+            entered = len(handles)
+            for tensor in tensors[:entered]:
                 tensor._leave()
             raise
-        count = len(handles)
-        maker = _array_makers.get(count)
-        if maker is None:
-            # never a NULL array, even for no inputs: the wrapper checks it
-            size = max(count, 1)
-            maker = _array_makers[count] = (ctypes.c_void_p * size, struct.Struct(f"{size}P"))
-        # One copy of packed machine words: several times faster than converting
-        # each int to a c_void_p as ``(c_void_p * count)(*handles)`` does.
-        return maker[0].from_buffer_copy(maker[1].pack(*handles, *([0] * (not count)))), count
 
     def __exit__(self, *exc_info: object) -> None:
-        for tensor in self._tensors:
-            tensor._leave()
+        # NativeObject._leave written out with C calls only: an interrupt (a
+        # signal's exception) is raised after a removal, never before one, so
+        # the tensors after ``i`` are the ones still to leave
+        tensors = self._tensors
+        i = -1
+        try:
+            tid = _get_ident()
+            for i, tensor in enumerate(tensors):  # noqa: B007 - read in the handler
+                tensor._calls.remove(tid)
+                if tensor._owner is not None:
+                    tensor._unenter_notify()
+        except BaseException:
+            for tensor in tensors[i + 1 :]:
+                tensor._unenter()
+            raise

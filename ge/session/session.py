@@ -21,14 +21,16 @@ all. Closing waits for the session's calls in flight on other threads.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional
 
 from ge import _ffi, _messages
 from ge._allocator_bridge import Trampoline, refuse_reentry
 from ge._allocator_registry import registry
-from ge._callback_errors import collecting, raise_with
+from ge._callback_errors import collecting, detached, raise_with
 from ge._checks import as_int, as_str_dict
 from ge._checks import graph_id as checked_graph_id
 from ge._ffi import api
@@ -49,7 +51,7 @@ from ge._ffi.std_map import empty_std_map
 from ge._native import NativeObject
 from ge._session_manager import manager
 from ge.acl import StreamLike
-from ge.acl._stream import ge_stream_handle
+from ge.acl._stream import Stream, ge_stream_handle
 from ge.allocator import Allocator
 from ge.graph import Graph, Tensor
 from ge.session._graphs import GraphState, GraphTable
@@ -58,6 +60,7 @@ from ge.session._inputs import Inputs
 __all__ = ["Session", "has_session"]
 
 _VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
+_get_ident = threading.get_ident
 
 
 def has_session(session_id: int) -> bool:
@@ -86,6 +89,13 @@ class Session(NativeObject):
         self._graphs = GraphTable()
         checked = as_str_dict(options, _messages.SESSION_OPTIONS)
         with manager.lock:
+            if manager.finalizer is not None:  # no wait: it may wait for this thread
+                raise failure(
+                    "CreateSession",
+                    "GE is being finalized (ge.finalize() runs on another thread or "
+                    "called this one)",
+                    status=GE_SESSION_MANAGER_NOT_INIT,
+                )
             if not manager.initialized:
                 raise failure(
                     "CreateSession",
@@ -169,9 +179,11 @@ class Session(NativeObject):
     def _finalize(self, handle: int) -> None:
         # The session leaves the manager with its weak reference. It must not
         # wait for the manager's lock: the collector may run this inside a call
-        # that ge.finalize() (holding that lock) is waiting for. Nobody to
-        # report to: what callbacks raise stays deferred for the stream.
-        self._release_native(handle)
+        # that ge.finalize() is waiting for. Nobody to report to: what
+        # callbacks raise is deferred for the stream (or ge.finalize()).
+        owned, errors = self._release_native(handle)
+        for exc in errors:  # kept for the stream's next call, else for ge.finalize()
+            registry.defer(owned[0] if owned else 0, exc)
 
     def _release_native(self, handle: int) -> tuple[list[int], list[BaseException]]:
         """Unregister the allocators this session owns and destroy the session
@@ -279,7 +291,8 @@ class Session(NativeObject):
         fn = api.GeSessionLoadGraph if _ffi.has("GeSessionLoadGraph") else None
         if fn is None:
             fn = getattr(api, SESSION_LOAD_GRAPH)
-        with self._calling("LoadGraph", gid, s) as handle:
+        on = stream._calling() if isinstance(stream, Stream) else contextlib.nullcontext()
+        with on, self._calling("LoadGraph", gid, s) as handle:
             state = self._graph("LoadGraph", gid, s)
             trampoline = registry.trampoline_of(s)
             refuse_reentry(trampoline, "loading a graph")
@@ -307,19 +320,30 @@ class Session(NativeObject):
         used = Inputs(inputs)
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
-        with used as (c_inputs, count):
-            # the explicit form of _calling(): this is the hot path (benchmarks/bench_calls.py)
-            handle = self._enter("RunGraph", gid, None)
-            try:
-                self._graph("RunGraph", gid)
-                status = api.GeApiWrapper_Session_RunGraph(
-                    handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
-                )
-            finally:
-                self._leave()
-        if status:
-            raise ge_error("RunGraph", status, {"graph_id": gid})
-        return _adopt_outputs(outputs, n_out.value, "RunGraph", {"graph_id": gid}, None)
+        handed = [False]  # set by _adopt_outputs once it owns the outputs
+        try:
+            with used as (c_inputs, count):
+                # the explicit form of _calling(): the hot path (benchmarks/bench_calls.py)
+                tid = _get_ident()
+                handle = self._enter("RunGraph", gid, None)
+                try:
+                    self._graph("RunGraph", gid)
+                    status = api.GeApiWrapper_Session_RunGraph(
+                        handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
+                    )
+                finally:
+                    self._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                    if self._owner is not None:
+                        self._unenter_notify()
+            if status:
+                raise ge_error("RunGraph", status, {"graph_id": gid})
+            return _adopt_outputs(
+                outputs, n_out.value, "RunGraph", {"graph_id": gid}, None, handed=handed
+            )
+        except BaseException:
+            if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
+                _drop_outputs(outputs, n_out.value)
+            raise
 
     def run_graph_with_stream_async(
         self, graph_id: int, stream: StreamLike, inputs: Sequence[Tensor]
@@ -337,39 +361,70 @@ class Session(NativeObject):
         outputs = _VoidPtrArray()
         n_out = ctypes.c_size_t()
         context: dict[str, object] = {"graph_id": gid, "stream": s}
-        with used as (c_inputs, count):
-            handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
-            try:
-                state = self._graph("RunGraphWithStreamAsync", gid, s)
-                trampoline = registry.ensure_default(handle, self._session_id, s)
-                refuse_reentry(trampoline, "running a graph on its stream")
-                with collecting() as errors:
-                    status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                        handle,
-                        gid,
-                        s,
-                        c_inputs,
-                        count,
-                        ctypes.byref(outputs),
-                        ctypes.byref(n_out),
+        handed = [False]  # set by _adopt_outputs once it owns the outputs
+        try:
+            # a Stream is counted in flight too: no other thread destroys it under GE
+            tid = _get_ident()
+            with used as (c_inputs, count):
+                handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
+                try:
+                    on = stream if isinstance(stream, Stream) else None
+                    if on is not None:
+                        on._enter()
+                    try:
+                        state = self._graph("RunGraphWithStreamAsync", gid, s)
+                        trampoline = registry.ensure_default(handle, self._session_id, s)
+                        refuse_reentry(trampoline, "running a graph on its stream")
+                        with collecting() as errors:
+                            status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                                handle,
+                                gid,
+                                s,
+                                c_inputs,
+                                count,
+                                ctypes.byref(outputs),
+                                ctypes.byref(n_out),
+                            )
+                        # another thread may have changed the stream's allocator around the
+                        # run: GE took the memory from either (refuse releases inside both)
+                        now = registry.current.get(s)
+                        also = (
+                            None if now is None or now.trampoline is trampoline else now.trampoline
+                        )
+                        if state.memory_from is None:
+                            state.memory_from = trampoline or also
+                            self._sync_release_locks()
+                    finally:
+                        if on is not None:  # on._leave() with C calls only (interrupts)
+                            on._calls.remove(tid)
+                            if on._owner is not None:
+                                on._unenter_notify()
+                finally:
+                    self._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                    if self._owner is not None:
+                        self._unenter_notify()
+            errors.extend(registry.take_deferred(s))
+            result: list[Tensor] = []
+            if not status:
+                try:
+                    result = _adopt_outputs(
+                        outputs,
+                        n_out.value,
+                        "RunGraphWithStreamAsync",
+                        context,
+                        trampoline,
+                        also,
+                        handed,
                     )
-                if state.memory_from is None:
-                    state.memory_from = trampoline
-                    self._sync_release_locks()
-            finally:
-                self._leave()
-        errors.extend(registry.take_deferred(s))
-        result: list[Tensor] = []
-        if not status:
-            try:
-                result = _adopt_outputs(
-                    outputs, n_out.value, "RunGraphWithStreamAsync", context, trampoline
-                )
-            except BaseException as exc:
-                errors.insert(0, exc)
-        if status or errors:
-            _finish(status, "RunGraphWithStreamAsync", context, errors)
-        return result
+                except BaseException as exc:
+                    errors.insert(0, exc)
+            if status or errors:
+                _finish(status, "RunGraphWithStreamAsync", context, errors)
+            return result
+        except BaseException:
+            if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
+                _drop_outputs(outputs, n_out.value)
+            raise
 
     # -- allocators ---------------------------------------------------------------
 
@@ -416,24 +471,51 @@ def _adopt_outputs(
     api_name: str,
     context: dict[str, object],
     trampoline: Optional[Trampoline],
+    also: Optional[Trampoline] = None,
+    handed: Optional[list[bool]] = None,
 ) -> list[Tensor]:
     """Own the output tensor handles of a run and free the C array.
 
     A run that succeeded without an array (GE could not build it: the
-    tensors died with it) is an error. ``trampoline``: the Python allocator
-    the outputs' memory comes from (releasing them takes its lock).
+    tensors died with it) is an error. ``trampoline`` (and ``also``): the
+    Python allocator the outputs' memory comes from (releasing them takes its
+    lock). ``handed[0]`` is set first thing: from then on this function owns
+    the outputs, and an interrupt anywhere destroys those it did not adopt.
     """
-    if not outputs:
-        raise failure(
-            api_name, f"GE ran the graph but returned no array for its {count} output(s)", context
-        )
+    tensors: list[Tensor] = []
+    handles: list[int] = []
+    if handed is None:
+        handed = [False]
     try:
+        handed[0] = True  # first: from here on, this function frees what it does not adopt
+        if not outputs:
+            raise failure(
+                api_name,
+                f"GE ran the graph but returned no array for its {count} output(s)",
+                context,
+            )
         handles = outputs[:count]
-        tensors = [Tensor._adopt(h) for h in handles if h]
+        for h in handles:
+            if h:
+                Tensor._adopt_into(h, tensors)
+    except BaseException:
+        if handed[0]:
+            owned = {t._handle for t in tensors}
+            with detached():  # what FreeFn raises is the stream's, not this error's
+                for h in handles or (outputs[:count] if outputs else []):
+                    if h and h not in owned:
+                        api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+        raise
     finally:
-        api.GeApiWrapper_Session_FreeTensorArray(outputs)
-    if trampoline is not None:
-        locks = (trampoline,)
+        if handed[0] and outputs:
+            api.GeApiWrapper_Session_FreeTensorArray(outputs)
+    locks: tuple[Trampoline, ...] = ()  # spelled out: a generator here costs a microsecond
+    if also is None:
+        if trampoline is not None:
+            locks = (trampoline,)
+    else:
+        locks = (also,) if trampoline is None else (trampoline, also)
+    if locks:
         for tensor in tensors:
             tensor._release_locks = locks
     if len(tensors) != count:
@@ -441,3 +523,16 @@ def _adopt_outputs(
             tensor.close()
         raise failure(api_name, "GE returned a NULL output tensor", context)
     return tensors
+
+
+def _drop_outputs(outputs: Any, count: int) -> None:
+    """Destroy the outputs of a run that nobody took (an interrupt right after the
+    run), and their array. Never raises: the interrupt is what the caller gets."""
+    if not outputs:
+        return
+    with contextlib.suppress(BaseException), detached():
+        for h in outputs[:count]:
+            if h:
+                api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+    with contextlib.suppress(BaseException):
+        api.GeApiWrapper_Session_FreeTensorArray(outputs)

@@ -92,6 +92,24 @@ def test_what_malloc_returns_is_checked(bridge: Any) -> None:
             assert trampoline.c_malloc(None, 8) is None
         assert len(errors) == 1 and isinstance(errors[0], error)
     assert trampoline.blocks == {}
+    assert pool.freed == [MemBlock(0x2000, 4)]  # too small: handed back, not dropped
+
+
+def test_a_too_small_block_whose_free_fails_reports_both(bridge: Any) -> None:
+    trampoline, pool, _ = bridge
+    pool.result = MemBlock(0x2000, 4)
+    original = pool.free
+
+    def failing_free(block: MemBlock) -> None:
+        original(block)
+        raise OSError("free failed")
+
+    pool.free = failing_free  # type: ignore[method-assign]
+    with collecting() as errors:
+        assert trampoline.c_malloc(None, 8) is None
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+    assert "free failed" in "".join(getattr(errors[0], "__notes__", []))
+    assert pool.freed == [MemBlock(0x2000, 4)]
 
 
 def test_unknown_blocks_are_reported(bridge: Any) -> None:

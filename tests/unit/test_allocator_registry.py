@@ -123,7 +123,7 @@ def test_deferred_exceptions_and_the_graveyard() -> None:
     assert own.take_deferred(1) == [first, second] and own.take_deferred(1) == []
     own.defer(3, first)
     assert own.take_all_deferred() == [second, first] and own.take_all_deferred() == []
-    fake: Any = type("T", (), {"token": 5})()
+    fake: Any = type("T", (), {"token": 5, "free_leftovers": lambda self: None})()
     own.alive[5] = fake
     own.retire(fake)
     assert 5 not in own.alive and own._graveyard == [fake]
@@ -133,3 +133,20 @@ def test_deferred_exceptions_and_the_graveyard() -> None:
     own.defer(1, first)
     own.forget()
     assert (own.current, own.alive, own._deferred) == ({}, {}, {})
+
+
+def test_register_runs_idle_work_outside_the_lock(session: ge.Session, stream: Any) -> None:
+    """Leaving the outermost collecting block runs idle work (a deferred release,
+    whose FreeFn is user code): never with the registry's lock held."""
+    from ge import _callback_errors
+
+    held: list[bool] = []
+    work = lambda: held.append(registry.lock._is_owned())  # noqa: E731
+    _callback_errors.when_idle(work)
+    status, errors = registry.register(
+        session.handle, session.session_id, stream.handle, AclAllocator()
+    )
+    assert status == 0 and errors == []
+    _callback_errors.when_idle(work)
+    assert registry.unregister(session.handle, stream.handle) == []
+    assert held == [False, False]

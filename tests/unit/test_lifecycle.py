@@ -3,7 +3,7 @@ were registered in, and the wiped native state (the epoch and the forget hooks).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -16,6 +16,8 @@ def fresh_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty hook table (the package's own hooks stay registered outside the test)."""
     monkeypatch.setattr(_lifecycle, "_hooks", {phase: [] for phase in ExitPhase})
     monkeypatch.setattr(_lifecycle, "_exiting", False)
+    monkeypatch.setattr(_lifecycle, "_abandoned", False)
+    monkeypatch.setattr(_lifecycle, "exit_deadline", None)
 
 
 def _recorder(log: list[str], name: str) -> Callable[[], None]:
@@ -93,3 +95,18 @@ def test_forgetting_the_native_state_starts_a_new_epoch_and_runs_every_hook(
         assert log == [before + 1, -1]  # the hooks see the new epoch
     finally:
         _lifecycle.native_epoch = before  # no object of this test outlives it
+
+
+def test_waits_during_the_exit_hooks_end_at_their_deadline(monkeypatch: Any) -> None:
+    """A wait for another thread's finalize (or a call in flight) at exit gives up at
+    the deadline and abandons the rest of the teardown, instead of hanging."""
+    import threading
+    import time
+
+    condition = threading.Condition()
+    monkeypatch.setattr(_lifecycle, "_abandoned", False)
+    monkeypatch.setattr(_lifecycle, "exit_deadline", time.monotonic() + 0.05)
+    start = time.monotonic()
+    with condition:
+        assert _lifecycle.wait_at_exit(condition) is False
+    assert time.monotonic() - start < 5 and _lifecycle._abandoned

@@ -7,7 +7,9 @@ floats, huge and negative ints, strings, bytes, nested lists, numpy scalars
 and arrays, objects whose ``__int__``/``__index__``/``__len__``/``__iter__``/
 ``__fspath__`` raise, closed and live native objects of every kind...). A call
 may succeed or raise ``TypeError``, ``ValueError`` or ``GeError``; nothing
-else. (Targets that allocate what they are asked for may also raise
+else, and it must not succeed when given (at any depth of a list) a closed
+native object or an object whose special methods raise (``must_refuse``).
+(Targets that allocate what they are asked for may also raise
 ``MemoryError``: the address space is capped here, a request of terabytes is
 valid but cannot be met.) Paths are mapped into TMPDIR so that no stray file
 is written or read elsewhere.
@@ -171,6 +173,7 @@ class Env:
         freed = ge.acl.DeviceBuffer(8)
         freed.free()
         self.closed_session = closed_session
+        self.closed = [closed_session, closed_tensor, closed_graph, dead_stream, freed]
         self.natives = [
             self.stream,
             self.session,
@@ -469,6 +472,23 @@ def known_frame(exc: BaseException) -> str | None:
     return None
 
 
+HOSTILE = (IntRaises, IndexRaises, LenRaises, BadPath, BadMapping)
+"""Objects no call can use: each raises from the special method a call would need."""
+
+SELECTORS: dict[str, set[int]] = {"TensorHolder + - * /": {1}}
+"""Arguments that only choose what the target does (never reach the package)."""
+
+
+def must_refuse(arg: Any, env: Env) -> bool:
+    """Whether a call given ``arg`` (at any depth of a list or tuple) cannot succeed:
+    a closed native object, or an object whose needed special method raises."""
+    if isinstance(arg, (list, tuple)):
+        return any(must_refuse(item, env) for item in arg)
+    if isinstance(arg, HOSTILE):
+        return True
+    return any(arg is closed for closed in env.closed)
+
+
 def check_target(
     name: str, env: Env, nargs: int, fn: Callable[..., Any], alloc: bool, examples: int
 ) -> str:
@@ -496,6 +516,10 @@ def check_target(
             KNOWN_SEEN.add(frame)
             return
         release(result)
+        used = [arg for i, arg in enumerate(args) if i not in SELECTORS.get(name, ())]
+        refusable = [arg for arg in used if must_refuse(arg, env)]
+        if refusable:
+            raise AssertionError(f"{name}{args!r} succeeded with {refusable!r}")
 
     try:
         check()

@@ -365,3 +365,99 @@ def test_graph_removal_and_finalize_inside_a_callback_are_refused(
     assert len(errors) == 3 and all("from inside a callback" in str(e) for e in errors)
     assert ge.is_initialized() and not graph_session.closed
     graph_session.remove_graph(1)
+
+
+def test_acl_allocator_refuses_a_null_block(acl_ready: Any, monkeypatch: Any) -> None:
+    """aclrtMalloc succeeding without memory is an out-of-memory error, never
+    ``MemBlock(0)`` handed to GE."""
+    from ge._ffi import api
+    from ge.error import AclError, AclStatus
+
+    monkeypatch.setitem(api.__dict__, "aclrtMalloc", lambda ptr, size, policy: 0)
+    with pytest.raises(AclError) as info:
+        AclAllocator().malloc(64)
+    assert info.value.status == AclStatus.ACL_ERROR_BAD_ALLOC
+    assert "NULL" in str(info.value)
+
+
+def test_outputs_of_a_run_whose_allocator_changed_meanwhile_refuse_both(
+    graph_session: Any, stream: Any
+) -> None:
+    """Another thread replaces the stream's allocator while a run is inside the old
+    one's malloc: GE took the run's memory from one of them, so releasing an output
+    is refused from inside a callback of either (not only of the one seen first)."""
+    import threading
+
+    from ge._allocator_registry import registry
+
+    entered, replaced = threading.Event(), threading.Event()
+    first, second = Recording(), Recording()
+    graph_session.register_external_allocator(stream, first)
+    (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())  # loads
+    stream.synchronize()
+    out.close()
+    old = registry.trampoline_of(stream.handle)
+
+    def dawdle() -> None:
+        entered.set()
+        assert replaced.wait(10)
+
+    def replace() -> None:
+        entered.wait(10)
+        graph_session.register_external_allocator(stream, second)
+        replaced.set()
+
+    original = first.malloc
+    first.malloc = lambda size: (dawdle(), original(size))[1]  # type: ignore[method-assign]
+    t = threading.Thread(target=replace)
+    t.start()
+    (out,) = graph_session.run_graph_with_stream_async(1, stream, _inputs())
+    t.join()
+    new = registry.trampoline_of(stream.handle)
+    assert new is not old and set(out._release_locks) == {old, new}
+    stream.synchronize()
+    np.testing.assert_array_equal(out.numpy(), _expected())
+    out.close()
+
+
+def test_a_free_failing_in_the_collector_is_not_raised_by_an_unrelated_call(
+    ge_ready: Any, make_graph: Any
+) -> None:
+    """The collector frees an output of stream A (whose allocator's free raises)
+    while a run on stream B is inside C: B's run succeeds with its outputs; the
+    error is kept for stream A's next call."""
+    with ge.acl.Stream() as a, ge.acl.Stream() as b, ge.Session() as session:
+        with make_graph() as graph:
+            session.add_graph(1, graph)
+        failing, collecting_alloc = Recording(), Recording()
+        session.register_external_allocator(a, failing)
+        session.register_external_allocator(b, collecting_alloc)
+        for s in (a, b):  # load the graph on both streams
+            (out,) = session.run_graph_with_stream_async(1, s, _inputs())
+            s.synchronize()
+            out.close()
+        (out_a,) = session.run_graph_with_stream_async(1, a, _inputs())
+        a.synchronize()
+        cycle: list[Any] = [out_a]
+        cycle.append(cycle)  # only the collector frees it
+        del out_a, cycle
+        failing.fail_free = KeyError("free of stream A failed")
+        frees = failing.frees
+        gc.disable()
+        try:
+            original = collecting_alloc.malloc
+            collecting_alloc.malloc = (  # type: ignore[method-assign]
+                lambda size: (gc.collect(), original(size))[1]
+            )
+            (out_b,) = session.run_graph_with_stream_async(1, b, _inputs())
+        finally:
+            gc.enable()
+        collecting_alloc.malloc = original  # type: ignore[method-assign]
+        assert failing.frees == frees + 1  # the collector freed A's output inside B's run
+        b.synchronize()
+        np.testing.assert_array_equal(out_b.numpy(), _expected())
+        out_b.close()
+        failing.fail_free = None
+        with pytest.raises(KeyError, match="free of stream A failed"):
+            session.unregister_external_allocator(a)
+        session.unregister_external_allocator(b)

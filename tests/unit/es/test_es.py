@@ -596,3 +596,33 @@ def test_holders_of_two_builders(ge_stub: StubControl) -> None:
     for op in (x.__add__, x.__rsub__, x.__mul__, x.__rtruediv__):
         with pytest.raises(TypeError, match=re.escape(_messages.OPERAND)):
             op("1")  # type: ignore[arg-type]
+
+
+def test_attr_scope_of_an_unreadable_mapping_is_a_type_error() -> None:
+    from collections.abc import Mapping
+
+    from ge.es.graph_builder import attr_scope
+
+    class Unreadable(Mapping[str, object]):
+        def __getitem__(self, key: str) -> object:
+            raise KeyError(key)
+
+        def __len__(self) -> int:
+            return 1
+
+        def __iter__(self) -> Iterator[str]:
+            raise LookupError("no keys")
+
+    with pytest.raises(TypeError, match="no keys"), attr_scope(Unreadable()):
+        pass
+
+
+@pytest.mark.parametrize("dim", [2**63, 2**64 + 3])
+def test_builder_dims_past_int64_are_value_errors(ge_stub: Any, dim: int) -> None:
+    """C would keep the low 64 bits: ``2**64 + 3`` would silently be 3 and the graph run."""
+    import ge
+
+    with ge.GraphBuilder("g") as builder:
+        with pytest.raises(ValueError, match="int64"):
+            builder.input(0, ge.DataType.DT_FLOAT, (dim,))
+        assert builder.input(0, ge.DataType.DT_FLOAT, (2,)) is not None  # still usable

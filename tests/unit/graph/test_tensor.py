@@ -615,3 +615,62 @@ def test_from_numpy_misuse(ge_stub: StubControl) -> None:
         Tensor.from_numpy(np.zeros(2), format="ND")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Format"):
         Tensor.from_numpy(np.zeros(2), format=-1)
+
+
+def test_array_protocol_refuses_a_subarray_dtype(ge_stub: StubControl) -> None:
+    """A subarray dtype would add dimensions (``(None, 84268288)``: gigabytes)."""
+    with Tensor.from_numpy(np.zeros((2, 3), np.float32)) as t:
+        with pytest.raises(TypeError, match="subarray"):
+            t.__array__((None, 84268288))
+        assert np.asarray(t, np.float64).dtype == np.float64
+
+
+def test_from_numpy_reads_the_buffer_not_a_subclass_s_attributes(
+    ge_stub_library: str, tmp_path: Any
+) -> None:
+    """An ndarray subclass lying about its shape (and size) must not make
+    from_numpy read past the buffer (it segfaulted): the buffer's own shape is
+    used. In a child, as a failure is a crash."""
+    from _helpers.processes import run_python
+
+    code = """
+import numpy as np
+import ge
+from ge.testing import use_stub
+
+class Liar(np.ndarray):
+    @property
+    def shape(self):
+        return (1 << 24,)
+
+    @property
+    def nbytes(self):
+        return 4 << 24
+
+with use_stub():
+    with ge.Tensor.from_numpy(np.arange(4, dtype=np.float32).view(Liar)) as t:
+        print(t.get_tensor_desc().get_shape(), t.numpy().tolist())
+"""
+    done = run_python(code, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[4]", "[0.0,", "1.0,", "2.0,", "3.0]"], done.stdout
+
+
+@pytest.mark.parametrize("dim", [2**63, 2**64 + 3, -(2**63) - 1])
+def test_dims_past_int64_are_value_errors(ge_stub: StubControl, dim: int) -> None:
+    """C would keep the low 64 bits: ``2**64 + 3`` would silently be 3."""
+    from ge.graph import TensorDesc
+
+    with pytest.raises(ValueError, match="int64"):
+        TensorDesc([dim])
+    with pytest.raises(ValueError, match="int64"):
+        Shape([dim])
+    with TensorDesc([2]) as desc, pytest.raises(ValueError, match="int64"):
+        desc.set_shape([dim])
+
+
+def test_array_protocol_copy_must_be_a_bool_or_none(ge_stub: StubControl) -> None:
+    with Tensor.from_numpy(np.zeros(2, np.float32)) as t:
+        with pytest.raises(TypeError, match="copy"):
+            t.__array__(None, "yes")
+        assert t.__array__(None, True).shape == (2,)

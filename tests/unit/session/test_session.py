@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,7 @@ from ge._ffi.signatures import (
     SESSION_GET_SESSION_ID,
     SESSION_IS_GRAPH_NEED_REBUILD,
 )
+from ge.allocator import Allocator, MemBlock
 from ge.error import GeError, MissingSymbolError
 
 NOT_INTS = [None, 1.0, "1", b"1", [1], True, False, np.float32(1)]
@@ -490,3 +493,155 @@ def test_ges_queue_is_read_only_for_a_failed_c_call(session: Any, make_graph: An
     assert "Assert ((session) != nullptr) failed" in info.value.error_message
     assert "ge.autoTuneMode" in info.value.error_message
     assert _ffi.api.GeApiWrapper_GEGetErrorMsg() == b""
+
+
+class _FailingAllocator(Allocator):
+    def malloc(self, size: int) -> MemBlock:
+        raise KeyError("no memory today")
+
+    def free(self, block: MemBlock) -> None:
+        pass
+
+
+def test_a_failed_async_run_keeps_no_input_alive(
+    ge_ready: Any, stream: Any, make_graph: Any
+) -> None:
+    """No reference cycle through the exception: with the collector off, the
+    temporary inputs of a failed run die when the exception is dropped."""
+    with ge.Session() as session, make_graph() as graph:
+        session.add_graph(1, graph)
+        session.register_external_allocator(stream, _FailingAllocator())
+        x = np.ones((2, 3), np.float32)
+        refs: list[Any] = []
+
+        def inputs() -> list[ge.Tensor]:
+            tensors = [ge.Tensor.from_numpy(x), ge.Tensor.from_numpy(x)]
+            refs.extend(weakref.ref(t) for t in tensors)
+            return tensors
+
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(2):
+                try:
+                    session.run_graph_with_stream_async(1, stream, inputs())
+                except ge.GeError as exc:
+                    assert isinstance(exc.__cause__, KeyError)
+                assert all(r() is None for r in refs), [r() for r in refs]
+        finally:
+            gc.enable()
+        session.unregister_external_allocator(stream)
+
+
+def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
+    session: Any, make_graph: Any
+) -> None:
+    """A KeyboardInterrupt (what a signal raises) at each line of ``_enter`` and of
+    the inputs' ``__enter__`` in turn: it reaches the caller, and no object is left
+    counted in flight (``close()`` would wait for it forever)."""
+    import sys
+
+    from ge._native import NativeObject
+    from ge.session._inputs import Inputs
+
+    codes = {NativeObject._enter.__code__, Inputs.__enter__.__code__}
+    with make_graph() as graph:
+        session.add_graph(1, graph)
+    x = np.ones((2, 3), np.float32)
+    hit = 0
+    for k in range(1, 40):
+        lines = [0]
+
+        def in_enter(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
+            if event == "line":
+                lines[0] += 1
+                if lines[0] == k:
+                    raise KeyboardInterrupt
+            return in_enter
+
+        def tracer(frame: Any, event: str, arg: Any) -> Any:
+            return in_enter if frame.f_code in codes else None
+
+        with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
+            sys.settrace(tracer)
+            try:
+                outs = session.run_graph(1, [a, b])
+            except KeyboardInterrupt:
+                hit += 1
+                outs = []
+            finally:
+                sys.settrace(None)
+            for out in outs:
+                out.close()
+            assert a._calls == [] and b._calls == [] and session._calls == [], k
+    assert hit > 10  # the lines of both were reached
+
+
+def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
+    session: Any, make_graph: Any, ge_stub: Any
+) -> None:
+    """A KeyboardInterrupt right after GE made a run's outputs, then at each line of
+    taking them (``_adopt_outputs``, ``Tensor._adopt_into``, the object's
+    ``__init__``) in turn: it reaches the caller, and every output tensor is
+    either owned by a Python object or destroyed, exactly once (the stand-in's
+    strict mode aborts on a double free). Lines of the exception handlers are
+    left out: a signal's exception lands after a call, never on a line."""
+    import inspect
+    import sys
+
+    from ge._native import NativeObject
+    from ge.session import session as session_module
+
+    def window(fn: Any, first: str = "") -> tuple[Any, int, int]:
+        code = fn.__code__
+        source = inspect.getsource(fn).splitlines()
+        start = next((i for i, line in enumerate(source) if line.strip() == first), 0)
+        end = next(
+            (i for i, line in enumerate(source) if line.strip().startswith("except BaseException")),
+            len(source),
+        )
+        return code, code.co_firstlineno + start, code.co_firstlineno + end
+
+    windows = {
+        code: (start, end)
+        for code, start, end in (
+            window(ge.Session.run_graph, "if status:"),
+            window(session_module._adopt_outputs),
+            window(ge.Tensor._adopt_into.__func__),
+            window(NativeObject.__init__),
+        )
+    }
+    with make_graph() as graph:
+        session.add_graph(1, graph)
+    x = np.ones((2, 3), np.float32)
+    hit = 0
+    for k in range(1, 40):
+        lines = [0]
+
+        def count(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
+            start, end = windows[frame.f_code]
+            if event == "line" and start <= frame.f_lineno < end:
+                lines[0] += 1
+                if lines[0] == k:
+                    raise KeyboardInterrupt
+            return count
+
+        def tracer(frame: Any, event: str, arg: Any, count: Any = count) -> Any:
+            return count if frame.f_code in windows else None
+
+        with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
+            base = ge_stub.live_counts()
+            sys.settrace(tracer)
+            try:
+                outs = session.run_graph(1, [a, b])
+            except KeyboardInterrupt:
+                hit += 1
+                outs = []
+            finally:
+                sys.settrace(None)
+            for out in outs:
+                out.close()
+            gc.collect()
+            assert ge_stub.live_counts() == base, k
+            assert session._calls == [], k
+    assert hit > 5
