@@ -41,7 +41,7 @@ class Inputs:
         handles: list[int] = []
         try:  # all of it: an interrupt anywhere leaves what it entered
             for tensor in tensors:
-                handles.append(tensor._enter())
+                handles.append(tensor._enter().value)  # one line: entered iff appended
             count = len(handles)
             maker = _array_makers.get(count)
             if maker is None:
