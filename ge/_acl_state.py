@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 
 from ge import _lifecycle
 from ge._native import NativeObject
@@ -37,7 +37,9 @@ class Releasable(Protocol):
 
     def _released(self) -> None: ...
 
-    def _release(self, handle: int) -> Optional[list[BaseException]]: ...
+    _param: Any
+
+    def _release(self, handle: Any) -> Optional[list[BaseException]]: ...
 
 
 class TrackedStream(Releasable, Protocol):
@@ -154,12 +156,11 @@ class AclState:
 def _release_dropping_errors(obj: Releasable) -> bool:
     """Take the handle of ``obj`` once no call uses it and release it, dropping what
     the release raises; False when it was released already."""
-    handle = obj._detach()
-    if handle is None:
+    if obj._detach() is None:
         return False
     try:
         with contextlib.suppress(Exception):
-            obj._release(handle)
+            obj._release(obj._param)  # the typed handle (ge._ffi.handles)
     finally:
         obj._released()
     return True

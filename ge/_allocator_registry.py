@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from ge import _lifecycle
 from ge._allocator_bridge import Trampoline
 from ge._callback_errors import collecting
 from ge._ffi import api
+from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import check_ge, ge_error
 from ge.allocator.allocator import Allocator
 
@@ -79,7 +80,7 @@ class Registry:
 
     # -- registering and unregistering (GE calls) ----------------------------------
 
-    def ensure_default(self, session: int, session_id: int, stream: int) -> Optional[Trampoline]:
+    def ensure_default(self, session: Any, session_id: int, stream: int) -> Optional[Trampoline]:
         """Before a run on ``stream``: the trampoline of its Python allocator (None
         for GE's own), after registering GE's default allocator through the session
         ``session`` when the stream has none (GE has no default otherwise).
@@ -87,15 +88,16 @@ class Registry:
         registration = self.current.get(stream)
         if registration is None:
             with self.lock:
-                if stream not in self.current and not api.GeApiWrapper_HasExternalAllocator(stream):
-                    status = api.GeApiWrapper_Session_RegisterDefaultAllocator(session, stream)
+                on = StreamHandle(stream)
+                if stream not in self.current and not api.GeApiWrapper_HasExternalAllocator(on):
+                    status = api.GeApiWrapper_Session_RegisterDefaultAllocator(session, on)
                     check_ge(status, "RegisterDefaultAllocator", {"stream": stream})
                     self.current[stream] = Registration(session_id, None)
                 registration = self.current.get(stream)
         return None if registration is None else registration.trampoline
 
     def register(
-        self, session: int, session_id: int, stream: int, allocator: Allocator
+        self, session: Any, session_id: int, stream: int, allocator: Allocator
     ) -> tuple[int, list[BaseException]]:
         """``RegisterExternalAllocator`` of ``allocator`` on ``stream`` through the
         session ``session``: GE's status, and what callbacks raised meanwhile
@@ -107,7 +109,7 @@ class Registry:
             trampoline = self._new_trampoline(allocator, stream)
             status = api.GeApiWrapper_Session_RegisterExternalAllocator(
                 session,
-                stream,
+                StreamHandle(stream),
                 trampoline.c_malloc,
                 trampoline.c_free,
                 trampoline.c_get_addr,
@@ -121,11 +123,13 @@ class Registry:
         self.bury()
         return int(status), errors
 
-    def unregister(self, session: int, stream: int) -> list[BaseException]:
+    def unregister(self, session: Any, stream: int) -> list[BaseException]:
         """``UnregisterExternalAllocator`` of ``stream`` through the session
         ``session``: what GE (first) and the callbacks (OnDestroy) raised."""
         with collecting() as errors, self.lock:  # idle work outside the lock (above)
-            status = api.GeApiWrapper_Session_UnregisterExternalAllocator(session, stream)
+            status = api.GeApiWrapper_Session_UnregisterExternalAllocator(
+                session, StreamHandle(stream)
+            )
             if not status:
                 self.current.pop(stream, None)
         self.bury()
@@ -133,7 +137,7 @@ class Registry:
             errors.insert(0, ge_error("UnregisterExternalAllocator", status, {"stream": stream}))
         return errors
 
-    def release_owned(self, session: int, session_id: int) -> tuple[list[int], list[BaseException]]:
+    def release_owned(self, session: Any, session_id: int) -> tuple[list[int], list[BaseException]]:
         """Unregister every allocator the session ``session_id`` (handle ``session``)
         registered and is still current, before the session is destroyed: the
         streams it owned, and what GE and the callbacks raised."""

@@ -52,6 +52,7 @@ from typing_extensions import Self
 
 from ge import _callback_errors, _lifecycle
 from ge._callback_errors import detached, raise_first
+from ge._ffi.handles import CLOSED
 
 _get_ident = threading.get_ident
 _turns = threading.Condition(threading.RLock())
@@ -87,7 +88,7 @@ def release_deferred() -> None:
         if handle is not None:
             obj._handle = None
             with contextlib.suppress(BaseException), detached():  # nobody to report to here
-                obj._finalize(handle)
+                obj._finalize(obj._param)
 
 
 _waiting = 0
@@ -137,9 +138,24 @@ _lifecycle.on_fork(_after_fork_in_child)
 
 
 class NativeObject:
-    """Owns one native handle (an ``int``); subclasses define ``_release``."""
+    """Owns one native handle; subclasses define ``_release`` and ``_handle_type``.
 
-    __slots__ = ("__weakref__", "_calls", "_epoch", "_handle", "_owner", "_release_locks")
+    The handle is kept twice: ``_handle``, the address as an ``int`` (None once
+    closed: the state every check reads), and ``_param``, the same address as
+    an instance of the kind's ctypes type (``ge._ffi.handles``), made once,
+    which is what the in-flight guard yields and ``_release`` receives, so
+    that C only ever gets a handle of the kind its parameter declares.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_calls",
+        "_epoch",
+        "_handle",
+        "_owner",
+        "_param",
+        "_release_locks",
+    )
 
     _kind: ClassVar[str] = "object"
     _closed_word: ClassVar[str] = "closed"
@@ -148,25 +164,41 @@ class NativeObject:
     this object keeps its handle and stays usable, and ``close()`` can be
     retried (memory and streams)."""
 
+    _handle_type: ClassVar[Optional[type]] = None
+    """The ctypes handle kind (``ge._ffi.handles``); None: a plain address
+    (device memory), passed as the ``int``."""
+
     _handle: Optional[int]
+    _param: Any
+    """The handle as its kind's ctypes instance (never changed once set)."""
     _calls: list[int]
     _owner: Optional[int]
     _release_locks: tuple[Any, ...]
     """The allocators (trampolines) whose lock GE takes to release this object."""
 
-    def __init__(self, handle: int) -> None:
+    def __init__(self, handle: Any) -> None:
+        """``handle``: an ``int``, or an instance of ``_handle_type`` (what C
+        returned with that restype: kept as is, no conversion)."""
         self._calls = []
         self._owner = None
         self._release_locks = ()
         self._epoch = _lifecycle.native_epoch
-        self._handle = handle
+        kind: Any = self._handle_type
+        if kind is None:
+            self._param = handle
+        elif type(handle) is kind:
+            self._param, handle = handle, handle.value
+        else:
+            self._param = kind(handle)
+        self._handle = handle  # last: the object owns the handle from here
 
     def _wiped(self) -> bool:
         """Whether the native state this handle lived in was wiped (tests)."""
         return getattr(self, "_epoch", -1) != _lifecycle.native_epoch
 
-    def _release(self, handle: int) -> Optional[list[BaseException]]:
-        """Free ``handle`` in C ("release, then detach").
+    def _release(self, handle: Any) -> Optional[list[BaseException]]:
+        """Free ``handle`` (``_param``: the kind's ctypes instance) in C ("release,
+        then detach").
 
         Raises when the native object could not be freed (then, with
         ``_reopen_if_release_fails``, the object keeps its handle). Returns
@@ -178,8 +210,9 @@ class NativeObject:
 
     # -- calls in flight ------------------------------------------------------
 
-    def _enter(self, *why: Any) -> int:
-        """Start a call: the live handle, counted in flight until :meth:`_leave`.
+    def _enter(self, *why: Any) -> Any:
+        """Start a call: the live handle (``_param``, typed), counted in flight
+        until :meth:`_leave`.
 
         ``why`` (what the call is, for the error) goes to :meth:`_raise_closed`.
         """
@@ -189,10 +222,9 @@ class NativeObject:
             owner = self._owner
             if owner is not None and owner != tid and self._handle is not None:
                 self._wait_for_owner(tid)  # changed by another thread; a closing one fails below
-            handle = self._handle
-            if handle is None:
+            if self._handle is None:
                 self._raise_closed(*why)
-            return handle
+            return self._param
         except BaseException:
             self._unenter()
             raise
@@ -232,7 +264,7 @@ class NativeObject:
         return _CallingFor(self, why) if why else _Calling(self)
 
     @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[int]:
+    def _exclusive(self) -> Iterator[Any]:
         """Use the handle alone: new calls wait, calls in flight are waited for."""
         handle = self._take_turn()
         try:
@@ -250,7 +282,7 @@ class NativeObject:
                 "while the callback runs (on CANN this would deadlock)"
             )
 
-    def _take_turn(self) -> int:
+    def _take_turn(self) -> Any:
         self._refuse_inside_allocator()
         tid = _get_ident()
         with _turns, _waiter:
@@ -267,7 +299,7 @@ class NativeObject:
                 _turns.notify_all()
         if handle is None:
             self._raise_closed()
-        return handle
+        return self._param
 
     def _give_turn(self) -> None:
         with _turns:
@@ -293,6 +325,15 @@ class NativeObject:
         if handle is None:
             self._raise_closed()
         return handle
+
+    @property
+    def _as_parameter_(self) -> Any:
+        """The object passed straight to C (ctypes reads this): its typed handle,
+        or :data:`~ge._ffi.handles.CLOSED` once closed, which every argtype
+        refuses (an ``ArgumentError``, never a call with NULL or a freed
+        pointer). Not counted in flight: the package's own calls use
+        :meth:`_calling`."""
+        return CLOSED if self._handle is None else self._param
 
     def _raise_closed(self, *why: Any) -> NoReturn:
         """Raise the error of a call on a closed object (``why``: what the call is)."""
@@ -363,7 +404,7 @@ class NativeObject:
             return
         self._release_locks = ()  # what it needs from an allocator ends with it
         try:
-            errors = self._release(handle)
+            errors = self._release(self._param)
         except BaseException:
             if self._reopen_if_release_fails:
                 self._handle = handle
@@ -379,7 +420,7 @@ class NativeObject:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _finalize(self, handle: int) -> None:
+    def _finalize(self, handle: Any) -> None:
         """Free ``handle`` from the finalizer (nobody to report to); by default
         ``_release``, its errors dropped."""
         self._release(handle)
@@ -398,7 +439,7 @@ class NativeObject:
         # thread happens to be making when the collector runs (detached).
         self._handle = None
         with contextlib.suppress(BaseException), detached():
-            self._finalize(handle)
+            self._finalize(self._param)
 
     def __copy__(self) -> NoReturn:
         raise RuntimeError(f"{type(self).__name__} does not support copy")
@@ -419,7 +460,7 @@ class _Calling:
     def __init__(self, obj: NativeObject) -> None:
         self._obj = obj
 
-    def __enter__(self) -> int:
+    def __enter__(self) -> Any:
         return self._obj._enter()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -435,5 +476,5 @@ class _CallingFor(_Calling):
         self._obj = obj
         self._why = why
 
-    def __enter__(self) -> int:
+    def __enter__(self) -> Any:
         return self._obj._enter(*self._why)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 
+# Before ge is imported: every handle kind refuses raw ints, None and other
+# kinds, and records the offence (ge/_ffi/handles.py); checked after each test.
+os.environ["GE_FFI_AUDIT_HANDLES"] = "1"
+
 from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["ge.testing.pytest_plugin"]  # the ge_stub fixtures
@@ -44,6 +48,20 @@ import pytest  # noqa: E402
 from _helpers.graphs import build_graph  # noqa: E402
 
 from ge._ffi.loader import CAPI_FILES, CAPI_SUBDIR, GROUP_FILES, SITE_PACKAGES  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _handles_audited() -> Iterator[None]:
+    """No raw int, ``None`` or wrong kind reached a handle parameter of C in the
+    test, even where the ``ArgumentError`` was swallowed (a finalizer)."""
+    from ge._ffi import handles
+
+    assert handles.AUDIT, "ge._ffi.handles was imported before the conftest set the audit"
+    start = len(handles.violations)
+    yield
+    found = handles.violations[start:]
+    del handles.violations[start:]
+    assert not found, "handle audit:\n" + "\n".join(found)
 
 
 @pytest.fixture

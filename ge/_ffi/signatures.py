@@ -25,6 +25,16 @@ from ctypes import (
 from typing import Any, NamedTuple, Optional
 
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
+from ge._ffi.handles import (
+    GNodeHandle,
+    GraphBuilderHandle,
+    GraphHandle,
+    SessionHandle,
+    StreamHandle,
+    TensorDescHandle,
+    TensorHandle,
+    TensorHolderHandle,
+)
 from ge._ffi.std_map import StdMap
 
 Status = c_uint32
@@ -67,23 +77,32 @@ _CONST_SPECS = tuple(
     for spec in (
         FunctionSpec(
             f"EsCreateConst{suffix}",
-            c_void_p,
-            (c_void_p, POINTER(element), POINTER(c_int64), c_int64),
+            TensorHolderHandle,
+            (GraphBuilderHandle, POINTER(element), POINTER(c_int64), c_int64),
             BUILDER,
         ),
         FunctionSpec(
-            f"EsCreateVector{suffix}", c_void_p, (c_void_p, POINTER(element), c_int64), BUILDER
+            f"EsCreateVector{suffix}",
+            TensorHolderHandle,
+            (GraphBuilderHandle, POINTER(element), c_int64),
+            BUILDER,
         ),
-        FunctionSpec(f"EsCreateScalar{suffix}", c_void_p, (c_void_p, element), BUILDER),
+        FunctionSpec(
+            f"EsCreateScalar{suffix}", TensorHolderHandle, (GraphBuilderHandle, element), BUILDER
+        ),
     )
 )
 
 _ATTR_VALUE_TYPES: dict[str, Any] = {"Int64": c_int64, "String": c_char_p, "Bool": c_bool}
 
 _ATTR_SPECS = tuple(
-    FunctionSpec(f"EsSet{kind}AttrFor{target}", c_uint32, (c_void_p, c_char_p, value), BUILDER)
+    FunctionSpec(f"EsSet{kind}AttrFor{target}", c_uint32, (owner, c_char_p, value), BUILDER)
     for kind, value in _ATTR_VALUE_TYPES.items()
-    for target in ("Graph", "Tensor", "Node")
+    for target, owner in (
+        ("Graph", GraphBuilderHandle),
+        ("Tensor", TensorHolderHandle),
+        ("Node", TensorHolderHandle),
+    )
 )
 SESSION_COMPILE_GRAPH = "_ZN2ge7Session12CompileGraphEj"
 """``Status ge::Session::CompileGraph(uint32_t)``."""
@@ -104,30 +123,32 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeApiWrapper_IsGEInitialized", c_bool, (), GE),
     FunctionSpec("GeApiWrapper_GEGetErrorMsg", c_char_p, (), GE),
     # Session
-    FunctionSpec("GeApiWrapper_Session_CreateSession", c_void_p, (), GE),
-    FunctionSpec("GeApiWrapper_Session_CreateSessionWithOptions", c_void_p, _OPTIONS, GE),
-    FunctionSpec("GeApiWrapper_Session_DestroySession", None, (c_void_p,), GE),
-    FunctionSpec("GeApiWrapper_Session_AddGraph", Status, (c_void_p, c_uint32, c_void_p), GE),
+    FunctionSpec("GeApiWrapper_Session_CreateSession", SessionHandle, (), GE),
+    FunctionSpec("GeApiWrapper_Session_CreateSessionWithOptions", SessionHandle, _OPTIONS, GE),
+    FunctionSpec("GeApiWrapper_Session_DestroySession", None, (SessionHandle,), GE),
+    FunctionSpec(
+        "GeApiWrapper_Session_AddGraph", Status, (SessionHandle, c_uint32, GraphHandle), GE
+    ),
     FunctionSpec(
         "GeApiWrapper_Session_AddGraphWithOptions",
         Status,
-        (c_void_p, c_uint32, c_void_p, *_OPTIONS),
+        (SessionHandle, c_uint32, GraphHandle, *_OPTIONS),
         GE,
     ),
-    FunctionSpec("GeApiWrapper_Session_RemoveGraph", Status, (c_void_p, c_uint32), GE),
+    FunctionSpec("GeApiWrapper_Session_RemoveGraph", Status, (SessionHandle, c_uint32), GE),
     FunctionSpec(
         "GeApiWrapper_Session_RunGraph",
         Status,
-        (c_void_p, c_uint32, VoidPtrArray, c_int, POINTER(VoidPtrArray), POINTER(c_size_t)),
+        (SessionHandle, c_uint32, VoidPtrArray, c_int, POINTER(VoidPtrArray), POINTER(c_size_t)),
         GE,
     ),
     FunctionSpec(
         "GeApiWrapper_Session_RunGraphWithStreamAsync",
         Status,
         (
-            c_void_p,
+            SessionHandle,
             c_uint32,
-            c_void_p,
+            StreamHandle,
             VoidPtrArray,
             c_int,
             POINTER(VoidPtrArray),
@@ -139,82 +160,95 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "GeApiWrapper_Session_RegisterExternalAllocator",
         Status,
-        (c_void_p, c_void_p, MallocFn, FreeFn, GetAddrFn, OnDestroyFn, c_void_p),
+        (SessionHandle, StreamHandle, MallocFn, FreeFn, GetAddrFn, OnDestroyFn, c_void_p),
         GE,
     ),
-    FunctionSpec("GeApiWrapper_Session_RegisterDefaultAllocator", Status, (c_void_p, c_void_p), GE),
     FunctionSpec(
-        "GeApiWrapper_Session_UnregisterExternalAllocator", Status, (c_void_p, c_void_p), GE
+        "GeApiWrapper_Session_RegisterDefaultAllocator", Status, (SessionHandle, StreamHandle), GE
     ),
-    FunctionSpec("GeApiWrapper_HasExternalAllocator", c_bool, (c_void_p,), GE),
-    FunctionSpec("GeApiWrapper_HasDefaultAllocator", c_bool, (c_void_p,), GE),
+    FunctionSpec(
+        "GeApiWrapper_Session_UnregisterExternalAllocator",
+        Status,
+        (SessionHandle, StreamHandle),
+        GE,
+    ),
+    FunctionSpec("GeApiWrapper_HasExternalAllocator", c_bool, (StreamHandle,), GE),
+    FunctionSpec("GeApiWrapper_HasDefaultAllocator", c_bool, (StreamHandle,), GE),
     # ge::Session members and the extern "C" GeSessionLoadGraph (docs/abi.md section 9),
     # in libge_runner.so, reached through the runtime wrapper's handle; `this` is
     # the session handle, the options a `const std::map<AscendString,
     # AscendString> &` (only an empty one can be built: ge._ffi.std_map).
-    FunctionSpec(SESSION_COMPILE_GRAPH, Status, (c_void_p, c_uint32), GE, optional=True),
-    FunctionSpec(SESSION_IS_GRAPH_NEED_REBUILD, c_bool, (c_void_p, c_uint32), GE, optional=True),
-    FunctionSpec(SESSION_GET_SESSION_ID, c_uint64, (c_void_p,), GE, optional=True),
+    FunctionSpec(SESSION_COMPILE_GRAPH, Status, (SessionHandle, c_uint32), GE, optional=True),
+    FunctionSpec(
+        SESSION_IS_GRAPH_NEED_REBUILD, c_bool, (SessionHandle, c_uint32), GE, optional=True
+    ),
+    FunctionSpec(SESSION_GET_SESSION_ID, c_uint64, (SessionHandle,), GE, optional=True),
     FunctionSpec(
         SESSION_LOAD_GRAPH,
         Status,
-        (c_void_p, c_uint32, POINTER(StdMap), c_void_p),
+        (SessionHandle, c_uint32, POINTER(StdMap), StreamHandle),
         GE,
         optional=True,
     ),
     FunctionSpec(
         "GeSessionLoadGraph",
         Status,
-        (c_void_p, c_uint32, POINTER(StdMap), c_void_p),
+        (SessionHandle, c_uint32, POINTER(StdMap), StreamHandle),
         GE,
         optional=True,
     ),
     # Tensor
     FunctionSpec(
         "EsCreateEsCTensor",
-        c_void_p,
+        TensorHandle,
         (c_void_p, POINTER(c_int64), c_int64, c_int, c_int),
         BUILDER,
     ),
     FunctionSpec(
         "EsCreateEsCTensorFromFile",
-        c_void_p,
+        TensorHandle,
         (c_char_p, POINTER(c_int64), c_int64, c_int, c_int),
         BUILDER,
     ),
-    FunctionSpec("GeApiWrapper_Tensor_CreateTensor", c_void_p, (), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_DestroyEsCTensor", None, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_CreateTensor", TensorHandle, (), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_DestroyEsCTensor", None, (TensorHandle,), GRAPH),
     FunctionSpec(
         "GeApiWrapper_Tensor_GetShape",
         c_uint32,
-        (c_void_p, POINTER(POINTER(c_int64)), POINTER(c_size_t)),
+        (TensorHandle, POINTER(POINTER(c_int64)), POINTER(c_size_t)),
         GRAPH,
     ),
     FunctionSpec("GeApiWrapper_Tensor_FreeDimsArray", None, (POINTER(c_int64),), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_GetDataType", c_int, (c_void_p,), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_GetFormat", c_int, (c_void_p,), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_SetDataType", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (c_void_p, POINTER(c_int)), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetDataType", c_int, (TensorHandle,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetFormat", c_int, (TensorHandle,), GRAPH),
+    FunctionSpec(
+        "GeApiWrapper_Tensor_SetDataType", c_uint32, (TensorHandle, POINTER(c_int)), GRAPH
+    ),
+    FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (TensorHandle, POINTER(c_int)), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (TensorHandle,), GRAPH),
     # A new caller-owned TensorDesc, freed with TensorDesc_Destroy.
-    FunctionSpec("GeApiWrapper_Tensor_GetTensorDesc", c_void_p, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetTensorDesc", TensorDescHandle, (TensorHandle,), GRAPH),
     # Caller-owned text (a malloc'd copy): the pointer, freed with FreeString.
-    FunctionSpec("GeApiWrapper_Tensor_GetData", c_void_p, (c_void_p,), GRAPH),
-    FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (c_void_p,), GE),
-    FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (c_void_p,), GE),
+    FunctionSpec("GeApiWrapper_Tensor_GetData", c_void_p, (TensorHandle,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (TensorHandle,), GE),
+    FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (TensorHandle,), GE),
     # Raw-bytes fast path: ge::Tensor::GetData() const / GetSize() const, in
     # libgraph.so, reached through the graph wrapper's handle.
-    FunctionSpec("_ZNK2ge6Tensor7GetDataEv", c_void_p, (c_void_p,), GRAPH, optional=True),
-    FunctionSpec("_ZNK2ge6Tensor7GetSizeEv", c_size_t, (c_void_p,), GRAPH, optional=True),
+    FunctionSpec("_ZNK2ge6Tensor7GetDataEv", c_void_p, (TensorHandle,), GRAPH, optional=True),
+    FunctionSpec("_ZNK2ge6Tensor7GetSizeEv", c_size_t, (TensorHandle,), GRAPH, optional=True),
     # ge::Tensor::SetData(const uint8_t *, size_t) (copies) and
     # SetTensorDesc(const TensorDesc &): a tensor of any dtype in one copy.
     FunctionSpec(
-        "_ZN2ge6Tensor7SetDataEPKhm", c_uint32, (c_void_p, c_void_p, c_size_t), GRAPH, optional=True
+        "_ZN2ge6Tensor7SetDataEPKhm",
+        c_uint32,
+        (TensorHandle, c_void_p, c_size_t),
+        GRAPH,
+        optional=True,
     ),
     FunctionSpec(
         "_ZN2ge6Tensor13SetTensorDescERKNS_10TensorDescE",
         c_uint32,
-        (c_void_p, c_void_p),
+        (TensorHandle, TensorDescHandle),
         GRAPH,
         optional=True,
     ),
@@ -222,16 +256,16 @@ SPECS: tuple[FunctionSpec, ...] = (
     # are freed with Tensor_FreeDimsArray.
     FunctionSpec(
         "GeApiWrapper_TensorDesc_Create",
-        c_void_p,
+        TensorDescHandle,
         (POINTER(c_int64), c_size_t, c_int, c_int),
         GRAPH,
     ),
-    FunctionSpec("GeApiWrapper_TensorDesc_Destroy", None, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_TensorDesc_Destroy", None, (TensorDescHandle,), GRAPH),
     *(
         FunctionSpec(
             f"GeApiWrapper_TensorDesc_Get{what}",
             c_uint32,
-            (c_void_p, POINTER(POINTER(c_int64)), POINTER(c_size_t)),
+            (TensorDescHandle, POINTER(POINTER(c_int64)), POINTER(c_size_t)),
             GRAPH,
         )
         for what in ("Shape", "OriginShape")
@@ -240,61 +274,70 @@ SPECS: tuple[FunctionSpec, ...] = (
         FunctionSpec(
             f"GeApiWrapper_TensorDesc_Set{what}",
             c_uint32,
-            (c_void_p, POINTER(c_int64), c_size_t),
+            (TensorDescHandle, POINTER(c_int64), c_size_t),
             GRAPH,
         )
         for what in ("Shape", "OriginShape")
     ),
     *(
-        FunctionSpec(f"GeApiWrapper_TensorDesc_Get{what}", c_int, (c_void_p,), GRAPH)
+        FunctionSpec(f"GeApiWrapper_TensorDesc_Get{what}", c_int, (TensorDescHandle,), GRAPH)
         for what in ("Format", "OriginFormat", "DataType")
     ),
     *(
-        FunctionSpec(f"GeApiWrapper_TensorDesc_Set{what}", c_uint32, (c_void_p, c_int), GRAPH)
+        FunctionSpec(
+            f"GeApiWrapper_TensorDesc_Set{what}", c_uint32, (TensorDescHandle, c_int), GRAPH
+        )
         for what in ("Format", "OriginFormat", "DataType")
     ),
     # Graph
-    FunctionSpec("GeApiWrapper_Graph_CreateGraph", c_void_p, (c_char_p,), GRAPH),
-    FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (c_void_p,), GRAPH),
-    FunctionSpec("GeApiWrapper_Graph_GetName", c_void_p, (c_void_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_CreateGraph", GraphHandle, (c_char_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (GraphHandle,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_GetName", c_void_p, (GraphHandle,), GRAPH),
     FunctionSpec("GeApiWrapper_FreeString", None, (c_void_p,), GRAPH),
     FunctionSpec(
-        "GeApiWrapper_Graph_SaveToAir", c_uint32, (c_void_p, c_char_p), GRAPH, optional=True
+        "GeApiWrapper_Graph_SaveToAir", c_uint32, (GraphHandle, c_char_p), GRAPH, optional=True
     ),
     FunctionSpec(
-        "GeApiWrapper_Graph_LoadFromAir", c_uint32, (c_void_p, c_char_p), GRAPH, optional=True
+        "GeApiWrapper_Graph_LoadFromAir", c_uint32, (GraphHandle, c_char_p), GRAPH, optional=True
     ),
     # Graph text (caller-owned, freed with FreeString) and the nodes behind holders
     FunctionSpec(
-        "GeApiWrapper_Graph_Dump_To_Stream", c_void_p, (c_void_p, c_int32), GRAPH, optional=True
+        "GeApiWrapper_Graph_Dump_To_Stream", c_void_p, (GraphHandle, c_int32), GRAPH, optional=True
     ),
-    FunctionSpec("GeApiWrapper_GNode_GetName", c_void_p, (c_void_p,), GRAPH, optional=True),
-    FunctionSpec("GeApiWrapper_GNode_GetType", c_void_p, (c_void_p,), GRAPH, optional=True),
+    FunctionSpec("GeApiWrapper_GNode_GetName", c_void_p, (GNodeHandle,), GRAPH, optional=True),
+    FunctionSpec("GeApiWrapper_GNode_GetType", c_void_p, (GNodeHandle,), GRAPH, optional=True),
     # Eager-style builder (esb_funcs.h)
-    FunctionSpec("EsCreateGraphBuilder", c_void_p, (c_char_p,), BUILDER),
-    FunctionSpec("EsDestroyGraphBuilder", None, (c_void_p,), BUILDER),
-    FunctionSpec("EsCreateGraphInput", c_void_p, (c_void_p, c_int64), BUILDER),
+    FunctionSpec("EsCreateGraphBuilder", GraphBuilderHandle, (c_char_p,), BUILDER),
+    FunctionSpec("EsDestroyGraphBuilder", None, (GraphBuilderHandle,), BUILDER),
+    FunctionSpec("EsCreateGraphInput", TensorHolderHandle, (GraphBuilderHandle, c_int64), BUILDER),
     FunctionSpec(
         "EsCreateGraphInputWithDetails",
-        c_void_p,
-        (c_void_p, c_int64, c_char_p, c_char_p, c_int, c_int, POINTER(c_int64), c_int64),
+        TensorHolderHandle,
+        (GraphBuilderHandle, c_int64, c_char_p, c_char_p, c_int, c_int, POINTER(c_int64), c_int64),
         BUILDER,
     ),
-    FunctionSpec("EsSetDataType", c_uint32, (c_void_p, c_int), BUILDER),
-    FunctionSpec("EsSetFormat", c_uint32, (c_void_p, c_int), BUILDER),
-    FunctionSpec("EsSetShape", c_uint32, (c_void_p, POINTER(c_int64), c_int64), BUILDER),
+    FunctionSpec("EsSetDataType", c_uint32, (TensorHolderHandle, c_int), BUILDER),
+    FunctionSpec("EsSetFormat", c_uint32, (TensorHolderHandle, c_int), BUILDER),
+    FunctionSpec("EsSetShape", c_uint32, (TensorHolderHandle, POINTER(c_int64), c_int64), BUILDER),
     *_CONST_SPECS,
-    FunctionSpec("EsCreateVariable", c_void_p, (c_void_p, c_int32, c_char_p), BUILDER),
-    FunctionSpec("EsSetGraphOutput", c_uint32, (c_void_p, c_int64), BUILDER),
-    FunctionSpec("EsGetOwnerBuilder", c_void_p, (c_void_p,), BUILDER),
-    FunctionSpec("EsGetProducer", c_void_p, (c_void_p,), BUILDER),
-    FunctionSpec("EsBuildGraphAndReset", c_void_p, (c_void_p,), BUILDER),
-    FunctionSpec("EsAddControlEdge", c_uint32, (c_void_p, POINTER(c_void_p), c_int64), BUILDER),
+    FunctionSpec(
+        "EsCreateVariable", TensorHolderHandle, (GraphBuilderHandle, c_int32, c_char_p), BUILDER
+    ),
+    FunctionSpec("EsSetGraphOutput", c_uint32, (TensorHolderHandle, c_int64), BUILDER),
+    FunctionSpec("EsGetOwnerBuilder", GraphBuilderHandle, (TensorHolderHandle,), BUILDER),
+    FunctionSpec("EsGetProducer", GNodeHandle, (TensorHolderHandle,), BUILDER),
+    FunctionSpec("EsBuildGraphAndReset", GraphHandle, (GraphBuilderHandle,), BUILDER),
+    FunctionSpec(
+        "EsAddControlEdge",
+        c_uint32,
+        (TensorHolderHandle, VoidPtrArray, c_int64),  # the sources: a void *[]
+        BUILDER,
+    ),
     *_ATTR_SPECS,
-    FunctionSpec("EsAdd", c_void_p, (c_void_p, c_void_p), OPS),
-    FunctionSpec("EsSub", c_void_p, (c_void_p, c_void_p), OPS),
-    FunctionSpec("EsMul", c_void_p, (c_void_p, c_void_p), OPS),
-    FunctionSpec("EsDiv", c_void_p, (c_void_p, c_void_p), OPS),
+    FunctionSpec("EsAdd", TensorHolderHandle, (TensorHolderHandle, TensorHolderHandle), OPS),
+    FunctionSpec("EsSub", TensorHolderHandle, (TensorHolderHandle, TensorHolderHandle), OPS),
+    FunctionSpec("EsMul", TensorHolderHandle, (TensorHolderHandle, TensorHolderHandle), OPS),
+    FunctionSpec("EsDiv", TensorHolderHandle, (TensorHolderHandle, TensorHolderHandle), OPS),
     # ACL runtime
     FunctionSpec("aclInit", AclError, (c_char_p,), ACL),
     FunctionSpec("aclFinalize", AclError, (), ACL),
@@ -302,9 +345,9 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("aclrtResetDevice", AclError, (c_int32,), ACL),
     FunctionSpec("aclrtGetDevice", AclError, (POINTER(c_int32),), ACL),
     FunctionSpec("aclrtGetDeviceCount", AclError, (POINTER(c_uint32),), ACL),
-    FunctionSpec("aclrtCreateStream", AclError, (POINTER(c_void_p),), ACL),
-    FunctionSpec("aclrtDestroyStream", AclError, (c_void_p,), ACL),
-    FunctionSpec("aclrtSynchronizeStream", AclError, (c_void_p,), ACL),
+    FunctionSpec("aclrtCreateStream", AclError, (POINTER(StreamHandle),), ACL),
+    FunctionSpec("aclrtDestroyStream", AclError, (StreamHandle,), ACL),
+    FunctionSpec("aclrtSynchronizeStream", AclError, (StreamHandle,), ACL),
     FunctionSpec("aclrtMalloc", AclError, (POINTER(c_void_p), c_size_t, c_int), ACL),
     FunctionSpec("aclrtFree", AclError, (c_void_p,), ACL),
     FunctionSpec("aclrtMallocHost", AclError, (POINTER(c_void_p), c_size_t), ACL),
@@ -313,7 +356,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "aclrtMemcpyAsync",
         AclError,
-        (c_void_p, c_size_t, c_void_p, c_size_t, c_int, c_void_p),
+        (c_void_p, c_size_t, c_void_p, c_size_t, c_int, StreamHandle),
         ACL,
     ),
     FunctionSpec("aclrtMemset", AclError, (c_void_p, c_size_t, c_int32, c_size_t), ACL),
@@ -338,14 +381,14 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeStub_CallbackCount", c_int64, (c_char_p,), STUB),
     FunctionSpec("GeStub_SetDeviceCount", None, (c_uint32,), STUB),
     FunctionSpec("GeStub_SetMemoryLimit", None, (c_uint64,), STUB),
-    FunctionSpec("GeStub_PendingWork", c_int64, (c_void_p,), STUB),
-    FunctionSpec("GeStub_GraphInputCount", c_int64, (c_void_p,), STUB),
-    FunctionSpec("GeStub_GraphOutputCount", c_int64, (c_void_p,), STUB),
+    FunctionSpec("GeStub_PendingWork", c_int64, (StreamHandle,), STUB),
+    FunctionSpec("GeStub_GraphInputCount", c_int64, (GraphHandle,), STUB),
+    FunctionSpec("GeStub_GraphOutputCount", c_int64, (GraphHandle,), STUB),
     FunctionSpec(
         "GeStub_GraphInputDesc",
         c_int32,
         (
-            c_void_p,
+            GraphHandle,
             c_int64,
             POINTER(c_int32),
             POINTER(c_int32),
@@ -358,7 +401,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "GeStub_GraphOutputDesc",
         c_int32,
-        (c_void_p, c_int64, POINTER(c_int32), POINTER(c_int64), c_int64, POINTER(c_int64)),
+        (GraphHandle, c_int64, POINTER(c_int32), POINTER(c_int64), c_int64, POINTER(c_int64)),
         STUB,
     ),
 )

@@ -16,6 +16,7 @@ import numpy as np
 
 from ge._acl_state import state
 from ge._ffi import api
+from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import check_acl
 from ge.acl._stream import copy_stream
 
@@ -85,9 +86,10 @@ def copy(
         if wait:
             owner.synchronize()
         return
-    code = api.aclrtMemcpyAsync(dst, dst_max, src, count, int(kind), handle)
+    foreign = StreamHandle(handle)  # a raw stream handle of the caller's
+    code = api.aclrtMemcpyAsync(dst, dst_max, src, count, int(kind), foreign)
     check_acl(code, "aclrtMemcpyAsync", context)
-    code = api.aclrtSynchronizeStream(handle)
+    code = api.aclrtSynchronizeStream(foreign)
     if code:
         state.keep_orphans(keep)
         check_acl(code, "aclrtSynchronizeStream", {"stream": handle})

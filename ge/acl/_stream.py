@@ -17,7 +17,7 @@ import ctypes
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ge._acl_state import state
 from ge._checks import SIZE_T_MAX, as_int
 from ge._ffi import api
 from ge._ffi.errors import AclError
+from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import acl_error, check_acl
 from ge._native import NativeObject
 
@@ -57,17 +58,18 @@ class Stream(NativeObject):
     _kind: ClassVar[str] = "Stream"
     _closed_word: ClassVar[str] = "destroyed"
     _reopen_if_release_fails: ClassVar[bool] = True
+    _handle_type: ClassVar[Optional[type]] = StreamHandle
 
     _keepalive: list[object]
 
     def __init__(self) -> None:
         self._keepalive = []
         self._lock = threading.RLock()
-        out = ctypes.c_void_p()
+        out = StreamHandle()
         check_acl(api.aclrtCreateStream(ctypes.byref(out)), "aclrtCreateStream")
         if not out.value:
             raise RuntimeError("aclrtCreateStream succeeded but returned a NULL stream")
-        super().__init__(out.value)
+        super().__init__(out)
         state.track_stream(self, out.value)
 
     def synchronize(self) -> None:
@@ -88,7 +90,7 @@ class Stream(NativeObject):
         finally:
             self._leave()
         _callback_errors.raise_with(
-            _failure(code, "aclrtSynchronizeStream", {"stream": handle}), errors
+            _failure(code, "aclrtSynchronizeStream", {"stream": handle.value}), errors
         )
 
     def destroy(self) -> None:
@@ -100,14 +102,14 @@ class Stream(NativeObject):
         """
         self.close()
 
-    def _release(self, handle: int) -> list[BaseException]:
+    def _release(self, handle: Any) -> list[BaseException]:
         with _callback_errors.collecting() as errors:
             code = api.aclrtDestroyStream(handle)
         if code:  # still alive: close() gives the handle back
             _callback_errors.raise_with(
-                _failure(code, "aclrtDestroyStream", {"stream": handle}), errors
+                _failure(code, "aclrtDestroyStream", {"stream": handle.value}), errors
             )
-        state.untrack_stream(self, handle)
+        state.untrack_stream(self, handle.value)
         self._forget_queue()
         return errors
 
@@ -117,7 +119,7 @@ class Stream(NativeObject):
             self._keepalive.clear()
 
     @contextmanager
-    def _enqueuing(self, *objs: object) -> Iterator[int]:
+    def _enqueuing(self, *objs: object) -> Iterator[Any]:
         """Enqueue work on the stream in the block; keep ``objs`` alive if it succeeds.
 
         Yields the handle. Holding the stream's lock around the enqueue makes

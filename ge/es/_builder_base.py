@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar, NoReturn, Optional
 
 from ge import _messages
 from ge._ffi import api
+from ge._ffi.handles import GraphBuilderHandle
 from ge._ffi.marshal import check_ge, encode_text, ge_error
 from ge._native import NativeObject
 from ge.es.tensor_holder import TensorHolder
@@ -43,6 +44,7 @@ class BuilderBase(NativeObject):
     __slots__ = ("_built", "_inputs", "_name", "_outputs")
 
     _kind: ClassVar[str] = "graph builder"
+    _handle_type: ClassVar[Optional[type]] = GraphBuilderHandle
 
     _built: bool
     _inputs: dict[int, GraphInput]
@@ -60,9 +62,9 @@ class BuilderBase(NativeObject):
         handle = api.EsCreateGraphBuilder(encoded)
         if not handle:
             raise ge_error("EsCreateGraphBuilder", None, {"name": self._name})
-        super().__init__(int(handle))
+        super().__init__(handle)
 
-    def _release(self, handle: int) -> None:
+    def _release(self, handle: Any) -> None:
         api.EsDestroyGraphBuilder(handle)
 
     # -- state ------------------------------------------------------------------
@@ -107,7 +109,7 @@ class BuilderBase(NativeObject):
             raw = call(handle)
         if not raw:
             raise ge_error(api_name, None, context)
-        holder = TensorHolder._create(self, int(raw))
+        holder = TensorHolder._create(self, raw)  # a TensorHolderHandle: kept as is
         return self._apply_scopes(holder)
 
     def _status_call(
@@ -168,7 +170,7 @@ class BuilderBase(NativeObject):
             raw = api.EsBuildGraphAndReset(handle)
             if not raw:
                 raise ge_error("EsBuildGraphAndReset", None, {"name": self._name})
-            graph = Graph._adopt(int(raw))
+            graph = Graph._adopt(raw)
             self._built = True
         order = sorted(self._inputs)
         if order == list(range(len(order))):

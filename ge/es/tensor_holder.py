@@ -44,14 +44,16 @@ class TensorHolder:
     __array_ufunc__ = None  # numpy operands defer to the reflected operators
 
     _builder: GraphBuilder
-    _handle: int
+    _handle: Any
+    """Its ``TensorHolderHandle`` (what C returned, kept in its kind)."""
 
     def __init__(self) -> None:
         raise RuntimeError(_messages.HOLDER_DIRECT)
 
     @classmethod
-    def _create(cls, builder: BuilderBase, handle: int) -> TensorHolder:
-        """Wrap a holder handle that ``builder`` (a ``GraphBuilder``) made and owns."""
+    def _create(cls, builder: BuilderBase, handle: Any) -> TensorHolder:
+        """Wrap a holder handle (the ``TensorHolderHandle`` C returned) that
+        ``builder`` (a ``GraphBuilder``) made and owns."""
         holder = cls.__new__(cls)
         holder._builder = builder  # type: ignore[assignment]
         holder._handle = handle
@@ -89,7 +91,7 @@ class TensorHolder:
         self._builder._check_usable(operation)
         with self._builder._calling():
             status = call(self._handle)
-        check_ge(status, api_name, {"tensor": self._handle})
+        check_ge(status, api_name, {"tensor": self._handle.value})
         return self
 
     def set_data_type(self, data_type: Union[DataType, int, Any]) -> TensorHolder:
@@ -131,7 +133,7 @@ class TensorHolder:
             op_name.lower(),
             f"Es{op_name}",
             lambda _: function(self._handle, right._handle),
-            {"x1": self._handle, "x2": right._handle},
+            {"x1": self._handle.value, "x2": right._handle.value},
         )
 
     def _reflected(self, other: Operand, op_name: str) -> TensorHolder:
@@ -189,7 +191,7 @@ class TensorHolder:
         raise TypeError("cannot pickle TensorHolder: its builder owns a native handle")
 
     def __repr__(self) -> str:
-        return f"TensorHolder(0x{self._handle:x}, builder={self._builder.name!r})"
+        return f"TensorHolder(0x{self._handle.value:x}, builder={self._builder.name!r})"
 
 
 def is_tensor_like(value: object) -> TypeGuard[Union[TensorHolder, TensorLike]]:

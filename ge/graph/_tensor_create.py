@@ -58,7 +58,7 @@ def _create_empty(owner: NativeObject, context: dict[str, object]) -> None:
     handle = api.GeApiWrapper_Tensor_CreateTensor()
     if not handle:
         raise ge_error("CreateTensor", None, context)
-    NativeObject.__init__(owner, int(handle))
+    NativeObject.__init__(owner, handle)  # a TensorHandle: kept as is
 
 
 def _describe(
@@ -141,7 +141,7 @@ def fill_from_array(
             raise ge_error(
                 "CreateTensor", None, {"shape": dims, "data_type": dt.name, "format": fmt.name}
             )
-        NativeObject.__init__(owner, int(handle))
+        NativeObject.__init__(owner, handle)  # a TensorHandle: kept as is
         return dims
     data = _contiguous(array)
     dims = tuple(data.shape)
@@ -174,7 +174,7 @@ def fill_from_file(
             None,
             {"file_path": path.decode(errors="replace"), "shape": list(shape)},
         )
-    NativeObject.__init__(owner, int(handle))
+    NativeObject.__init__(owner, handle)  # a TensorHandle: kept as is
     return shape
 
 

@@ -13,6 +13,7 @@ from typing_extensions import Self
 from ge import _messages
 from ge._checks import fspath_bytes
 from ge._ffi import api
+from ge._ffi.handles import GraphHandle
 from ge._ffi.marshal import check_ge, encode_text, ge_error, take_string
 from ge._native import NativeObject
 from ge.graph.types import DataType, Format
@@ -66,6 +67,7 @@ class Graph(NativeObject):
     __slots__ = ("_inputs", "_num_outputs")
 
     _kind: ClassVar[str] = "graph"
+    _handle_type: ClassVar[Optional[type]] = GraphHandle
 
     _inputs: Optional[tuple[GraphInput, ...]]
     _num_outputs: Optional[int]
@@ -79,12 +81,15 @@ class Graph(NativeObject):
         handle = api.GeApiWrapper_Graph_CreateGraph(encoded)
         if not handle:
             raise ge_error("CreateGraph", None, {"name": name})
-        super().__init__(int(handle))
+        super().__init__(handle)
 
     @classmethod
-    def _adopt(cls, handle: int) -> Self:
-        """Wrap a graph handle this object now owns (freed when it is closed)."""
-        if isinstance(handle, bool) or not isinstance(handle, int):
+    def _adopt(cls, handle: Any) -> Self:
+        """Wrap a graph handle (an ``int``, or the ``GraphHandle`` C returned) this
+        object now owns (freed when it is closed)."""
+        if type(handle) is not GraphHandle and (
+            isinstance(handle, bool) or not isinstance(handle, int)
+        ):
             raise TypeError(f"handle must be an int, not {type(handle).__name__}")
         if not handle:
             raise ValueError("cannot adopt a NULL graph handle")
@@ -94,7 +99,7 @@ class Graph(NativeObject):
         NativeObject.__init__(graph, handle)
         return graph
 
-    def _release(self, handle: int) -> None:
+    def _release(self, handle: Any) -> None:
         api.GeApiWrapper_Graph_DestroyGraph(handle)
 
     def _remember(self, inputs: tuple[GraphInput, ...], num_outputs: int) -> None:

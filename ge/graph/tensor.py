@@ -24,6 +24,7 @@ from typing_extensions import Self
 from ge import _callback_errors, _ffi, _messages
 from ge._checks import fspath_bytes
 from ge._ffi import api
+from ge._ffi.handles import TensorHandle
 from ge._ffi.marshal import check_ge, ge_error
 from ge._native import NativeObject
 from ge.graph import _tensor_create
@@ -76,6 +77,7 @@ class Tensor(NativeObject):
     __slots__ = ("_dims", "_dtype")
 
     _kind: ClassVar[str] = "tensor"
+    _handle_type: ClassVar[Optional[type]] = TensorHandle
 
     _dims: Optional[tuple[int, ...]]
     _dtype: Optional[DataType]
@@ -135,9 +137,12 @@ class Tensor(NativeObject):
         return tensor
 
     @classmethod
-    def _adopt(cls, handle: int) -> Self:
-        """Wrap a tensor handle this object now owns (freed when it is closed)."""
-        if isinstance(handle, bool) or not isinstance(handle, int):
+    def _adopt(cls, handle: Any) -> Self:
+        """Wrap a tensor handle (an ``int``, or the ``TensorHandle`` C returned) this
+        object now owns (freed when it is closed)."""
+        if type(handle) is not TensorHandle and (
+            isinstance(handle, bool) or not isinstance(handle, int)
+        ):
             raise TypeError(f"handle must be an int, not {type(handle).__name__}")
         if not handle:
             raise ValueError("cannot adopt a NULL tensor handle")
@@ -160,14 +165,14 @@ class Tensor(NativeObject):
         tensor._dtype = None
         NativeObject.__init__(tensor, handle)  # its last step stores the handle
 
-    def _release(self, handle: int) -> list[BaseException]:
+    def _release(self, handle: Any) -> list[BaseException]:
         # Destroying an output of an async run frees its block through the
         # allocator's FreeFn: carry what the callback raises to the caller.
         with _callback_errors.collecting() as errors:
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
         return errors
 
-    def _finalize(self, handle: int) -> None:
+    def _finalize(self, handle: Any) -> None:
         # No caller to raise to: what FreeFn raises is kept for the next
         # session call on the output's stream (ge._allocator_bridge).
         api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
@@ -260,7 +265,7 @@ class Tensor(NativeObject):
             desc = api.GeApiWrapper_Tensor_GetTensorDesc(handle)
             if not desc:
                 raise ge_error("GetTensorDesc", None, {})
-            return TensorDesc._adopt(int(desc))
+            return TensorDesc._adopt(desc)  # a TensorDescHandle: kept as is
 
     @property
     def size(self) -> int:

@@ -19,6 +19,7 @@ from typing_extensions import Self
 
 from ge import _messages
 from ge._ffi import api
+from ge._ffi.handles import TensorDescHandle
 from ge._ffi.marshal import check_ge, ge_error
 from ge._native import NativeObject
 from ge.graph._dims import c_dims, take_dims
@@ -77,6 +78,7 @@ class TensorDesc(NativeObject):
     __slots__ = ()
 
     _kind: ClassVar[str] = "tensor desc"
+    _handle_type: ClassVar[Optional[type]] = TensorDescHandle
 
     def __init__(
         self,
@@ -93,10 +95,10 @@ class TensorDesc(NativeObject):
             raise ge_error(
                 "TensorDesc_Create", None, {"shape": dims, "format": fmt.name, "data_type": dt.name}
             )
-        super().__init__(int(handle))
+        super().__init__(handle)
 
     @classmethod
-    def _adopt(cls, handle: int) -> Self:
+    def _adopt(cls, handle: Any) -> Self:
         """Wrap a description handle this object now owns (destroyed when closed)."""
         if not handle:
             raise ValueError("cannot adopt a NULL tensor desc handle")
@@ -104,7 +106,7 @@ class TensorDesc(NativeObject):
         NativeObject.__init__(desc, handle)
         return desc
 
-    def _release(self, handle: int) -> None:
+    def _release(self, handle: Any) -> None:
         api.GeApiWrapper_TensorDesc_Destroy(handle)
 
     # -- shapes -------------------------------------------------------------

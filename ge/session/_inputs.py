@@ -7,7 +7,6 @@ of each (``ge._checks``: graph ids, options; ``ge.acl._stream``: streams).
 from __future__ import annotations
 
 import ctypes
-import struct
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +14,9 @@ from typing import Any
 from ge import _messages
 from ge.graph import Tensor
 
-_array_makers: dict[int, tuple[Any, Any]] = {}
+_array_types: dict[int, Any] = {}
+_NULL = bytes(ctypes.sizeof(ctypes.c_void_p))
+"""The one NULL element of the array of no inputs."""
 _get_ident = threading.get_ident
 
 
@@ -38,19 +39,19 @@ class Inputs:
 
     def __enter__(self) -> tuple[Any, int]:
         tensors = self._tensors
-        handles: list[int] = []
+        handles: list[Any] = []
         try:  # all of it: an interrupt anywhere leaves what it entered
             for tensor in tensors:
-                handles.append(tensor._enter())
+                handles.append(tensor._enter())  # the typed handle (ge._ffi.handles)
             count = len(handles)
-            maker = _array_makers.get(count)
-            if maker is None:
+            array = _array_types.get(count)
+            if array is None:
                 # never a NULL array, even for no inputs: the wrapper checks it
-                size = max(count, 1)
-                maker = _array_makers[count] = (ctypes.c_void_p * size, struct.Struct(f"{size}P"))
-            # One copy of packed machine words: several times faster than converting
-            # each int to a c_void_p as ``(c_void_p * count)(*handles)`` does.
-            return maker[0].from_buffer_copy(maker[1].pack(*handles, *([0] * (not count)))), count
+                array = _array_types[count] = ctypes.c_void_p * max(count, 1)
+            # One copy of the handles' machine words (each a c_void_p, joined through
+            # the buffer protocol): several times faster than converting each to a
+            # c_void_p as ``(c_void_p * count)(*handles)`` does.
+            return array.from_buffer_copy(b"".join(handles) or _NULL), count
         except BaseException:
             entered = len(handles)
             for tensor in tensors[:entered]:

@@ -25,7 +25,7 @@ import contextlib
 import ctypes
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Optional
+from typing import Any, ClassVar, NoReturn, Optional
 
 from ge import _ffi, _messages
 from ge._allocator_bridge import Trampoline, refuse_reentry
@@ -34,6 +34,7 @@ from ge._callback_errors import collecting, detached, raise_with
 from ge._checks import as_int, as_str_dict
 from ge._checks import graph_id as checked_graph_id
 from ge._ffi import api
+from ge._ffi.handles import SessionHandle, StreamHandle
 from ge._ffi.marshal import COptions, check_ge, failure, ge_error
 from ge._ffi.signatures import (
     SESSION_COMPILE_GRAPH,
@@ -81,6 +82,7 @@ class Session(NativeObject):
     __slots__ = ("_closed_by_finalize", "_graphs", "_session_id")
 
     _kind = "Session"
+    _handle_type: ClassVar[Optional[type]] = SessionHandle
 
     def __init__(self, options: Optional[Mapping[str, str]] = None) -> None:
         self._handle = None
@@ -169,14 +171,14 @@ class Session(NativeObject):
             self._closed_by_finalize = finalizing
         self.close()
 
-    def _release(self, handle: int) -> list[BaseException]:
+    def _release(self, handle: Any) -> list[BaseException]:
         manager.remove(self._session_id)
         owned, errors = self._release_native(handle)
         for stream in owned:  # the last call of this session on its streams: report
             errors.extend(registry.take_deferred(stream))
         return errors
 
-    def _finalize(self, handle: int) -> None:
+    def _finalize(self, handle: Any) -> None:
         # The session leaves the manager with its weak reference. It must not
         # wait for the manager's lock: the collector may run this inside a call
         # that ge.finalize() is waiting for. Nobody to report to: what
@@ -185,7 +187,7 @@ class Session(NativeObject):
         for exc in errors:  # kept for the stream's next call, else for ge.finalize()
             registry.defer(owned[0] if owned else 0, exc)
 
-    def _release_native(self, handle: int) -> tuple[list[int], list[BaseException]]:
+    def _release_native(self, handle: Any) -> tuple[list[int], list[BaseException]]:
         """Unregister the allocators this session owns and destroy the session
         (which frees the memory GE took for its graphs).
 
@@ -297,7 +299,7 @@ class Session(NativeObject):
             trampoline = registry.trampoline_of(s)
             refuse_reentry(trampoline, "loading a graph")
             with collecting() as errors:
-                status = fn(handle, gid, ctypes.byref(options_map), s)
+                status = fn(handle, gid, ctypes.byref(options_map), StreamHandle(s))
             if state.memory_from is None:
                 state.memory_from = trampoline
                 self._sync_release_locks()

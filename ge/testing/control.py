@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 from ge import _ffi, _lifecycle
 from ge._ffi import api
+from ge._ffi.handles import GraphHandle, Handle, StreamHandle
 from ge._ffi.loader import ENV_LIBRARY
 from ge._ffi.marshal import decode
 from ge.testing.build import build_stub_library
@@ -34,6 +35,8 @@ def _handle(obj: object) -> Optional[int]:
     """A raw handle from an int or an object with ``handle``/``_handle``."""
     if obj is None or isinstance(obj, int):
         return obj
+    if isinstance(obj, Handle):
+        return obj.value
     for attr in ("handle", "_handle"):
         value = getattr(obj, attr, None)
         if isinstance(value, int):
@@ -105,11 +108,11 @@ class StubControl:
 
     def pending_work(self, stream: object) -> int:
         """Queued items of a stream (-1 for an unknown stream)."""
-        return int(api.GeStub_PendingWork(_handle(stream)))
+        return int(api.GeStub_PendingWork(StreamHandle(_handle(stream))))
 
     def graph_inputs(self, graph: object) -> list[GraphTensorDesc]:
         """The declared inputs of a graph handle (or of a ``ge.Graph``)."""
-        handle = _handle(graph)
+        handle = GraphHandle(_handle(graph))
         count = int(api.GeStub_GraphInputCount(handle))
         if count < 0:
             raise ValueError("not a live graph")
@@ -127,7 +130,7 @@ class StubControl:
 
     def graph_outputs(self, graph: object) -> list[GraphTensorDesc]:
         """The outputs of a graph handle (or of a ``ge.Graph``), as inferred at build."""
-        handle = _handle(graph)
+        handle = GraphHandle(_handle(graph))
         count = int(api.GeStub_GraphOutputCount(handle))
         if count < 0:
             raise ValueError("not a live graph")

@@ -12,6 +12,7 @@ from typing import Any, Optional
 from _helpers.processes import run_python
 from ge._ffi import api
 from ge._ffi.callbacks import FreeFn, GetAddrFn, MallocFn, OnDestroyFn
+from ge._ffi.handles import StreamHandle
 
 F32 = 0
 ND = 2
@@ -77,7 +78,7 @@ def ge_message() -> str:
 
 def new_stream() -> int:
     """aclrtCreateStream."""
-    s = c_void_p()
+    s = StreamHandle()
     assert api.aclrtCreateStream(byref(s)) == 0
     return s.value or 0
 
@@ -139,6 +140,7 @@ CHILD_PRELUDE = """
 import ctypes
 from ctypes import byref, c_int, c_int64, c_void_p
 from ge._ffi import api
+from ge._ffi.handles import StreamHandle
 api.GeStub_Reset()
 """
 

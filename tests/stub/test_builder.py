@@ -144,21 +144,21 @@ def test_checked_nulls_are_tidy(ge_stub: StubControl) -> None:
     assert api.EsSetGraphOutput(None, 0) == S.PARAM_INVALID
     assert api.EsSetDataType(None, 0) == S.PARAM_INVALID
     assert api.EsSetShape(None, None, 0) == S.PARAM_INVALID
-    assert api.EsGetOwnerBuilder(None) is None and api.EsGetProducer(None) is None
+    assert not api.EsGetOwnerBuilder(None) and not api.EsGetProducer(None)
     assert api.EsAddControlEdge(None, None, 0) == S.PARAM_INVALID
     assert api.EsSetInt64AttrForGraph(None, b"a", 1) == S.PARAM_INVALID
     assert api.EsSetBoolAttrForNode(None, b"a", True) == S.PARAM_INVALID
-    assert api.EsCreateConstFloat(None, (c_float * 1)(1), None, 0) is None
-    assert api.EsCreateVariable(None, 0, b"v") is None
-    assert api.GeApiWrapper_GNode_GetName(None) is None
-    assert api.GeApiWrapper_Graph_Dump_To_Stream(None, 2) is None
+    assert not api.EsCreateConstFloat(None, (c_float * 1)(1), None, 0)
+    assert not api.EsCreateVariable(None, 0, b"v")
+    assert not api.GeApiWrapper_GNode_GetName(None)
+    assert not api.GeApiWrapper_Graph_Dump_To_Stream(None, 2)
     assert api.GeApiWrapper_Graph_SaveToAir(None, b"x.air") == S.PARAM_INVALID
     builder = api.EsCreateGraphBuilder(b"g")
     x = api.EsCreateGraphInput(builder, 0)
-    assert api.EsCreateConstInt64(builder, None, None, 0) is None
+    assert not api.EsCreateConstInt64(builder, None, None, 0)
     assert api.EsSetShape(x, None, 1) == S.PARAM_INVALID
     assert api.EsAddControlEdge(x, None, 1) == S.PARAM_INVALID
-    assert api.EsAdd(x, None) is None and api.EsAdd(None, x) is None
+    assert not api.EsAdd(x, None) and not api.EsAdd(None, x)
     api.EsDestroyGraphBuilder(builder)
 
 
@@ -173,12 +173,12 @@ def test_outputs_must_be_new_non_negative_int32_keys(ge_stub: StubControl) -> No
     assert api.EsSetGraphOutput(x, 0) == S.PARAM_INVALID  # repeated
     assert api.EsSetGraphOutput(x, 1 << 32) == S.PARAM_INVALID  # the int32 key 0 again
     assert api.EsSetGraphOutput(x, 2) == 0
-    assert api.EsBuildGraphAndReset(builder) is None  # outputs 0, 2: not 0..n-1
+    assert not api.EsBuildGraphAndReset(builder)  # outputs 0, 2: not 0..n-1
     assert b"output indexes" in api.GeApiWrapper_GEGetErrorMsg()
     assert api.EsSetGraphOutput(x, 1) == 0  # the builder was left as it was
     graph = api.EsBuildGraphAndReset(builder)
     assert graph and ge_stub.graph_outputs(graph) == [GraphTensorDesc(F32, None, (2,))] * 3
-    assert api.EsBuildGraphAndReset(builder) is None
+    assert not api.EsBuildGraphAndReset(builder)
     assert b"Cannot build graph again" in api.GeApiWrapper_GEGetErrorMsg()
     api.GeApiWrapper_Graph_DestroyGraph(graph)
     api.EsDestroyGraphBuilder(builder)
@@ -210,14 +210,14 @@ def test_holders_stay_owned_by_the_builder_after_the_build(ge_stub: StubControl)
     assert api.EsSetGraphOutput(y, 1) == 0  # recorded, used by nothing
     assert api.EsSetGraphOutput(y, 0) == S.PARAM_INVALID
     # what needs the builder's graph is refused
-    assert api.EsCreateGraphInput(builder, 1) is None
-    assert api.EsCreateScalarFloat(builder, 1.0) is None
-    assert api.EsCreateVariable(builder, 0, b"v") is None
+    assert not api.EsCreateGraphInput(builder, 1)
+    assert not api.EsCreateScalarFloat(builder, 1.0)
+    assert not api.EsCreateVariable(builder, 0, b"v")
     assert api.EsSetBoolAttrForGraph(builder, b"g", True) == S.PARAM_INVALID
     assert api.EsAddControlEdge(y, (c_void_p * 1)(x), 0) == 0  # no edge: nothing done
     # once the graph is gone, so are the nodes
     api.GeApiWrapper_Graph_DestroyGraph(graph)
-    assert api.GeApiWrapper_GNode_GetName(api.EsGetProducer(y)) is None
+    assert not api.GeApiWrapper_GNode_GetName(api.EsGetProducer(y))
     assert b"not valid" in api.GeApiWrapper_GEGetErrorMsg()
     assert api.EsSetDataType(y, I32) == 0  # CANN ignores the failed update
     assert api.EsSetInt64AttrForNode(y, b"k", 1) == S.FAILED
@@ -225,7 +225,7 @@ def test_holders_stay_owned_by_the_builder_after_the_build(ge_stub: StubControl)
     assert api.EsGetProducer(y) == api.EsGetProducer(y)
     api.EsDestroyGraphBuilder(builder)
     with ge_stub.tidy_misuse():  # now the holders are dead
-        assert api.EsGetOwnerBuilder(y) is None
+        assert not api.EsGetOwnerBuilder(y)
 
 
 def test_holders_die_with_their_builder(ge_stub_library: str, tmp_path: Path) -> None:
@@ -261,7 +261,7 @@ def test_loading_over_a_built_graph_cuts_its_holders_off(
     path = str(tmp_path / "g.air").encode()
     assert api.GeApiWrapper_Graph_SaveToAir(graph, path) == 0
     assert api.GeApiWrapper_Graph_LoadFromAir(graph, path) == 0
-    assert api.GeApiWrapper_GNode_GetName(api.EsGetProducer(x)) is None
+    assert not api.GeApiWrapper_GNode_GetName(api.EsGetProducer(x))
     api.GeApiWrapper_Graph_DestroyGraph(graph)
     api.EsDestroyGraphBuilder(builder)
 
@@ -513,6 +513,6 @@ def test_control_edges_of_two_builders_are_refused(ge_stub: StubControl) -> None
     first, second = api.EsCreateGraphBuilder(b"a"), api.EsCreateGraphBuilder(b"b")
     x, y = data_input(first, 0, F32, 2), data_input(second, 0, F32, 2)
     assert api.EsAddControlEdge(x, (c_void_p * 1)(y), 1) == S.PARAM_INVALID
-    assert api.EsAdd(x, y) is None
+    assert not api.EsAdd(x, y)
     api.EsDestroyGraphBuilder(first)
     api.EsDestroyGraphBuilder(second)

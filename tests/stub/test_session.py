@@ -124,7 +124,7 @@ def test_the_queue_belongs_to_the_thread_and_ge_and_acl_share_it(ready: Any) -> 
     assert seen == [""]  # another thread's queue
     text = ge_message()  # GE's reader drains ACL's report (one ErrorManager)
     assert text.startswith("EH9999: Internal error!") and "aclrtSetDevice" in text
-    assert api.aclGetRecentErrMsg() is None  # nothing left: NULL
+    assert not api.aclGetRecentErrMsg()  # nothing left: NULL
     assert api.aclrtSetDevice(99) == S.ACL_ERROR_INVALID_DEVICE
     assert b"EH9999" in api.aclGetRecentErrMsg()
     assert ge_message() == ""
@@ -184,7 +184,7 @@ def test_gefinalize_kills_every_session_for_good(ge_stub: Any) -> None:
 
 
 def test_an_empty_session_option_key_makes_a_dead_session(ready: Any) -> None:
-    assert api.GeApiWrapper_Session_CreateSessionWithOptions(None, None, 0) is None
+    assert not api.GeApiWrapper_Session_CreateSessionWithOptions(None, None, 0)
     s = api.GeApiWrapper_Session_CreateSessionWithOptions(*opts(**{"": "v"}))
     assert s and session_id(s) == 0 and ready.live_counts()["ge_sessions"] == 0
     assert "(E10059)" in ge_message()
@@ -478,7 +478,7 @@ def test_a_callback_reentering_its_allocator_aborts(ge_stub_library: str, tmp_pa
         keys = (ctypes.c_char_p * 1)()
         assert api.GeApiWrapper_GEInitialize(keys, keys, 0) == 0
         s = api.GeApiWrapper_Session_CreateSession()
-        st = c_void_p()
+        st = StreamHandle()
         assert api.aclrtCreateStream(byref(st)) == 0
         b = api.EsCreateGraphBuilder(b"g")
         dims = (c_int64 * 1)(2)

@@ -27,6 +27,7 @@ from hypothesis.extra import numpy as hnp
 
 from ge._ffi import api
 from ge._ffi import status as S
+from ge._ffi.handles import TensorDescHandle, TensorHandle
 from ge.testing import StubControl
 
 ND, NCHW, NHWC = 2, 0, 1
@@ -144,7 +145,7 @@ def test_es_create_takes_only_its_eleven_data_types(ge_stub: StubControl, data_t
 
 def test_es_create_needs_data_even_for_no_bytes(ge_stub: StubControl) -> None:
     """GE_ASSERT_NOTNULL(data) comes first; v1 took NULL for a size of 0."""
-    assert api.EsCreateEsCTensor(None, dims(0), 1, F32, ND) is None
+    assert not api.EsCreateEsCTensor(None, dims(0), 1, F32, ND)
     assert "data is NULL" in message()
     zero = np.zeros(0, np.float32)
     t = es_tensor(zero, F32)
@@ -190,17 +191,17 @@ def test_es_create_from_file(ge_stub: StubControl, tmp_path: Path) -> None:
     assert shape_of(api.GeApiWrapper_Tensor_GetShape, scalar) == []
     assert text_of(scalar) == "[0.000000]"
     destroy(t, scalar)
-    assert api.EsCreateEsCTensorFromFile(name, dims(11), 1, F32, ND) is None
+    assert not api.EsCreateEsCTensorFromFile(name, dims(11), 1, F32, ND)
     assert "less than" in message()
-    assert api.EsCreateEsCTensorFromFile(name, dims(2), 1, F64, ND) is None  # not its type
+    assert not api.EsCreateEsCTensorFromFile(name, dims(2), 1, F64, ND)  # not its type
     (tmp_path / "empty.bin").write_bytes(b"")
     empty = str(tmp_path / "empty.bin").encode()
-    assert api.EsCreateEsCTensorFromFile(empty, dims(0), 1, F32, ND) is None
+    assert not api.EsCreateEsCTensorFromFile(empty, dims(0), 1, F32, ND)
     assert "greater than 0" in message()
-    assert api.EsCreateEsCTensorFromFile(b"/no/such/file", None, 0, F32, ND) is None
+    assert not api.EsCreateEsCTensorFromFile(b"/no/such/file", None, 0, F32, ND)
     assert "invalid" in message()
-    assert api.EsCreateEsCTensorFromFile(None, None, 0, F32, ND) is None
-    assert api.EsCreateEsCTensorFromFile(str(tmp_path).encode(), None, 0, F32, ND) is None
+    assert not api.EsCreateEsCTensorFromFile(None, None, 0, F32, ND)
+    assert not api.EsCreateEsCTensorFromFile(str(tmp_path).encode(), None, 0, F32, ND)
 
 
 # -- GetData's text (tensor_value_utils.cc) -------------------------------------
@@ -253,7 +254,7 @@ def test_text_invalid(ge_stub: StubControl) -> None:
     ge_stub.fail_next("_ZN2ge6Tensor7SetDataEPKhm", 0)
     assert api._ZN2ge6Tensor7SetDataEPKhm(t, b"abcd", 4) == 0  # CANN: success anyway
     assert api._ZNK2ge6Tensor7GetSizeEv(t) == 4
-    assert api._ZNK2ge6Tensor7GetDataEv(t) is None
+    assert not api._ZNK2ge6Tensor7GetDataEv(t)
     assert text_of(t) == "<invalid>"
     destroy(t)
 
@@ -263,7 +264,7 @@ def test_text_of_device_memory_crashes(acl: StubControl, tmp_path: Path) -> None
     t = es_tensor(np.ones(2, np.float32), F32)
     assert api.GeApiWrapper_Tensor_ToDevice(t) == 0
     with acl.tidy_misuse():
-        assert api.GeApiWrapper_Tensor_GetData(t) is None
+        assert not api.GeApiWrapper_Tensor_GetData(t)
         assert "device memory" in message()
     destroy(t)
     done = child(
@@ -291,8 +292,8 @@ def test_null_tensor_getters_give_zero(ge_stub: StubControl) -> None:
     for getter in ("GetDataType", "GetFormat", "GetPlacement"):
         assert getattr(api, f"GeApiWrapper_Tensor_{getter}")(None) == 0
         assert "NULL" in message()
-    assert api.GeApiWrapper_Tensor_GetTensorDesc(None) is None
-    assert api.GeApiWrapper_Tensor_GetData(None) is None
+    assert not api.GeApiWrapper_Tensor_GetTensorDesc(None)
+    assert not api.GeApiWrapper_Tensor_GetData(None)
     assert api.GeApiWrapper_Tensor_SetDataType(None, byref(c_int(3))) == PARAM_INVALID
     assert api.GeApiWrapper_Tensor_ToHost(None) == PARAM_INVALID
     assert api.GeApiWrapper_Tensor_ToDevice(None) == PARAM_INVALID
@@ -499,7 +500,7 @@ def test_tensor_desc_api(ge_stub: StubControl) -> None:
 
 
 def test_tensor_desc_argument_checks(ge_stub: StubControl) -> None:
-    assert api.GeApiWrapper_TensorDesc_Create(None, 2, ND, F32) is None  # BuildShape
+    assert not api.GeApiWrapper_TensorDesc_Create(None, 2, ND, F32)  # BuildShape
     d = api.GeApiWrapper_TensorDesc_Create(None, 0, ND, F32)
     assert d
     assert api.GeApiWrapper_TensorDesc_SetShape(d, None, 1) == S.GRAPH_PARAM_INVALID
@@ -604,10 +605,12 @@ def test_mangled_names_are_what_gxx_makes(ge_stub_library: str, tmp_path: Path) 
 
 def test_handles_of_tensor_descs_are_their_own_kind(ge_stub: StubControl) -> None:
     d = desc((2,), F32)
-    with ge_stub.tidy_misuse():
-        assert api.GeApiWrapper_Tensor_GetDataType(d) == 0  # a TensorDesc is no tensor
-        t = api.GeApiWrapper_Tensor_CreateTensor()
-        assert api.GeApiWrapper_TensorDesc_GetDataType(t) == 0
+    t = api.GeApiWrapper_Tensor_CreateTensor()
+    with pytest.raises(ctypes.ArgumentError):  # refused before C (ge._ffi.handles)
+        api.GeApiWrapper_Tensor_GetDataType(d)
+    with ge_stub.tidy_misuse():  # forced through: the stand-in tells the kinds apart too
+        assert api.GeApiWrapper_Tensor_GetDataType(TensorHandle(d.value)) == 0
+        assert api.GeApiWrapper_TensorDesc_GetDataType(TensorDescHandle(t.value)) == 0
     api.GeApiWrapper_TensorDesc_Destroy(d)
     destroy(t)
 

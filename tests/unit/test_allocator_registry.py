@@ -25,11 +25,11 @@ def session(ge_ready: Any) -> Iterator[ge.Session]:
 def test_ensure_default_registers_ges_default_once(session: ge.Session, stream: Any) -> None:
     s = stream.handle
     assert registry.trampoline_of(s) is None and s not in registry.streams()
-    assert registry.ensure_default(session.handle, session.session_id, s) is None
+    assert registry.ensure_default(session, session.session_id, s) is None
     assert registry.current[s].session_id == session.session_id
     assert registry.current[s].trampoline is None  # GE's own allocator
-    assert api.GeApiWrapper_HasExternalAllocator(s)
-    registry.ensure_default(session.handle, session.session_id, s)  # already there
+    assert api.GeApiWrapper_HasExternalAllocator(stream)
+    registry.ensure_default(session, session.session_id, s)  # already there
     assert registry.owned_by(session.session_id) == [s]
 
 
@@ -39,10 +39,10 @@ def test_ensure_default_leaves_an_allocator_registered_by_other_code(
     s = stream.handle
     other = ge.Session()  # registers through the API of its own, unseen by the registry
     try:
-        assert api.GeApiWrapper_Session_RegisterDefaultAllocator(other.handle, s) == 0
-        assert registry.ensure_default(session.handle, session.session_id, s) is None
+        assert api.GeApiWrapper_Session_RegisterDefaultAllocator(other, stream) == 0
+        assert registry.ensure_default(session, session.session_id, s) is None
         assert s not in registry.current
-        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(other.handle, s) == 0
+        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(other, stream) == 0
     finally:
         other.close()
 
@@ -52,24 +52,24 @@ def test_ensure_default_failure_is_a_ge_error(
 ) -> None:
     ge_stub.fail_next("GeApiWrapper_Session_RegisterDefaultAllocator", S.FAILED)
     with pytest.raises(GeError) as info:
-        registry.ensure_default(session.handle, session.session_id, stream.handle)
+        registry.ensure_default(session, session.session_id, stream.handle)
     assert info.value.api_name == "RegisterDefaultAllocator"
     assert stream.handle not in registry.current
 
 
 def test_register_and_unregister(session: ge.Session, stream: Any, ge_stub: Any) -> None:
     s = stream.handle
-    status, errors = registry.register(session.handle, session.session_id, s, AclAllocator())
+    status, errors = registry.register(session, session.session_id, s, AclAllocator())
     assert (status, errors) == (0, [])
     trampoline = registry.trampoline_of(s)
     assert trampoline is not None and registry.alive[trampoline.token] is trampoline
-    assert registry.unregister(session.handle, s) == []
+    assert registry.unregister(session, s) == []
     assert s not in registry.current
     assert trampoline.destroyed and trampoline.token not in registry.alive  # OnDestroy came
-    assert registry.unregister(session.handle, s) == []  # nothing registered: GE agrees
-    registry.register(session.handle, session.session_id, s, AclAllocator())
+    assert registry.unregister(session, s) == []  # nothing registered: GE agrees
+    registry.register(session, session.session_id, s, AclAllocator())
     ge_stub.fail_next("GeApiWrapper_Session_UnregisterExternalAllocator", S.FAILED)
-    errors = registry.unregister(session.handle, s)
+    errors = registry.unregister(session, s)
     assert len(errors) == 1 and isinstance(errors[0], GeError)
     assert (errors[0].api_name, errors[0].status) == ("UnregisterExternalAllocator", S.FAILED)
     assert registry.current[s].session_id == session.session_id  # still registered
@@ -80,9 +80,7 @@ def test_a_refused_registration_keeps_nothing(
 ) -> None:
     ge_stub.fail_next("GeApiWrapper_Session_RegisterExternalAllocator", S.FAILED)
     before = set(registry.alive)
-    status, errors = registry.register(
-        session.handle, session.session_id, stream.handle, AclAllocator()
-    )
+    status, errors = registry.register(session, session.session_id, stream.handle, AclAllocator())
     assert status == S.FAILED and errors == []
     assert set(registry.alive) == before and stream.handle not in registry.current
 
@@ -93,9 +91,9 @@ def test_release_owned_unregisters_only_what_the_session_owns(
     mine, theirs = ge.acl.Stream(), ge.acl.Stream()
     other = ge.Session()
     try:
-        registry.register(session.handle, session.session_id, mine.handle, AclAllocator())
-        registry.register(other.handle, other.session_id, theirs.handle, AclAllocator())
-        owned, errors = registry.release_owned(session.handle, session.session_id)
+        registry.register(session, session.session_id, mine.handle, AclAllocator())
+        registry.register(other, other.session_id, theirs.handle, AclAllocator())
+        owned, errors = registry.release_owned(session, session.session_id)
         assert (owned, errors) == ([mine.handle], [])
         assert registry.streams() == [theirs.handle]
     finally:
@@ -107,7 +105,7 @@ def test_release_owned_unregisters_only_what_the_session_owns(
 
 def test_unregister_all_before_finalize(session: ge.Session, stream: Any, ge_stub: Any) -> None:
     assert registry.unregister_all_before_finalize() == []  # nothing: no session made
-    registry.register(session.handle, session.session_id, stream.handle, AclAllocator())
+    registry.register(session, session.session_id, stream.handle, AclAllocator())
     sessions = ge_stub.live_counts()["ge_sessions"]
     assert registry.unregister_all_before_finalize() == []
     assert registry.streams() == []
@@ -143,10 +141,8 @@ def test_register_runs_idle_work_outside_the_lock(session: ge.Session, stream: A
     held: list[bool] = []
     work = lambda: held.append(registry.lock._is_owned())  # noqa: E731
     _callback_errors.when_idle(work)
-    status, errors = registry.register(
-        session.handle, session.session_id, stream.handle, AclAllocator()
-    )
+    status, errors = registry.register(session, session.session_id, stream.handle, AclAllocator())
     assert status == 0 and errors == []
     _callback_errors.when_idle(work)
-    assert registry.unregister(session.handle, stream.handle) == []
+    assert registry.unregister(session, stream.handle) == []
     assert held == [False, False]

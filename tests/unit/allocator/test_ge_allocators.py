@@ -231,7 +231,7 @@ def test_replaced_allocator_is_not_unregistered_by_its_first_owner(
 def _ffi_has_external(stream: Any) -> bool:
     from ge._ffi import api
 
-    return bool(api.GeApiWrapper_HasExternalAllocator(stream.handle))
+    return bool(api.GeApiWrapper_HasExternalAllocator(stream))
 
 
 def test_finalize_with_registered_allocators(ge_ready: Any, stream: Any, ge_stub: Any) -> None:

@@ -41,7 +41,7 @@ def run_graph(graph: Graph, inputs: Sequence[np.ndarray[Any, Any]]) -> list[np.n
     tensors = [Tensor.from_numpy(a) for a in inputs]
     results: list[Tensor] = []
     try:
-        check_ge(api.GeApiWrapper_Session_AddGraph(session, 7, graph.handle), "AddGraph")
+        check_ge(api.GeApiWrapper_Session_AddGraph(session, 7, graph), "AddGraph")
         handles = (ctypes.c_void_p * max(len(tensors), 1))(*(t.handle for t in tensors))
         outputs = ctypes.POINTER(ctypes.c_void_p)()
         count = ctypes.c_size_t()

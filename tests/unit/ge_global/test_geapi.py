@@ -166,11 +166,11 @@ def test_finalize_unregisters_every_allocator_first(
     acl_ready.fail_next("GeApiWrapper_Session_UnregisterExternalAllocator", S.FAILED, nth=2)
     with pytest.raises(GeError):
         session.close()
-    assert session.closed and api.GeApiWrapper_HasExternalAllocator(stream.handle)
-    assert not api.GeApiWrapper_HasExternalAllocator(other.handle)
+    assert session.closed and api.GeApiWrapper_HasExternalAllocator(stream)
+    assert not api.GeApiWrapper_HasExternalAllocator(other)
     ge.finalize()
-    assert not api.GeApiWrapper_HasExternalAllocator(stream.handle)
-    assert not api.GeApiWrapper_HasExternalAllocator(other.handle)
+    assert not api.GeApiWrapper_HasExternalAllocator(stream)
+    assert not api.GeApiWrapper_HasExternalAllocator(other)
     assert acl_ready.live_counts()["allocators"] == 0
     assert acl_ready.callback_counts()["on_destroy"] == 1
     x.close()

@@ -210,7 +210,7 @@ def test_padded_storage_reads_as_the_logical_shape(
     """GetSize() may exceed shape x itemsize: numpy() copies the logical bytes only
     (v1 refused any size but the exact one)."""
     with padded(array, b"\xa5" * pad) as tensor:
-        assert api._ZNK2ge6Tensor7GetSizeEv(tensor.handle) == array.nbytes + pad
+        assert api._ZNK2ge6Tensor7GetSizeEv(tensor) == array.nbytes + pad
         out = tensor.numpy()
     assert_owns_fresh_memory(out)
     assert_bits_equal(out, array)
@@ -281,7 +281,7 @@ def test_device_round_trip(
         monkeypatch.undo()
         assert tensor.to_host() is tensor
         assert tensor.placement is Placement.PLACEMENT_HOST
-        assert api._ZNK2ge6Tensor7GetSizeEv(tensor.handle) == array.nbytes  # ToHost trims
+        assert api._ZNK2ge6Tensor7GetSizeEv(tensor) == array.nbytes  # ToHost trims
         back = tensor.numpy()
     assert_owns_fresh_memory(from_device)
     assert_bits_equal(from_device, array)

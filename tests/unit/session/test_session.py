@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import ge
 from ge import _ffi
 from ge._ffi import status as S
+from ge._ffi.handles import SessionHandle
 from ge._ffi.signatures import (
     SESSION_COMPILE_GRAPH,
     SESSION_GET_SESSION_ID,
@@ -422,12 +423,12 @@ def test_async_run_registers_and_owns_the_default_allocator(
         session.add_graph(1, graph)
     inputs = [ge.Tensor.from_numpy(x), ge.Tensor.from_numpy(y)]
     (out,) = session.run_graph_with_stream_async(1, stream, inputs)
-    assert _ffi.api.GeApiWrapper_HasDefaultAllocator(stream.handle)
+    assert _ffi.api.GeApiWrapper_HasDefaultAllocator(stream)
     stream.synchronize()
     np.testing.assert_allclose(out.numpy(), (x + y) * x, rtol=1e-6)
     out.close()
     session.close()
-    assert not _ffi.api.GeApiWrapper_HasDefaultAllocator(stream.handle)
+    assert not _ffi.api.GeApiWrapper_HasDefaultAllocator(stream)
     assert ge_ready.live_counts()["allocators"] == 0
 
 
@@ -477,7 +478,9 @@ def test_a_run_without_an_output_array_is_an_error(
 def test_ges_queue_is_read_only_for_a_failed_c_call(session: Any, make_graph: Any) -> None:
     """GE's message is read once per failed C call and never otherwise: a report
     left in the queue survives the package's own errors and successful calls."""
-    assert _ffi.api.GeApiWrapper_Session_RemoveGraph(None, 1) == S.PARAM_INVALID  # queued
+    assert (
+        _ffi.api.GeApiWrapper_Session_RemoveGraph(SessionHandle(None), 1) == S.PARAM_INVALID
+    )  # queued
     with pytest.raises(GeError) as info:
         session.remove_graph(3)  # the package's own GE_GRAPH_GRAPH_NOT_EXIST: no C call
     assert "Assert ((session) != nullptr)" not in str(info.value)
@@ -487,7 +490,7 @@ def test_ges_queue_is_read_only_for_a_failed_c_call(session: Any, make_graph: An
     text = _ffi.api.GeApiWrapper_GEGetErrorMsg().decode()
     assert "Assert ((session) != nullptr) failed" in text
     # a failed C call takes everything queued since the last read, once
-    assert _ffi.api.GeApiWrapper_Session_RemoveGraph(None, 1) == S.PARAM_INVALID
+    assert _ffi.api.GeApiWrapper_Session_RemoveGraph(SessionHandle(None), 1) == S.PARAM_INVALID
     with make_graph() as graph, pytest.raises(GeError) as info:
         session.add_graph(4, graph, {"ge.autoTuneMode": "on"})  # discarded by GE: FAILED
     assert "Assert ((session) != nullptr) failed" in info.value.error_message
