@@ -1,4 +1,4 @@
-"""Every C function of the ABI (``shared/ABI.md``), with its ctypes signature.
+"""Every C function of the ABI (``docs/abi.md``), with its ctypes signature.
 
 Grouped as the ABI groups them. ``groups`` names the library group whose
 handle the symbol is looked up on: the library CANN builds it into, or (for
