@@ -537,14 +537,14 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
     session: Any, make_graph: Any
 ) -> None:
     """A KeyboardInterrupt (what a signal raises) at each line of ``_enter`` and of
-    the inputs' ``__enter__`` in turn: it reaches the caller, and no object is left
+    the inputs' entering (``_enter_inputs``) in turn: it reaches the caller, and no object is left
     counted in flight (``close()`` would wait for it forever)."""
     import sys
 
     from ge._native import NativeObject
-    from ge.session._inputs import Inputs
+    from ge.session import _bound
 
-    codes = {NativeObject._enter.__code__, Inputs.__enter__.__code__}
+    codes = {NativeObject._enter.__code__, _bound._enter_inputs.__code__}
     with make_graph() as graph:
         session.add_graph(1, graph)
     x = np.ones((2, 3), np.float32)
@@ -581,16 +581,14 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
     session: Any, make_graph: Any, ge_stub: Any
 ) -> None:
     """A KeyboardInterrupt right after GE made a run's outputs, then at each line of
-    taking them (``_adopt_outputs``, ``Tensor._adopt_into``, the object's
-    ``__init__``) in turn: it reaches the caller, and every output tensor is
-    either owned by a Python object or destroyed, exactly once (the stand-in's
-    strict mode aborts on a double free). Lines of the exception handlers are
+    taking them (``Tensor._adopt_outputs``) in turn: it reaches the caller, and
+    every output tensor is either owned by a Python object or destroyed, exactly
+    once (the stand-in's strict mode aborts on a double free). Lines of the exception handlers are
     left out: a signal's exception lands after a call, never on a line."""
     import inspect
     import sys
 
-    from ge._native import NativeObject
-    from ge.session import session as session_module
+    from ge.session import _bound
 
     def window(fn: Any, first: str = "") -> tuple[Any, int, int]:
         code = fn.__code__
@@ -605,10 +603,8 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
     windows = {
         code: (start, end)
         for code, start, end in (
-            window(ge.Session.run_graph, "if status:"),
-            window(session_module._adopt_outputs),
-            window(ge.Tensor._adopt_into.__func__),
-            window(NativeObject.__init__),
+            window(_bound.run_sync, "if status:"),
+            window(ge.Tensor._adopt_outputs.__func__),
         )
     }
     with make_graph() as graph:
