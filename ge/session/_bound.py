@@ -25,7 +25,7 @@ import ctypes
 import struct
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from ge import _messages
 from ge._allocator_bridge import Trampoline
@@ -37,9 +37,6 @@ from ge._ffi.marshal import ge_error
 from ge.acl._stream import Stream, ge_stream_handle
 from ge.graph import Tensor
 from ge.session._graphs import GraphState
-
-if TYPE_CHECKING:
-    from ge.session.session import Session
 
 __all__ = ["GraphBinding"]
 
@@ -132,29 +129,31 @@ def _context(gid: int, stream: Optional[int]) -> dict[str, object]:
     return context
 
 
-def _no_graph(session: Session, api_name: str, gid: int, stream: Optional[int]) -> GraphState:
-    return session._graph(api_name, gid, stream)  # raises GE_GRAPH_GRAPH_NOT_EXIST
+def _no_graph(session: Any, api_name: str, gid: int, stream: Optional[int]) -> GraphState:
+    state: GraphState = session._graph(api_name, gid, stream)  # GE_GRAPH_GRAPH_NOT_EXIST
+    return state
 
 
 def run_sync(
-    session: Session, gid: int, tensors: Sequence[Tensor], cache: Optional[GraphBinding] = None
+    session: Any, gid: int, tensors: Sequence[Tensor], cache: Optional[GraphBinding] = None
 ) -> list[Tensor]:
-    """``RunGraph`` of graph ``gid`` on ``tensors`` (checked): the output tensors.
+    """``RunGraph`` of graph ``gid`` of ``session`` on ``tensors`` (checked): the
+    output tensors. ``cache``: the binding whose input array may be reused.
 
-    ``cache``: the binding whose input array may be reused.
+    In flight, in this order (the order of the errors): the inputs, the session.
     """
     outputs = _VoidPtrArray()
     n_out = ctypes.c_size_t()
     handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
     tid = _get_ident()
     try:
-        handle = session._enter("RunGraph", gid, None)
+        handles: list[int] = []
+        _enter_inputs(tensors, tid, handles)
         try:
-            if session._graphs._graphs.get(gid) is None:
-                _no_graph(session, "RunGraph", gid, None)
-            handles: list[int] = []
-            _enter_inputs(tensors, tid, handles)
+            handle = session._enter("RunGraph", gid, None)
             try:
+                if session._graphs._graphs.get(gid) is None:
+                    _no_graph(session, "RunGraph", gid, None)
                 c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
                 status = api.GeApiWrapper_Session_RunGraph(
                     handle,
@@ -165,11 +164,11 @@ def run_sync(
                     ctypes.byref(n_out),
                 )
             finally:
-                _leave_inputs(tensors, tid, len(handles))
+                session._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                if session._owner is not None:
+                    session._unenter_notify()
         finally:
-            session._calls.remove(tid)  # _leave() with C calls only (interrupts)
-            if session._owner is not None:
-                session._unenter_notify()
+            _leave_inputs(tensors, tid, len(handles))
         if status:
             raise ge_error("RunGraph", status, _context(gid, None))
         return _Tensor._adopt_outputs(outputs, n_out.value, "RunGraph", gid, None, (), handed)
@@ -180,16 +179,21 @@ def run_sync(
 
 
 def run_async(
-    session: Session,
+    session: Any,
     gid: int,
     on: Optional[Stream],
     s: int,
     tensors: Sequence[Tensor],
     cache: Optional[GraphBinding] = None,
 ) -> list[Tensor]:
-    """``RunGraphWithStreamAsync`` of graph ``gid`` on the stream ``on`` (a
-    :class:`Stream`, counted in flight, whose live handle is used) or the int
-    handle ``s`` (``on`` None): the output tensors, valid once it synchronizes."""
+    """``RunGraphWithStreamAsync`` of graph ``gid`` of ``session`` on the stream
+    ``on`` (a :class:`Stream`, counted in flight, whose live handle is used; ``s``
+    is its handle read before, for errors) or the int handle ``s`` (``on`` None):
+    the output tensors, valid once the stream synchronizes.
+
+    In flight, in this order (the order of the errors): the inputs, the
+    session, the stream.
+    """
     api_name = "RunGraphWithStreamAsync"
     outputs = _VoidPtrArray()
     n_out = ctypes.c_size_t()
@@ -197,29 +201,29 @@ def run_async(
     tid = _get_ident()
     also: Optional[Trampoline] = None
     try:
-        handle = session._enter(api_name, gid, s or None)
+        handles: list[int] = []
+        _enter_inputs(tensors, tid, handles)
         try:
-            if on is not None:  # counted in flight: no other thread destroys it under GE
-                s = on._enter()
+            handle = session._enter(api_name, gid, s)
             try:
-                state = session._graphs._graphs.get(gid)
-                if state is None:
-                    state = _no_graph(session, api_name, gid, s)
-                registration = registry.current.get(s)
-                if registration is None:
-                    trampoline = registry.ensure_default(handle, session._session_id, s)
-                else:
-                    trampoline = registration.trampoline
-                if trampoline is not None and trampoline.owner == tid:
-                    _refuse(trampoline)
-                handles: list[int] = []
-                _enter_inputs(tensors, tid, handles)
+                if on is not None:  # counted in flight: no other thread destroys it under GE
+                    s = on._enter()
                 try:
+                    state = session._graphs._graphs.get(gid)
+                    if state is None:
+                        state = _no_graph(session, api_name, gid, s)
+                    registration = registry.current.get(s)
+                    if registration is None:
+                        trampoline = registry.ensure_default(handle, session._session_id, s)
+                    else:
+                        trampoline = registration.trampoline
+                    if trampoline is not None and trampoline.owner == tid:
+                        _refuse(trampoline)
                     c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
                     if trampoline is None and not _live_allocators and not inside_call():
                         # no Python allocator alive: no callback can run (one
                         # registered meanwhile reports to the stream: taken below)
-                        errors = []
+                        errors: list[BaseException] = []
                         status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
                             handle,
                             gid,
@@ -240,25 +244,29 @@ def run_async(
                                 ctypes.byref(outputs),
                                 ctypes.byref(n_out),
                             )
+                    # another thread may have changed the stream's allocator around the
+                    # run: GE took the memory from either (refuse releases inside both)
+                    now = registry.current.get(s)
+                    if (
+                        now is not registration
+                        and now is not None
+                        and now.trampoline is not trampoline
+                    ):
+                        also = now.trampoline
+                    if state.memory_from is None and (trampoline is not None or also is not None):
+                        state.memory_from = trampoline or also  # (GE's own: nothing to track)
+                        session._sync_release_locks()
                 finally:
-                    _leave_inputs(tensors, tid, len(handles))
-                # another thread may have changed the stream's allocator around the
-                # run: GE took the memory from either (refuse releases inside both)
-                now = registry.current.get(s)
-                if now is not registration and now is not None and now.trampoline is not trampoline:
-                    also = now.trampoline
-                if state.memory_from is None and (trampoline is not None or also is not None):
-                    state.memory_from = trampoline or also  # (GE's own: nothing to track)
-                    session._sync_release_locks()
+                    if on is not None:  # on._leave() with C calls only (interrupts)
+                        on._calls.remove(tid)
+                        if on._owner is not None:
+                            on._unenter_notify()
             finally:
-                if on is not None:  # on._leave() with C calls only (interrupts)
-                    on._calls.remove(tid)
-                    if on._owner is not None:
-                        on._unenter_notify()
+                session._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                if session._owner is not None:
+                    session._unenter_notify()
         finally:
-            session._calls.remove(tid)  # _leave() with C calls only (interrupts)
-            if session._owner is not None:
-                session._unenter_notify()
+            _leave_inputs(tensors, tid, len(handles))
         deferred = registry._deferred
         if deferred and s in deferred:
             errors.extend(registry.take_deferred(s))
@@ -324,11 +332,7 @@ class GraphBinding:
 
     __slots__ = ("_cached", "_graph_id", "_session", "_stream", "_stream_handle")
 
-    def __init__(self, session: Session, graph_id: int, stream: object = None) -> None:
-        from ge.session.session import Session
-
-        if not isinstance(session, Session):
-            raise TypeError(f"session must be a ge.Session, not {type(session).__name__}")
+    def __init__(self, session: Any, graph_id: int, stream: object = None) -> None:
         gid = checked_graph_id(graph_id)
         s: Optional[int] = None
         if stream is not None:
@@ -342,7 +346,7 @@ class GraphBinding:
         self._cached: tuple[list[int], Any] = ([], None)
 
     @property
-    def session(self) -> Session:
+    def session(self) -> Any:
         """The session the graph belongs to."""
         return self._session
 
@@ -372,13 +376,14 @@ class GraphBinding:
     def run_async(self, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Enqueue a run on the bound stream (``RunGraphWithStreamAsync``); the
         outputs are valid after the stream synchronizes. Needs a stream."""
-        s = self._stream_handle
+        on = self._stream
+        s = self._stream_handle if on is None else on.handle  # destroyed: its error
         if s is None:
             raise ValueError(
                 "this binding has no stream: bind it with session.bind(graph_id, stream) "
                 "to run it asynchronously"
             )
-        return run_async(self._session, self._graph_id, self._stream, s, check_inputs(inputs), self)
+        return run_async(self._session, self._graph_id, on, s, check_inputs(inputs), self)
 
     def __repr__(self) -> str:
         stream = "" if self._stream_handle is None else f" stream=0x{self._stream_handle:x}"

@@ -331,7 +331,7 @@ class Session(NativeObject):
         gid = checked_graph_id(graph_id)
         if isinstance(stream, Stream):
             on: Optional[Stream] = stream
-            s = stream._handle or 0  # the live one is read once the stream is in flight
+            s = stream.handle  # destroyed: its error; the live one is read in flight
         else:
             on = None
             s = ge_stream_handle(stream, _messages.RUN_STREAM)
