@@ -281,6 +281,9 @@ def run_async(
                     outputs, n_out.value, api_name, gid, s, locks, handed
                 )
             except BaseException as exc:
+                if not handed[0]:  # interrupted before adopting: nobody owns them
+                    handed[0] = True
+                    _drop_outputs(outputs, n_out.value)
                 errors.insert(0, exc)
         if status or errors:
             raise_with(ge_error(api_name, status, _context(gid, s)) if status else None, errors)
