@@ -360,8 +360,10 @@ class NativeObject:
             return handle
         global _waiting
         tid = _get_ident()
-        with _turns:
-            _waiting += 1  # _Waiter written out: every close passes here
+        turns = _turns
+        try:  # ``with _turns:`` as two C calls (every close passes here); an interrupt
+            turns.acquire()  # after the acquire is inside the ``try``: released
+            _waiting += 1  # _Waiter written out, for the same reason
             try:
                 while self._owner is not None:
                     if self._owner == tid:  # closing it already, further up this thread
@@ -384,6 +386,8 @@ class NativeObject:
                         return None
             finally:
                 _waiting -= 1
+        finally:
+            turns.release()
         return handle
 
     def _released(self) -> None:
@@ -395,7 +399,8 @@ class NativeObject:
 
     def close(self) -> None:
         """Release the native object once no call uses it; harmless when closed."""
-        self._refuse_inside_allocator()
+        if getattr(self, "_release_locks", None):
+            self._refuse_inside_allocator()
         handle = self._detach()
         if handle is None:
             return

@@ -41,20 +41,6 @@ AUDIT: bool = os.environ.get(AUDIT_ENV, "") not in ("", "0")
 violations: list[str] = []
 """Audit mode: a description (with the Python stack) of each refused argument."""
 
-PENDING_RAW: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("StreamHandle", "run_graph_with_stream_async"),
-        ("TensorHandle", "_adopt_outputs"),
-        ("TensorHandle", "_drop_outputs"),
-    }
-)
-"""Audit mode: (kind, calling Python function of ``ge/session/session.py``) where
-a raw ``int`` is still let through, all in the run paths that the bound run
-path of issue 13 rewrites (typed there when that work is merged): the stream
-of an async run (the ``int`` that ``ge_stream_handle`` returns, also the
-allocator registry's key) and the outputs an interrupted or failed adoption
-destroys (the ``int`` elements of GE's ``void **`` output array)."""
-
 
 class _Closed:
     """The type of :data:`CLOSED`: no argtype's ``from_param`` accepts it."""
@@ -110,8 +96,6 @@ def _strict_from_param(cls: type[Handle], value: Any) -> Any:
     caller = sys._getframe(1).f_code
     if not caller.co_filename.startswith(_PACKAGE):
         return default(value)
-    if type(param) is int and (cls.__name__, caller.co_name) in PENDING_RAW:
-        return default(param)
     offence = f"{cls.__name__} parameter got {type(value).__name__} {value!r}\n" + "".join(
         traceback.format_stack(limit=12)[:-1]
     )

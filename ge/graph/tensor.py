@@ -21,11 +21,13 @@ from typing import Any, ClassVar, Optional, Union
 import numpy as np
 from typing_extensions import Self
 
-from ge import _callback_errors, _ffi, _messages
+from ge import _callback_errors, _ffi, _lifecycle, _messages
+from ge._allocator_registry import registry
+from ge._callback_errors import detached
 from ge._checks import fspath_bytes
 from ge._ffi import api
 from ge._ffi.handles import TensorHandle
-from ge._ffi.marshal import check_ge, ge_error
+from ge._ffi.marshal import check_ge, failure, ge_error
 from ge._native import NativeObject
 from ge.graph import _tensor_create
 from ge.graph._dims import take_dims
@@ -47,6 +49,24 @@ __all__ = ["RAW_GET_DATA", "RAW_GET_SIZE", "LossyTextWarning", "Tensor"]
 PathLike = Union[str, "os.PathLike[str]"]
 TensorLike = Union[int, float, bool, complex, list[Any]]
 """What :meth:`Tensor.get_data` returns: a number, or nested lists of numbers."""
+
+
+def _run_failure(
+    api_name: str, graph_id: int, stream: Optional[int], count: int, what: str
+) -> Exception:
+    """The error of a run that succeeded without usable outputs."""
+    context: dict[str, object] = {"graph_id": graph_id}
+    if stream is not None:
+        context["stream"] = stream
+    if what == "no array":
+        message = f"GE ran the graph but returned no array for its {count} output(s)"
+    else:
+        message = f"GE returned {what}"
+    return failure(api_name, message, context)
+
+
+_live_allocators = registry.alive
+"""Every live Python allocator trampoline (the registry's table, read without a lock)."""
 
 _HOST = int(Placement.PLACEMENT_HOST)
 _DEVICE = int(Placement.PLACEMENT_DEVICE)
@@ -153,21 +173,74 @@ class Tensor(NativeObject):
         return tensor
 
     @classmethod
-    def _adopt_into(cls, handle: int, owners: list[Tensor]) -> None:
-        """:meth:`_adopt` for a list: the tensor is in ``owners`` before it owns the
-        handle, so that an interrupt can never leave the handle owned by a tensor
-        the caller does not know of (the caller destroys the handles no tensor of
-        ``owners`` holds)."""
-        tensor = cls.__new__(cls)
-        tensor._handle = None
-        owners.append(tensor)
-        tensor._dims = None
-        tensor._dtype = None
-        NativeObject.__init__(tensor, handle)  # its last step stores the handle
+    def _adopt_outputs(
+        cls,
+        outputs: Any,
+        count: int,
+        api_name: str,
+        graph_id: int,
+        stream: Optional[int],
+        locks: tuple[Any, ...],
+        handed: list[bool],
+    ) -> list[Tensor]:
+        """Own the ``count`` output tensor handles of a run, and free their C array.
+
+        ``handed[0]`` is set first thing: from then on this function owns the
+        outputs, and an interrupt anywhere destroys those no tensor of the
+        result holds (a tensor is in the list before it holds its handle). Each
+        tensor is built by hand (no ``__init__``: the least a tensor needs;
+        shape and data type are read when asked for). ``locks``: the Python
+        allocators (trampolines) the outputs' memory comes from. A run that
+        succeeded without an array, or with a NULL tensor, is an error.
+        """
+        tensors: list[Tensor] = []
+        handles: list[int] = []
+        try:
+            handed[0] = True  # first: from here on, this function frees what it does not adopt
+            if not outputs:
+                raise _run_failure(api_name, graph_id, stream, count, "no array")
+            handles = outputs[:count]
+            new = cls.__new__
+            epoch = _lifecycle.native_epoch
+            append = tensors.append
+            for h in handles:
+                if h:
+                    tensor = new(cls)
+                    tensor._handle = None
+                    append(tensor)
+                    tensor._dims = None
+                    tensor._dtype = None
+                    tensor._calls = []
+                    tensor._owner = None
+                    tensor._release_locks = locks
+                    tensor._epoch = epoch
+                    tensor._param = TensorHandle(h)
+                    tensor._handle = h  # last: from here on the tensor owns it
+        except BaseException:
+            if handed[0]:  # else the caller destroys them all
+                owned = {t._handle for t in tensors}
+                with detached():  # what FreeFn raises is the stream's, not this error's
+                    for h in handles or (outputs[:count] if outputs else []):
+                        if h and h not in owned:
+                            api.GeApiWrapper_Tensor_DestroyEsCTensor(TensorHandle(h))
+            raise
+        finally:
+            if handed[0] and outputs:
+                api.GeApiWrapper_Session_FreeTensorArray(outputs)
+        if len(tensors) != count:
+            for tensor in tensors:
+                tensor.close()
+            raise _run_failure(api_name, graph_id, stream, count, "a NULL output tensor")
+        return tensors
 
     def _release(self, handle: Any) -> list[BaseException]:
         # Destroying an output of an async run frees its block through the
         # allocator's FreeFn: carry what the callback raises to the caller.
+        # With no Python allocator alive in the process no callback can run
+        # (a block of one keeps it alive until freed): no collecting block.
+        if not _live_allocators:
+            api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
+            return []
         with _callback_errors.collecting() as errors:
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
         return errors

@@ -7,6 +7,7 @@ The class lives in :mod:`ge.session.session`, as in CANN's own package;
 from __future__ import annotations
 
 from ge.error import GeError
+from ge.session._bound import GraphBinding
 from ge.session.session import Session, has_session
 
-__all__ = ["GeError", "Session", "has_session"]
+__all__ = ["GeError", "GraphBinding", "Session", "has_session"]

@@ -28,9 +28,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn, Optional
 
 from ge import _ffi, _messages
-from ge._allocator_bridge import Trampoline, refuse_reentry
+from ge._allocator_bridge import refuse_reentry
 from ge._allocator_registry import registry
-from ge._callback_errors import collecting, detached, raise_with
+from ge._callback_errors import collecting, raise_with
 from ge._checks import as_int, as_str_dict
 from ge._checks import graph_id as checked_graph_id
 from ge._ffi import api
@@ -55,12 +55,11 @@ from ge.acl import StreamLike
 from ge.acl._stream import Stream, ge_stream_handle
 from ge.allocator import Allocator
 from ge.graph import Graph, Tensor
+from ge.session._bound import GraphBinding, check_inputs, run_async, run_sync
 from ge.session._graphs import GraphState, GraphTable
-from ge.session._inputs import Inputs
 
 __all__ = ["Session", "has_session"]
 
-_VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
 _get_ident = threading.get_ident
 
 
@@ -319,33 +318,7 @@ class Session(NativeObject):
     def run_graph(self, graph_id: int, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously; the outputs are new host tensors."""
         gid = checked_graph_id(graph_id)
-        used = Inputs(inputs)
-        outputs = _VoidPtrArray()
-        n_out = ctypes.c_size_t()
-        handed = [False]  # set by _adopt_outputs once it owns the outputs
-        try:
-            with used as (c_inputs, count):
-                # the explicit form of _calling(): the hot path (benchmarks/bench_calls.py)
-                tid = _get_ident()
-                handle = self._enter("RunGraph", gid, None)
-                try:
-                    self._graph("RunGraph", gid)
-                    status = api.GeApiWrapper_Session_RunGraph(
-                        handle, gid, c_inputs, count, ctypes.byref(outputs), ctypes.byref(n_out)
-                    )
-                finally:
-                    self._calls.remove(tid)  # _leave() with C calls only (interrupts)
-                    if self._owner is not None:
-                        self._unenter_notify()
-            if status:
-                raise ge_error("RunGraph", status, {"graph_id": gid})
-            return _adopt_outputs(
-                outputs, n_out.value, "RunGraph", {"graph_id": gid}, None, handed=handed
-            )
-        except BaseException:
-            if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
-                _drop_outputs(outputs, n_out.value)
-            raise
+        return run_sync(self, gid, check_inputs(inputs))
 
     def run_graph_with_stream_async(
         self, graph_id: int, stream: StreamLike, inputs: Sequence[Tensor]
@@ -358,75 +331,19 @@ class Session(NativeObject):
         own memory from the same allocator, until the graph is removed.
         """
         gid = checked_graph_id(graph_id)
-        s = ge_stream_handle(stream, _messages.RUN_STREAM)
-        used = Inputs(inputs)
-        outputs = _VoidPtrArray()
-        n_out = ctypes.c_size_t()
-        context: dict[str, object] = {"graph_id": gid, "stream": s}
-        handed = [False]  # set by _adopt_outputs once it owns the outputs
-        try:
-            # a Stream is counted in flight too: no other thread destroys it under GE
-            tid = _get_ident()
-            with used as (c_inputs, count):
-                handle = self._enter("RunGraphWithStreamAsync", gid, s)  # the hot path: explicit
-                try:
-                    on = stream if isinstance(stream, Stream) else None
-                    if on is not None:
-                        on._enter()
-                    try:
-                        state = self._graph("RunGraphWithStreamAsync", gid, s)
-                        trampoline = registry.ensure_default(handle, self._session_id, s)
-                        refuse_reentry(trampoline, "running a graph on its stream")
-                        with collecting() as errors:
-                            status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                                handle,
-                                gid,
-                                s,
-                                c_inputs,
-                                count,
-                                ctypes.byref(outputs),
-                                ctypes.byref(n_out),
-                            )
-                        # another thread may have changed the stream's allocator around the
-                        # run: GE took the memory from either (refuse releases inside both)
-                        now = registry.current.get(s)
-                        also = (
-                            None if now is None or now.trampoline is trampoline else now.trampoline
-                        )
-                        if state.memory_from is None:
-                            state.memory_from = trampoline or also
-                            self._sync_release_locks()
-                    finally:
-                        if on is not None:  # on._leave() with C calls only (interrupts)
-                            on._calls.remove(tid)
-                            if on._owner is not None:
-                                on._unenter_notify()
-                finally:
-                    self._calls.remove(tid)  # _leave() with C calls only (interrupts)
-                    if self._owner is not None:
-                        self._unenter_notify()
-            errors.extend(registry.take_deferred(s))
-            result: list[Tensor] = []
-            if not status:
-                try:
-                    result = _adopt_outputs(
-                        outputs,
-                        n_out.value,
-                        "RunGraphWithStreamAsync",
-                        context,
-                        trampoline,
-                        also,
-                        handed,
-                    )
-                except BaseException as exc:
-                    errors.insert(0, exc)
-            if status or errors:
-                _finish(status, "RunGraphWithStreamAsync", context, errors)
-            return result
-        except BaseException:
-            if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
-                _drop_outputs(outputs, n_out.value)
-            raise
+        if isinstance(stream, Stream):
+            on: Optional[Stream] = stream
+            s = stream.handle  # destroyed: its error; the live one is read in flight
+        else:
+            on = None
+            s = ge_stream_handle(stream, _messages.RUN_STREAM)
+        return run_async(self, gid, on, s, check_inputs(inputs))
+
+    def bind(self, graph_id: int, stream: Optional[StreamLike] = None) -> GraphBinding:
+        """A :class:`GraphBinding` of graph ``graph_id`` (and ``stream``, for
+        :meth:`GraphBinding.run_async`): the arguments checked once, for running
+        the same graph many times with the least work per call."""
+        return GraphBinding(self, graph_id, stream)
 
     # -- allocators ---------------------------------------------------------------
 
@@ -465,76 +382,3 @@ def _finish(
 ) -> None:
     """Raise GE's failure of the call and what its callbacks raised (see ``raise_with``)."""
     raise_with(ge_error(api_name, status, context) if status else None, errors)
-
-
-def _adopt_outputs(
-    outputs: Any,
-    count: int,
-    api_name: str,
-    context: dict[str, object],
-    trampoline: Optional[Trampoline],
-    also: Optional[Trampoline] = None,
-    handed: Optional[list[bool]] = None,
-) -> list[Tensor]:
-    """Own the output tensor handles of a run and free the C array.
-
-    A run that succeeded without an array (GE could not build it: the
-    tensors died with it) is an error. ``trampoline`` (and ``also``): the
-    Python allocator the outputs' memory comes from (releasing them takes its
-    lock). ``handed[0]`` is set first thing: from then on this function owns
-    the outputs, and an interrupt anywhere destroys those it did not adopt.
-    """
-    tensors: list[Tensor] = []
-    handles: list[int] = []
-    if handed is None:
-        handed = [False]
-    try:
-        handed[0] = True  # first: from here on, this function frees what it does not adopt
-        if not outputs:
-            raise failure(
-                api_name,
-                f"GE ran the graph but returned no array for its {count} output(s)",
-                context,
-            )
-        handles = outputs[:count]
-        for h in handles:
-            if h:
-                Tensor._adopt_into(h, tensors)
-    except BaseException:
-        if handed[0]:
-            owned = {t._handle for t in tensors}
-            with detached():  # what FreeFn raises is the stream's, not this error's
-                for h in handles or (outputs[:count] if outputs else []):
-                    if h and h not in owned:
-                        api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
-        raise
-    finally:
-        if handed[0] and outputs:
-            api.GeApiWrapper_Session_FreeTensorArray(outputs)
-    locks: tuple[Trampoline, ...] = ()  # spelled out: a generator here costs a microsecond
-    if also is None:
-        if trampoline is not None:
-            locks = (trampoline,)
-    else:
-        locks = (also,) if trampoline is None else (trampoline, also)
-    if locks:
-        for tensor in tensors:
-            tensor._release_locks = locks
-    if len(tensors) != count:
-        for tensor in tensors:
-            tensor.close()
-        raise failure(api_name, "GE returned a NULL output tensor", context)
-    return tensors
-
-
-def _drop_outputs(outputs: Any, count: int) -> None:
-    """Destroy the outputs of a run that nobody took (an interrupt right after the
-    run), and their array. Never raises: the interrupt is what the caller gets."""
-    if not outputs:
-        return
-    with contextlib.suppress(BaseException), detached():
-        for h in outputs[:count]:
-            if h:
-                api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
-    with contextlib.suppress(BaseException):
-        api.GeApiWrapper_Session_FreeTensorArray(outputs)

@@ -7,7 +7,9 @@ Scenarios: threads sharing the session manager, each on its own sessions and
 stream; threads on one session (own graphs and streams, replaced allocators,
 two threads fighting over one stream's allocator); a session closed while
 threads use it; GE finalized and initialised again and again under load;
-sessions freed by the cycle collector on any thread while GE is finalized.
+sessions freed by the cycle collector on any thread while GE is finalized;
+bindings (``session.bind``) shared by threads while another closes their
+inputs, their stream and their session.
 Each one checks its results and ends with every native count at zero.
 
 The iterations per thread are 5 x the hypothesis profile's ``max_examples``
@@ -42,6 +44,7 @@ TIMEOUT = 90.0
         "finalize_under_load",
         "collector_vs_finalize",
         "collector_inside_registry_lock",
+        "bound_under_close",
     ],
 )
 def test_concurrency_scenario(ge_stub_library: str, scenario: str) -> None:

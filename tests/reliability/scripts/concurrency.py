@@ -402,6 +402,101 @@ def collector_inside_registry_lock(n: int, deadline: float) -> dict[str, Any]:
     return {"threads": 2}
 
 
+def bound_under_close(n: int, deadline: float) -> dict[str, Any]:
+    """Threads share two bindings (``session.bind``: sync, and async on a stream)
+    and one pair of input tensors, while another thread keeps replacing the pair
+    and closing the old one under the runs, then destroys the stream and closes
+    the session. Each run gives the right values or a clean error (a closed
+    tensor's or stream's ``ValueError``, ``GE_SESSION_NOT_EXIST``): a close waits
+    for the runs in flight, and no dead handle ever reaches C (the stand-in's
+    strict mode would abort)."""
+    session = ge.Session()
+    with fma_graph() as graph:
+        session.add_graph(1, graph)
+    stream = ge.acl.Stream()
+    sync_run = session.bind(1)
+    async_run = session.bind(1, stream)
+
+    def pair(seed: int) -> tuple[ge.Tensor, ge.Tensor, np.ndarray]:
+        x, y, want = data(seed)
+        return ge.Tensor.from_numpy(x), ge.Tensor.from_numpy(y), want
+
+    current = [pair(0)]
+    seen = {"ok": 0, "input_closed": 0, "stream_destroyed": 0, "session_closed": 0}
+    lock = threading.Lock()
+
+    def count(what: str) -> None:
+        with lock:
+            seen[what] += 1
+
+    def worker(k: int) -> Callable[[], None]:
+        def body() -> None:
+            i = 0
+            while time.monotonic() < deadline - 5:  # until the session is closed
+                i += 1
+                tx, ty, want = current[0]
+                try:
+                    if (i + k) % 2:
+                        (out,) = sync_run.run([tx, ty])
+                    else:
+                        (out,) = async_run.run_async([tx, ty])
+                        try:
+                            stream.synchronize()
+                        except BaseException:
+                            out.close()
+                            raise
+                    with out:
+                        np.testing.assert_array_equal(out.numpy(), want)
+                    count("ok")
+                except ge.GeError as exc:
+                    expect_statuses(exc, {S.GE_SESSION_NOT_EXIST})
+                    count("session_closed")
+                    break
+                except ValueError as exc:
+                    message = str(exc)
+                    if "tensor is closed" in message:
+                        count("input_closed")
+                        time.sleep(0.0001)  # let the closer replace the pair
+                    elif "Stream is destroyed" in message:
+                        count("stream_destroyed")
+                    else:
+                        raise
+
+        return body
+
+    def wait_for(what: str, more: int) -> None:
+        with lock:
+            goal = seen[what] + more
+        while seen[what] < goal and time.monotonic() < deadline - 10:
+            time.sleep(0.0002)
+
+    def closer() -> None:
+        for i in range(1, n // 2):
+            wait_for("ok", 3)  # some runs on the live pair
+            old = current[0]
+            old[0].close()  # waits for the runs that use it; later ones fail cleanly
+            old[1].close()
+            wait_for("input_closed", 1)
+            current[0] = pair(i)
+        wait_for("ok", 3)
+        stream.destroy()  # waits for the async runs in flight on it
+        wait_for("stream_destroyed", 1)
+        session.close()  # waits for the runs in flight on it
+
+    run_threads([*(worker(k) for k in range(3)), closer], deadline)
+    for tensor in current[0][:2]:
+        tensor.close()
+    assert seen["ok"] > 0, seen
+    # a binding of a closed session, destroyed stream or removed graph: clean errors
+    try:
+        sync_run.run([])
+    except ge.GeError as exc:
+        expect_statuses(exc, {S.GE_SESSION_NOT_EXIST})
+    else:
+        raise AssertionError("a binding of a closed session ran")
+    return {"threads": 4, **seen}
+
+
 SCENARIOS: dict[str, Callable[[int, float], dict[str, Any]]] = {
     f.__name__: f
     for f in (
@@ -411,6 +506,7 @@ SCENARIOS: dict[str, Callable[[int, float], dict[str, Any]]] = {
         finalize_under_load,
         collector_vs_finalize,
         collector_inside_registry_lock,
+        bound_under_close,
     )
 }
 

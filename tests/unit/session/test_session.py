@@ -540,14 +540,14 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
     session: Any, make_graph: Any
 ) -> None:
     """A KeyboardInterrupt (what a signal raises) at each line of ``_enter`` and of
-    the inputs' ``__enter__`` in turn: it reaches the caller, and no object is left
+    the inputs' entering (``_enter_inputs``) in turn: it reaches the caller, and no object is left
     counted in flight (``close()`` would wait for it forever)."""
     import sys
 
     from ge._native import NativeObject
-    from ge.session._inputs import Inputs
+    from ge.session import _bound
 
-    codes = {NativeObject._enter.__code__, Inputs.__enter__.__code__}
+    codes = {NativeObject._enter.__code__, _bound._enter_inputs.__code__}
     with make_graph() as graph:
         session.add_graph(1, graph)
     x = np.ones((2, 3), np.float32)
@@ -580,20 +580,22 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
     assert hit > 10  # the lines of both were reached
 
 
+@pytest.mark.parametrize("way", ["sync", "async"])
 def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
-    session: Any, make_graph: Any, ge_stub: Any
+    session: Any, make_graph: Any, ge_stub: Any, stream: Any, way: str
 ) -> None:
-    """A KeyboardInterrupt right after GE made a run's outputs, then at each line of
-    taking them (``_adopt_outputs``, ``Tensor._adopt_into``, the object's
-    ``__init__``) in turn: it reaches the caller, and every output tensor is
-    either owned by a Python object or destroyed, exactly once (the stand-in's
-    strict mode aborts on a double free). Lines of the exception handlers are
-    left out: a signal's exception lands after a call, never on a line."""
+    """A KeyboardInterrupt right after GE made a run's outputs (sync and async),
+    then at each line of taking them (``Tensor._adopt_outputs``) in turn: it
+    reaches the caller, and every output tensor is either owned by a Python
+    object or destroyed, exactly once (the stand-in's strict mode aborts on a
+    double free). Lines of the exception handlers are left out: a signal's
+    exception lands after a call, never on a line; so are lines that are only
+    a NOP (``try:``)."""
+    import dis
     import inspect
     import sys
 
-    from ge._native import NativeObject
-    from ge.session import session as session_module
+    from ge.session import _bound
 
     def window(fn: Any, first: str = "") -> tuple[Any, int, int]:
         code = fn.__code__
@@ -608,22 +610,47 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
     windows = {
         code: (start, end)
         for code, start, end in (
-            window(ge.Session.run_graph, "if status:"),
-            window(session_module._adopt_outputs),
-            window(ge.Tensor._adopt_into.__func__),
-            window(NativeObject.__init__),
+            window(_bound.run_sync, "if status:")
+            if way == "sync"
+            else window(_bound.run_async, "deferred = registry._deferred"),
+            window(ge.Tensor._adopt_outputs.__func__),
         )
+    }
+    # a line that is only a NOP (a ``try:``) runs no eval-breaker check, so no
+    # signal lands there; an exception a tracer raises on it skips the handlers
+    nops = {
+        code: {
+            line
+            for line in range(start, end)
+            if {i.opname for i in dis.get_instructions(code) if i.positions.lineno == line}
+            == {"NOP"}
+        }
+        for code, (start, end) in windows.items()
     }
     with make_graph() as graph:
         session.add_graph(1, graph)
     x = np.ones((2, 3), np.float32)
+
+    def run(a: Any, b: Any) -> Any:
+        if way == "sync":
+            return session.run_graph(1, [a, b])
+        return session.run_graph_with_stream_async(1, stream, [a, b])
+
+    with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
+        for out in run(a, b):  # the first async run registers GE's default allocator
+            stream.synchronize()
+            out.close()
     hit = 0
     for k in range(1, 40):
         lines = [0]
 
         def count(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
             start, end = windows[frame.f_code]
-            if event == "line" and start <= frame.f_lineno < end:
+            if (
+                event == "line"
+                and start <= frame.f_lineno < end
+                and frame.f_lineno not in nops.get(frame.f_code, ())
+            ):
                 lines[0] += 1
                 if lines[0] == k:
                     raise KeyboardInterrupt
@@ -636,12 +663,13 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
             base = ge_stub.live_counts()
             sys.settrace(tracer)
             try:
-                outs = session.run_graph(1, [a, b])
+                outs = run(a, b)
             except KeyboardInterrupt:
                 hit += 1
                 outs = []
             finally:
                 sys.settrace(None)
+            stream.synchronize()
             for out in outs:
                 out.close()
             gc.collect()

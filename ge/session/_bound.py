@@ -1,0 +1,400 @@
+"""The run paths of a session: :class:`GraphBinding` and the one fast path it
+shares with ``Session.run_graph`` / ``Session.run_graph_with_stream_async``.
+
+A binding (``session.bind(graph_id, stream)``, in the spirit of onnxruntime's
+``IOBinding``) checks its arguments once and keeps what every run of the same
+graph on the same stream needs: the error context, the input C array of the
+last inputs (reused while the same tensors come back), its out-parameters.
+The plain calls go through the same two functions, :func:`run_sync` and
+:func:`run_async`, with what they parsed on the call.
+
+Every guarantee of a call holds on both: the session, the stream and each
+input tensor are counted in flight (``NativeObject._enter`` written out: an
+append of the thread id, then the handle read; the common case calls no
+Python function), so a close on another thread waits for the run; a closed
+session, stream or graph is a clean error before any C call (never a dead
+handle to C); what allocator callbacks raise reaches the run; the outputs
+are owned by Python objects (``Tensor._adopt_outputs``) before anything else
+can raise, and an interrupt destroys those nobody took.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import struct
+import threading
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from ge import _messages
+from ge._allocator_bridge import Trampoline
+from ge._allocator_registry import registry
+from ge._callback_errors import collecting, detached, inside_call, raise_with
+from ge._checks import graph_id as checked_graph_id
+from ge._ffi import api
+from ge._ffi.handles import StreamHandle, TensorHandle
+from ge._ffi.marshal import ge_error
+from ge.acl._stream import Stream, ge_stream_handle
+from ge.graph import Tensor
+from ge.session._graphs import GraphState
+
+__all__ = ["GraphBinding"]
+
+_VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
+_get_ident = threading.get_ident
+_Tensor = Tensor
+_array_makers: dict[int, tuple[Any, Any]] = {}
+_NO_INPUT = (0,)
+_live_allocators = registry.alive
+"""Every live Python allocator trampoline (the registry's table, read without a lock)."""
+
+
+def _c_array(handles: list[int]) -> Any:
+    """The handles as a C ``void *[]`` (never NULL, even for no inputs: the wrapper
+    checks it). One copy of packed machine words: several times faster than
+    ``(c_void_p * n)(*handles)``."""
+    count = len(handles)
+    maker = _array_makers.get(count)
+    if maker is None:
+        size = max(count, 1)
+        maker = _array_makers[count] = (ctypes.c_void_p * size, struct.Struct(f"{size}P"))
+    return maker[0].from_buffer_copy(maker[1].pack(*(handles or _NO_INPUT)))
+
+
+def check_inputs(inputs: object) -> Sequence[Tensor]:
+    """The inputs of a run: a list or tuple of :class:`~ge.graph.Tensor` (TypeError)."""
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(_messages.INPUTS_LIST)
+    for tensor in inputs:
+        if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
+            raise TypeError(_messages.INPUTS_TENSORS)
+    return inputs
+
+
+def _enter_inputs(tensors: Sequence[Tensor], tid: int, handles: list[int]) -> None:
+    """Count every input in flight on thread ``tid``, its handle into ``handles``.
+
+    ``NativeObject._enter`` written out for the common case (nobody closes or
+    changes the tensor: one append, two reads); otherwise ``_enter`` itself
+    (which waits for an owner, or raises the closed error). On any exception
+    (an interrupt included) the inputs already entered are left: the ones
+    whose handle is in ``handles``, plus the one in progress if it counted
+    itself (its removal is tolerant).
+    """
+    try:
+        for tensor in tensors:
+            calls = tensor._calls
+            calls.append(tid)
+            handle = tensor._handle
+            if handle is None or tensor._owner is not None:
+                calls.remove(tid)
+                handle = tensor._enter()  # waits for an owner, or raises closed
+            handles.append(handle)
+    except BaseException:
+        entered = len(handles)
+        if entered < len(tensors):  # the one in progress may have counted itself
+            with contextlib.suppress(ValueError):
+                tensors[entered]._calls.remove(tid)
+        _leave_inputs(tensors, tid, entered)
+        raise
+
+
+def _leave_inputs(tensors: Sequence[Tensor], tid: int, count: int) -> None:
+    """End the calls of the first ``count`` inputs (``NativeObject._leave`` written
+    out with C calls only: an interrupt lands after a removal, never before one,
+    so the inputs after ``i`` are the ones still to leave)."""
+    i = -1
+    try:
+        for i in range(count):
+            tensor = tensors[i]
+            tensor._calls.remove(tid)
+            if tensor._owner is not None:
+                tensor._unenter_notify()
+    except BaseException:
+        for tensor in tensors[i + 1 : count]:
+            tensor._unenter()
+        raise
+
+
+def _leave(obj: Any, tid: int) -> None:
+    obj._calls.remove(tid)
+    if obj._owner is not None:
+        obj._unenter_notify()
+
+
+def _context(gid: int, stream: Optional[int]) -> dict[str, object]:
+    context: dict[str, object] = {"graph_id": gid}
+    if stream is not None:
+        context["stream"] = stream
+    return context
+
+
+def _no_graph(session: Any, api_name: str, gid: int, stream: Optional[int]) -> GraphState:
+    state: GraphState = session._graph(api_name, gid, stream)  # GE_GRAPH_GRAPH_NOT_EXIST
+    return state
+
+
+def run_sync(
+    session: Any, gid: int, tensors: Sequence[Tensor], cache: Optional[GraphBinding] = None
+) -> list[Tensor]:
+    """``RunGraph`` of graph ``gid`` of ``session`` on ``tensors`` (checked): the
+    output tensors. ``cache``: the binding whose input array may be reused.
+
+    In flight, in this order (the order of the errors): the inputs, the session.
+    """
+    outputs = _VoidPtrArray()
+    n_out = ctypes.c_size_t()
+    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
+    tid = _get_ident()
+    try:
+        handles: list[int] = []
+        _enter_inputs(tensors, tid, handles)
+        try:
+            handle = session._enter("RunGraph", gid, None)
+            try:
+                if session._graphs._graphs.get(gid) is None:
+                    _no_graph(session, "RunGraph", gid, None)
+                c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
+                status = api.GeApiWrapper_Session_RunGraph(
+                    handle,
+                    gid,
+                    c_inputs,
+                    len(handles),
+                    ctypes.byref(outputs),
+                    ctypes.byref(n_out),
+                )
+            finally:
+                session._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                if session._owner is not None:
+                    session._unenter_notify()
+        finally:
+            _leave_inputs(tensors, tid, len(handles))
+        if status:
+            raise ge_error("RunGraph", status, _context(gid, None))
+        return _Tensor._adopt_outputs(outputs, n_out.value, "RunGraph", gid, None, (), handed)
+    except BaseException:
+        if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
+            _drop_outputs(outputs, n_out.value)
+        raise
+
+
+def run_async(
+    session: Any,
+    gid: int,
+    on: Optional[Stream],
+    s: int,
+    tensors: Sequence[Tensor],
+    cache: Optional[GraphBinding] = None,
+) -> list[Tensor]:
+    """``RunGraphWithStreamAsync`` of graph ``gid`` of ``session`` on the stream
+    ``on`` (a :class:`Stream`, counted in flight, whose live handle is used; ``s``
+    is its handle read before, for errors) or the int handle ``s`` (``on`` None):
+    the output tensors, valid once the stream synchronizes.
+
+    In flight, in this order (the order of the errors): the inputs, the
+    session, the stream.
+    """
+    api_name = "RunGraphWithStreamAsync"
+    outputs = _VoidPtrArray()
+    n_out = ctypes.c_size_t()
+    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
+    tid = _get_ident()
+    also: Optional[Trampoline] = None
+    try:
+        handles: list[int] = []
+        _enter_inputs(tensors, tid, handles)
+        try:
+            handle = session._enter(api_name, gid, s)
+            try:
+                if on is not None:  # counted in flight: no other thread destroys it under GE
+                    sp = on._enter()  # the typed handle, for C
+                    s = on._handle or 0  # the int, the allocator registry's key
+                else:
+                    sp = StreamHandle(s)
+                try:
+                    state = session._graphs._graphs.get(gid)
+                    if state is None:
+                        state = _no_graph(session, api_name, gid, s)
+                    registration = registry.current.get(s)
+                    if registration is None:
+                        trampoline = registry.ensure_default(handle, session._session_id, s)
+                    else:
+                        trampoline = registration.trampoline
+                    if trampoline is not None and trampoline.owner == tid:
+                        _refuse(trampoline)
+                    c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
+                    if trampoline is None and not _live_allocators and not inside_call():
+                        # no Python allocator alive: no callback can run (one
+                        # registered meanwhile reports to the stream: taken below)
+                        errors: list[BaseException] = []
+                        status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                            handle,
+                            gid,
+                            sp,
+                            c_inputs,
+                            len(handles),
+                            ctypes.byref(outputs),
+                            ctypes.byref(n_out),
+                        )
+                    else:
+                        with collecting() as errors:
+                            status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                                handle,
+                                gid,
+                                sp,
+                                c_inputs,
+                                len(handles),
+                                ctypes.byref(outputs),
+                                ctypes.byref(n_out),
+                            )
+                    # another thread may have changed the stream's allocator around the
+                    # run: GE took the memory from either (refuse releases inside both)
+                    now = registry.current.get(s)
+                    if (
+                        now is not registration
+                        and now is not None
+                        and now.trampoline is not trampoline
+                    ):
+                        also = now.trampoline
+                    if state.memory_from is None and (trampoline is not None or also is not None):
+                        state.memory_from = trampoline or also  # (GE's own: nothing to track)
+                        session._sync_release_locks()
+                finally:
+                    if on is not None:  # on._leave() with C calls only (interrupts)
+                        on._calls.remove(tid)
+                        if on._owner is not None:
+                            on._unenter_notify()
+            finally:
+                session._calls.remove(tid)  # _leave() with C calls only (interrupts)
+                if session._owner is not None:
+                    session._unenter_notify()
+        finally:
+            _leave_inputs(tensors, tid, len(handles))
+        deferred = registry._deferred
+        if deferred and s in deferred:
+            errors.extend(registry.take_deferred(s))
+        if also is None:
+            locks: tuple[Trampoline, ...] = () if trampoline is None else (trampoline,)
+        else:
+            locks = (also,) if trampoline is None else (trampoline, also)
+        result: list[Tensor] = []
+        if not status:
+            try:
+                result = _Tensor._adopt_outputs(
+                    outputs, n_out.value, api_name, gid, s, locks, handed
+                )
+            except BaseException as exc:
+                if not handed[0]:  # interrupted before adopting: nobody owns them
+                    handed[0] = True
+                    _drop_outputs(outputs, n_out.value)
+                errors.insert(0, exc)
+        if status or errors:
+            raise_with(ge_error(api_name, status, _context(gid, s)) if status else None, errors)
+        return result
+    except BaseException:
+        if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
+            _drop_outputs(outputs, n_out.value)
+        raise
+
+
+def _refuse(trampoline: Trampoline) -> None:
+    from ge._allocator_bridge import refuse_reentry
+
+    refuse_reentry(trampoline, "running a graph on its stream")
+
+
+def _drop_outputs(outputs: Any, count: int) -> None:
+    """Destroy the outputs of a run that nobody took (an interrupt right after the
+    run), and their array. Never raises: the interrupt is what the caller gets."""
+    if not outputs:
+        return
+    with contextlib.suppress(BaseException), detached():
+        for h in outputs[:count]:
+            if h:
+                api.GeApiWrapper_Tensor_DestroyEsCTensor(TensorHandle(h))
+    with contextlib.suppress(BaseException):
+        api.GeApiWrapper_Session_FreeTensorArray(outputs)
+
+
+class GraphBinding:
+    """One graph of a session bound to a stream, for running it many times.
+
+    Made by :meth:`Session.bind <ge.session.Session.bind>` (in the spirit of
+    onnxruntime's ``IOBinding``): the graph id and the stream are checked
+    once; each run then does only what the ABI needs per call, with every
+    guarantee of the plain calls (which share the same code). The input C
+    array is kept and reused while the same input tensors come back.
+
+    * :meth:`run`: ``RunGraph``, like ``session.run_graph(graph_id, inputs)``;
+    * :meth:`run_async`: ``RunGraphWithStreamAsync`` on the bound stream, like
+      ``session.run_graph_with_stream_async(graph_id, stream, inputs)``.
+
+    A binding owns nothing native: it refers to its session and stream. Once
+    the session is closed, the stream destroyed or the graph removed, a run
+    raises the same error the plain call would (``GE_SESSION_NOT_EXIST``,
+    ``GE_GRAPH_GRAPH_NOT_EXIST``, a destroyed stream's ``ValueError``) and
+    never passes a dead handle to C. Safe to use from several threads.
+    """
+
+    __slots__ = ("_cached", "_graph_id", "_session", "_stream", "_stream_handle")
+
+    def __init__(self, session: Any, graph_id: int, stream: object = None) -> None:
+        gid = checked_graph_id(graph_id)
+        s: Optional[int] = None
+        if stream is not None:
+            s = ge_stream_handle(stream, _messages.RUN_STREAM)
+        with session._calling("Bind", gid, s):
+            session._graph("Bind", gid, s)
+        self._session = session
+        self._graph_id = gid
+        self._stream: Optional[Stream] = stream if isinstance(stream, Stream) else None
+        self._stream_handle = s
+        self._cached: tuple[list[int], Any] = ([], None)
+
+    @property
+    def session(self) -> Any:
+        """The session the graph belongs to."""
+        return self._session
+
+    @property
+    def graph_id(self) -> int:
+        """The bound graph's id."""
+        return self._graph_id
+
+    @property
+    def stream(self) -> object:
+        """The bound stream (a :class:`~ge.acl.Stream` or an int handle), or None."""
+        return self._stream if self._stream is not None else self._stream_handle
+
+    def _array_for(self, handles: list[int]) -> Any:
+        """The input C array of ``handles``: the kept one when they are the same."""
+        cached = self._cached  # one read: another thread may replace it
+        if cached[0] == handles:
+            return cached[1]
+        array = _c_array(handles)
+        self._cached = (handles, array)
+        return array
+
+    def run(self, inputs: Sequence[Tensor]) -> list[Tensor]:
+        """Run the graph synchronously (``RunGraph``); the outputs are new host tensors."""
+        return run_sync(self._session, self._graph_id, check_inputs(inputs), self)
+
+    def run_async(self, inputs: Sequence[Tensor]) -> list[Tensor]:
+        """Enqueue a run on the bound stream (``RunGraphWithStreamAsync``); the
+        outputs are valid after the stream synchronizes. Needs a stream."""
+        on = self._stream
+        s = self._stream_handle if on is None else on.handle  # destroyed: its error
+        if s is None:
+            raise ValueError(
+                "this binding has no stream: bind it with session.bind(graph_id, stream) "
+                "to run it asynchronously"
+            )
+        return run_async(self._session, self._graph_id, on, s, check_inputs(inputs), self)
+
+    def __repr__(self) -> str:
+        stream = "" if self._stream_handle is None else f" stream=0x{self._stream_handle:x}"
+        return (
+            f"<ge.session.GraphBinding session={self._session.session_id} "
+            f"graph={self._graph_id}{stream}>"
+        )
