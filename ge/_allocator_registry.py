@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 from ge import _lifecycle
 from ge._allocator_bridge import Trampoline
-from ge._callback_errors import collecting
+from ge._callback_errors import collecting, live_trampolines
 from ge._ffi import api
 from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import check_ge, ge_error
@@ -54,10 +54,11 @@ class Registry:
     """Process-wide: each stream's current registration, live trampolines,
     and exceptions from callbacks that no caller was waiting for."""
 
-    def __init__(self) -> None:
+    def __init__(self, alive: Optional[dict[int, Trampoline]] = None) -> None:
+        """``alive``: the table of live trampolines to keep (a new one if None)."""
         self.lock = threading.RLock()
         self.current: dict[int, Registration] = {}
-        self.alive: dict[int, Trampoline] = {}
+        self.alive: dict[int, Trampoline] = {} if alive is None else alive
         self._graveyard: list[Trampoline] = []
         self._deferred: dict[int, list[BaseException]] = {}
 
@@ -220,7 +221,7 @@ class Registry:
             del self._graveyard[:]  # no free: the blocks died with the native state
 
 
-registry = Registry()
+registry = Registry(live_trampolines)
 """The process-wide allocator registry."""
 
 _lifecycle.on_forget(registry.forget)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ge._ffi.errors import GeError
 
@@ -70,6 +70,13 @@ class detached:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.pop()
+
+
+live_trampolines: dict[int, Any] = {}
+"""Every live Python allocator trampoline, by token: ``ge._allocator_registry``'s
+table (it adds and removes them). While it is empty no Python callback can run,
+so a C call may skip :func:`collecting` (read without a lock: one registered
+meanwhile reports its errors to its stream)."""
 
 
 def inside_call() -> bool:

@@ -80,18 +80,22 @@ class Stream(NativeObject):
         """
         handle = self._enter()  # the explicit form of _calling(): on every async run's path
         try:
-            with self._lock:
-                pending = len(self._keepalive)
-            with _callback_errors.collecting() as errors:
+            pending = len(self._keepalive)  # what was queued before (one atomic read)
+            if _live_allocators or _callback_errors.inside_call():
+                with _callback_errors.collecting() as errors:
+                    code = api.aclrtSynchronizeStream(handle)
+            else:  # no Python allocator alive: no callback can run (one registered
+                errors = []  # meanwhile reports to the stream's next run)
                 code = api.aclrtSynchronizeStream(handle)
-            if not code:
+            if not code and pending:
                 with self._lock:
                     del self._keepalive[:pending]
         finally:
             self._leave()
-        _callback_errors.raise_with(
-            _failure(code, "aclrtSynchronizeStream", {"stream": handle.value}), errors
-        )
+        if code or errors:
+            _callback_errors.raise_with(
+                _failure(code, "aclrtSynchronizeStream", {"stream": handle.value}), errors
+            )
 
     def destroy(self) -> None:
         """Destroy the stream after running its queued work; harmless when destroyed.
@@ -145,6 +149,10 @@ class Stream(NativeObject):
 
 StreamLike = Union[Stream, int]
 """A :class:`Stream` or a raw stream handle (an ``int``)."""
+
+
+_live_allocators = _callback_errors.live_trampolines
+"""Every live Python allocator trampoline (read without a lock)."""
 
 
 def _failure(code: int, api_name: str, context: dict[str, object]) -> Optional[AclError]:
