@@ -50,3 +50,23 @@ SELECT_BACKEND = (
 def run_select_backend(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """``select_backend`` in a child with ``env``; ``args``: the choice, then ``"quiet"``."""
     return run_python(SELECT_BACKEND, *args, env=env)
+
+
+def run_scenario(
+    script: Union[str, Path], scenario: str, *args: str, timeout: float, what: str = "deadlock?"
+) -> subprocess.CompletedProcess[str]:
+    """``python script scenario args...`` in a child, its output captured; the test
+    fails (naming ``what`` may have happened) if the child does not finish within
+    ``timeout`` seconds."""
+    import pytest
+
+    try:
+        return subprocess.run(
+            [sys.executable, str(script), scenario, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{scenario}: no answer after {exc.timeout}s ({what})\n{exc.stdout!r}")

@@ -9,11 +9,10 @@ The iterations per thread are 5 x the hypothesis profile's ``max_examples``.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _helpers.processes import run_scenario
 from hypothesis import settings
 
 SCRIPT = Path(__file__).parent / "scripts" / "caching_stress.py"
@@ -23,16 +22,7 @@ TIMEOUT = 90.0
 @pytest.mark.parametrize("scenario", ["direct", "direct_yielding", "double_free", "through_ge"])
 def test_caching_allocator_under_threads(ge_stub_library: str, scenario: str) -> None:
     iterations = min(5 * settings().max_examples, 2000)
-    try:
-        done = subprocess.run(
-            [sys.executable, str(SCRIPT), scenario, str(iterations), str(TIMEOUT)],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT + 30,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{scenario}: no answer after {exc.timeout}s (deadlock?)\n{exc.stdout!r}")
+    done = run_scenario(SCRIPT, scenario, str(iterations), str(TIMEOUT), timeout=TIMEOUT + 30)
     assert done.returncode == 0, (
         f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     )

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import gc
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers.processes import run_scenario
 from hypothesis import settings
 
 import ge
@@ -49,16 +49,7 @@ TIMEOUT = 90.0
 )
 def test_concurrency_scenario(ge_stub_library: str, scenario: str) -> None:
     iterations = min(5 * settings().max_examples, 2000)
-    try:
-        done = subprocess.run(
-            [sys.executable, str(SCRIPT), scenario, str(iterations), str(TIMEOUT)],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT + 30,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{scenario}: no answer after {exc.timeout}s (deadlock?)\n{exc.stdout!r}")
+    done = run_scenario(SCRIPT, scenario, str(iterations), str(TIMEOUT), timeout=TIMEOUT + 30)
     assert done.returncode == 0, (
         f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     )

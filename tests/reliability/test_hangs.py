@@ -12,11 +12,11 @@ at its deadline; the parent kills it a little later.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _helpers.processes import run_scenario
 
 SCRIPT = Path(__file__).parent / "scripts" / "hangs.py"
 TIMEOUT = 20.0
@@ -39,16 +39,7 @@ TIMEOUT = 20.0
     ],
 )
 def test_no_hang(ge_stub_library: str, scenario: str) -> None:
-    try:
-        done = subprocess.run(
-            [sys.executable, str(SCRIPT), scenario, str(TIMEOUT)],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT + 15,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{scenario}: no answer after {exc.timeout}s (deadlock?)\n{exc.stdout!r}")
+    done = run_scenario(SCRIPT, scenario, str(TIMEOUT), timeout=TIMEOUT + 15)
     why = f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     assert done.returncode == 0, why
     assert done.stdout.strip().splitlines()[-1] == "OK", done.stdout

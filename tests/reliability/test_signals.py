@@ -12,11 +12,10 @@ is printed and that every native count is back to zero.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _helpers.processes import run_scenario
 
 SCRIPT = Path(__file__).parent / "scripts" / "signals.py"
 TIMEOUT = 20.0
@@ -26,16 +25,7 @@ TIMEOUT = 20.0
     "scenario", ["keyboard_interrupt_on_malloc_entry", "recursion_limit_on_free_entry"]
 )
 def test_failure_on_callback_entry(ge_stub_library: str, scenario: str) -> None:
-    try:
-        done = subprocess.run(
-            [sys.executable, str(SCRIPT), scenario, str(TIMEOUT)],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT + 15,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{scenario}: no answer after {exc.timeout}s\n{exc.stdout!r}")
+    done = run_scenario(SCRIPT, scenario, str(TIMEOUT), timeout=TIMEOUT + 15, what="a hang")
     why = f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     assert done.returncode == 0, why
     assert done.stdout.strip().splitlines()[-1] == "OK", why

@@ -9,18 +9,15 @@ on stderr (ctypes prints an exception it drops).
 
 from __future__ import annotations
 
-import faulthandler
-import gc
 import sys
-import time
 from typing import Any, Callable
 
 import numpy as np
+from _scenario_main import run_scenario_main
 
 import ge
 import ge.acl
 from ge.allocator import AclAllocator, Allocator, MemBlock
-from ge.testing import stub_control
 
 F32 = ge.DataType.DT_FLOAT
 
@@ -122,25 +119,5 @@ SCENARIOS: dict[str, Callable[[float], None]] = {
 }
 
 
-def main() -> None:
-    name, timeout = sys.argv[1], float(sys.argv[2])
-    deadline = time.monotonic() + timeout
-    faulthandler.dump_traceback_later(timeout, exit=True, file=sys.stdout)
-    stub = stub_control()
-    ge.acl.init()
-    device = ge.acl.Device(0)
-    device.set()
-    ge.initialize()
-    SCENARIOS[name](deadline)
-    ge.finalize()
-    device.reset()
-    ge.acl.finalize()
-    gc.collect()
-    counts = stub.live_counts()
-    assert counts == dict.fromkeys(counts, 0), counts
-    faulthandler.cancel_dump_traceback_later()
-    print("OK")
-
-
 if __name__ == "__main__":
-    main()
+    run_scenario_main(SCENARIOS)
