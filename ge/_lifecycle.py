@@ -55,7 +55,7 @@ import enum
 import os
 import threading
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 
 class ExitPhase(enum.IntEnum):
@@ -114,6 +114,32 @@ def wait_at_exit(condition: threading.Condition) -> bool:
         return True
     abandon()
     return False
+
+
+def wait_for_finalizer(holder: Any, done: threading.Condition, what: str, finalize: str) -> None:
+    """With ``done``'s lock held: wait until no thread is in ``finalize`` (the
+    name of the call, ``"ge.finalize()"``), whose thread id ``holder.finalizer``
+    holds while it runs; ``done`` is notified when it ends.
+
+    ``RuntimeError`` when this thread is that finalizer (``what`` would wait for
+    itself), when it is inside a callback (the finalize may wait for its call),
+    or when the exit hooks' deadline passes.
+    """
+    from ge._callback_errors import inside_call
+
+    while holder.finalizer is not None:
+        if holder.finalizer == threading.get_ident():
+            raise RuntimeError(
+                f"{what} called from inside {finalize} (a callback or a signal "
+                "handler it ran): it would wait for itself"
+            )
+        if inside_call():
+            raise RuntimeError(
+                f"{what} called from inside a callback while another thread runs "
+                f"{finalize}, which may wait for this call: it would deadlock"
+            )
+        if not wait_at_exit(done):
+            raise RuntimeError(f"{what}: gave up waiting for another thread's finalize at exit")
 
 
 def on_busy(probe: Callable[[], bool]) -> None:

@@ -19,7 +19,7 @@ import threading
 import weakref
 from typing import Optional, Protocol
 
-from ge import _callback_errors, _lifecycle
+from ge import _lifecycle
 
 
 class ManagedSession(Protocol):
@@ -58,19 +58,7 @@ class SessionManager:
         ``RuntimeError`` when this thread is (it would wait for itself), or when
         this thread is inside a callback (that finalize may wait for its call).
         """
-        while self.finalizer is not None:
-            if self.finalizer == threading.get_ident():
-                raise RuntimeError(
-                    f"{what} called from inside ge.finalize() (a callback or a signal "
-                    "handler it ran): it would wait for itself"
-                )
-            if _callback_errors.inside_call():
-                raise RuntimeError(
-                    f"{what} called from inside a callback while another thread runs "
-                    "ge.finalize(), which may wait for this call: it would deadlock"
-                )
-            if not _lifecycle.wait_at_exit(self.done):
-                raise RuntimeError(f"{what}: gave up waiting for another thread's finalize at exit")
+        _lifecycle.wait_for_finalizer(self, self.done, what, "ge.finalize()")
 
     def add(self, session: ManagedSession) -> int:
         """Register a new live session and return its id."""

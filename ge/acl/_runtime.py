@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Optional, Union
 
-from ge import _callback_errors, _ffi, _lifecycle
+from ge import _ffi, _lifecycle
 from ge._acl_state import state
 from ge._checks import fspath_bytes
 from ge._ffi import api
@@ -81,19 +81,7 @@ def finalize() -> None:
 def _wait_for_finalize(what: str) -> None:
     """With ``state.lock`` held: wait until no other thread is in ``finalize()``;
     ``RuntimeError`` when this thread is (re-entry would wait for itself)."""
-    while state.finalizer is not None:
-        if state.finalizer == threading.get_ident():
-            raise RuntimeError(
-                f"{what} called from inside ge.acl.finalize() (a callback or a signal "
-                "handler it ran): it would wait for itself"
-            )
-        if _callback_errors.inside_call():
-            raise RuntimeError(
-                f"{what} called from inside a callback while another thread runs "
-                "ge.acl.finalize(), which may wait for this call: it would deadlock"
-            )
-        if not _lifecycle.wait_at_exit(state.done):
-            raise RuntimeError(f"{what}: gave up waiting for another thread's finalize at exit")
+    _lifecycle.wait_for_finalizer(state, state.done, what, "ge.acl.finalize()")
 
 
 def is_initialized() -> bool:
