@@ -616,14 +616,27 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
             window(ge.Tensor._adopt_outputs.__func__),
         )
     }
+
     # a line that is only a NOP (a ``try:``) runs no eval-breaker check, so no
     # signal lands there; an exception a tracer raises on it skips the handlers
+    def opnames_by_line(code: Any) -> dict[int, set[str]]:
+        by_line: dict[int, set[str]] = {}
+        line = code.co_firstlineno
+        for ins in dis.get_instructions(code):
+            # Instruction.positions is 3.11+; starts_line marks a new line before
+            positions = getattr(ins, "positions", None)
+            if positions is not None:
+                line = positions.lineno or line
+            elif ins.starts_line is not None:
+                line = ins.starts_line
+            by_line.setdefault(line, set()).add(ins.opname)
+        return by_line
+
     nops = {
         code: {
             line
-            for line in range(start, end)
-            if {i.opname for i in dis.get_instructions(code) if i.positions.lineno == line}
-            == {"NOP"}
+            for line, names in opnames_by_line(code).items()
+            if start <= line < end and names == {"NOP"}
         }
         for code, (start, end) in windows.items()
     }
