@@ -3,27 +3,35 @@
 Two series, each grown in steps (1, 10, 100, 1,000, 10,000):
 
 * sessions: N live sessions, each with the graph added; ``run_graph`` on the
-  first session.
+  first (oldest) session.
 * graphs: one session with N graphs added (ids 0..N-1, all the same
-  one-input graph); ``run_graph`` of graph 0, the first added.
+  one-input graph); ``run_graph`` of graph N-1, the newest.
 
 At every step the wrapper (``run_graph`` + ``close`` of the output) is timed
 interleaved with the bare ctypes sequence on the same session and graph, so
-a growth of the stand-in's own cost would show in both columns. The
-stand-in finds a session's graph by scanning that session's list in the
-order the graphs were added, which is why the graph run is the first one
-added: its C-side lookup costs the same at every N.
+a growth of the stand-in's own cost would show in both columns. The session
+and graph run are the ones a list scanned newest-first (sessions) or in
+insertion order (graphs) would reach last: CANN finds both in a
+``std::map``, and so does the stand-in (a hash map), so neither cost may grow
+with N.
 
-The flatness rows compare the wrapper's median at the largest N with the
-one at N = 1 (target: within 1.2x).
+The flatness rows compare the wrapper's median at the largest N with the one
+at the smallest (target: within 1.2x). The two are timed alternately: after
+the steps, the series shrinks back to the smallest N and grows to the
+largest again ``cycles`` times, and the samples of every visit to each end
+are pooled, so a change of the machine's speed during the run (a shared
+machine) hits both ends alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import ge
 from benchmarks._env import ge_ready, small_inputs, sum_graph
 from benchmarks._report import Row
-from benchmarks._timing import Case, Plan, interleaved
+from benchmarks._timing import Case, Plan, Timing, interleaved
 from benchmarks.bench_calls import _bare_sync, _wrapper_sync
 
 FAMILY = "scaling"
@@ -33,83 +41,143 @@ FLAT_TARGET = 1.2
 
 NOTES = [
     "scaling: run_graph (1 input, 1 output) + close, wrapper vs bare ctypes at each N, "
-    "interleaved. 'sessions': N live sessions each holding the graph, the first one is "
-    "run. 'graphs': one session holding graph ids 0..N-1, graph 0 (added first) is run, "
-    "because the stand-in scans a session's graphs in insertion order. Flatness rows: "
-    "wrapper median at the largest N (wrapper column) vs at N = 1 (baseline column).",
+    "interleaved. 'sessions': N live sessions each holding the graph, the first (oldest) "
+    "one is run. 'graphs': one session holding graph ids 0..N-1, graph N-1 (the newest) "
+    "is run. Flatness rows: wrapper median at the largest N (wrapper column) vs at the "
+    "smallest (baseline column), both ends visited alternately and their samples pooled.",
 ]
 
 
-def _series(
-    name: str, plan: Plan, steps: tuple[int, ...], grow_sessions: bool, rows: list[Row]
-) -> None:
-    """Grow one series through ``steps``, timing the hot run at each."""
-    label = f"run_graph vs live {name}"
-    first = ge.Session()
-    sessions: list[ge.Session] = [first]
-    inputs = small_inputs(1)
-    timings_at: dict[int, float] = {}
-    cpu_at: dict[int, float] = {}
-    try:
-        with sum_graph(1) as graph:
-            first.add_graph(0, graph)
-            graphs = 1
-            for n in steps:
-                if grow_sessions:
-                    while len(sessions) < n:
-                        session = ge.Session()
-                        session.add_graph(0, graph)
-                        sessions.append(session)
-                else:
-                    while graphs < n:
-                        first.add_graph(graphs, graph)
-                        graphs += 1
-                timings = interleaved(
-                    [
-                        Case("wrapper run_graph", _wrapper_sync(first, 0, inputs)),
-                        Case("bare RunGraph", _bare_sync(first.handle, 0, inputs)),
-                    ],
-                    plan,
-                )
-                timings_at[n] = timings[0].median
-                cpu_at[n] = timings[0].cpu_median
-                rows.append(
-                    Row.from_timings(
-                        FAMILY, label, f"N={n:,}", timings[0], timings[1], extra={"n": n}
-                    )
-                )
-    finally:
-        for tensor in inputs:
-            tensor.close()
-        for session in reversed(sessions):
+class _World:
+    """One series' live objects: sessions (each holding graph 0) or the graphs of
+    the first session, resized on demand."""
+
+    def __init__(self, graph: ge.Graph, grow_sessions: bool) -> None:
+        self.graph = graph
+        self.grow_sessions = grow_sessions
+        self.first = ge.Session()
+        self.first.add_graph(0, graph)
+        self.sessions: list[ge.Session] = [self.first]
+        self.graphs = 1
+
+    @property
+    def hot_graph(self) -> int:
+        """The graph id that is run: 0 for sessions, the newest for graphs."""
+        return 0 if self.grow_sessions else self.graphs - 1
+
+    def resize(self, n: int) -> None:
+        """Grow or shrink the series to ``n`` sessions or graphs."""
+        if self.grow_sessions:
+            while len(self.sessions) < n:
+                session = ge.Session()
+                session.add_graph(0, self.graph)
+                self.sessions.append(session)
+            while len(self.sessions) > n:
+                self.sessions.pop().close()
+            return
+        while self.graphs < n:
+            self.first.add_graph(self.graphs, self.graph)
+            self.graphs += 1
+        while self.graphs > n:
+            self.graphs -= 1
+            self.first.remove_graph(self.graphs)
+
+    def close(self) -> None:
+        """Close every session, the newest first."""
+        for session in reversed(self.sessions):
             session.close()
-    smallest, largest = steps[0], steps[-1]
-    rows.append(
-        Row(
-            FAMILY,
-            f"flatness: {name} {smallest:,} -> {largest:,}",
-            f"N={largest:,} vs {smallest:,}",
-            timings_at[largest],
-            timings_at[smallest],
-            target=FLAT_TARGET,
-            wrapper_cpu_ns=cpu_at[largest],
-            baseline_cpu_ns=cpu_at[smallest],
-            wrapper=f"wrapper run_graph at N={largest}",
-            baseline=f"wrapper run_graph at N={smallest}",
-            extra={
-                "medians_by_n": {str(k): v for k, v in timings_at.items()},
-                "cpu_medians_by_n": {str(k): v for k, v in cpu_at.items()},
-            },
-        )
+
+
+@contextmanager
+def _world(grow_sessions: bool) -> Iterator[_World]:
+    with sum_graph(1) as graph:
+        world = _World(graph, grow_sessions)
+        try:
+            yield world
+        finally:
+            world.close()
+
+
+def _time_at(world: _World, n: int, inputs: list[ge.Tensor], plan: Plan) -> list[Timing]:
+    """Resize to ``n``, then time the wrapper and the bare run, interleaved."""
+    world.resize(n)
+    gid = world.hot_graph
+    return interleaved(
+        [
+            Case("wrapper run_graph", _wrapper_sync(world.first, gid, inputs)),
+            Case("bare RunGraph", _bare_sync(world.first.handle, gid, inputs)),
+        ],
+        plan,
     )
 
 
+def _pooled(name: str, timings: list[Timing]) -> Timing:
+    """One timing of every sample of ``timings``."""
+    return Timing(
+        name,
+        tuple(s for t in timings for s in t.samples),
+        timings[0].inner,
+        tuple(s for t in timings for s in t.cpu_samples),
+    )
+
+
+def _series(
+    name: str, plan: Plan, steps: tuple[int, ...], grow_sessions: bool, cycles: int
+) -> list[Row]:
+    """Grow one series through ``steps``, timing the hot run at each, then the
+    smallest and largest N alternately ``cycles`` more times."""
+    label = f"run_graph vs live {name}"
+    smallest, largest = steps[0], steps[-1]
+    ends: dict[int, list[Timing]] = {smallest: [], largest: []}
+    rows: list[Row] = []
+    inputs = small_inputs(1)
+    try:
+        with _world(grow_sessions) as world:
+            for n in steps:
+                wrapper, bare = _time_at(world, n, inputs, plan)
+                if n in ends:
+                    ends[n].append(wrapper)
+                rows.append(
+                    Row.from_timings(FAMILY, label, f"N={n:,}", wrapper, bare, extra={"n": n})
+                )
+            for _ in range(cycles):
+                for n in (smallest, largest):
+                    ends[n].append(_time_at(world, n, inputs, plan)[0])
+    finally:
+        for tensor in inputs:
+            tensor.close()
+    at_largest = _pooled(f"wrapper run_graph at N={largest}", ends[largest])
+    at_smallest = _pooled(f"wrapper run_graph at N={smallest}", ends[smallest])
+    rows.append(
+        Row.from_timings(
+            FAMILY,
+            f"flatness: {name} {smallest:,} -> {largest:,}",
+            f"N={largest:,} vs {smallest:,}",
+            at_largest,
+            at_smallest,
+            target=FLAT_TARGET,
+            extra={
+                "visits_per_end": len(ends[largest]),
+                "medians_by_visit": {
+                    str(n): [t.median for t in visits] for n, visits in ends.items()
+                },
+                "cpu_medians_by_visit": {
+                    str(n): [t.cpu_median for t in visits] for n, visits in ends.items()
+                },
+            },
+        )
+    )
+    return rows
+
+
 def run(quick: bool) -> list[Row]:
-    """Both series; quick mode uses fewer rounds and the steps 1, 100 and 10,000."""
+    """Both series; quick mode uses fewer rounds, the steps 1, 100 and 10,000 and
+    two extra visits of each end (four in a full run)."""
     steps = (1, 100, 10_000) if quick else STEPS
     plan = Plan(rounds=21 if quick else 61, warmup=200, batch_ns=3_000_000)
-    rows: list[Row] = []
+    cycles = 2 if quick else 4
     with ge_ready():
-        _series("sessions", plan, steps, True, rows)
-        _series("graphs", plan, steps, False, rows)
-    return rows
+        return [
+            *_series("sessions", plan, steps, True, cycles),
+            *_series("graphs", plan, steps, False, cycles),
+        ]

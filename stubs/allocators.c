@@ -26,7 +26,11 @@
 const char *const g_cb_names[CB_COUNT] = { "malloc", "free", "get_addr", "on_destroy" };
 _Atomic int64_t g_cb_count[CB_COUNT];
 
-Allocator *g_allocators;
+/* ExternalAllocatorManager's std::map from stream to allocator (the
+ * registered ones), and every live allocator by id (registered, or held by
+ * its blocks and calls): lookups that do not grow with their number. */
+static IdMap g_alloc_by_stream;
+static IdMap g_alloc_by_id;
 static ABlock *g_ablocks;
 
 /* A per-thread address: the identity of the calling thread. */
@@ -130,11 +134,7 @@ void cb_push(CbList *l, CbCall c)
 
 static void alloc_free_struct(Allocator *a)
 {
-    Allocator **pp = &g_allocators;
-    while (*pp && *pp != a)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = a->next;
+    idmap_remove(&g_alloc_by_id, a->id);
     pthread_mutex_destroy(&a->mu);
     free(a);
     g_live[L_ALLOCATORS]--;
@@ -194,18 +194,12 @@ void callbacks_run(CbList *list)
 
 Allocator *alloc_by_id(uint64_t id)
 {
-    for (Allocator *a = g_allocators; a; a = a->next)
-        if (a->id == id)
-            return a;
-    return NULL;
+    return idmap_get(&g_alloc_by_id, id);
 }
 
 Allocator *alloc_for_stream(uintptr_t stream)
 {
-    for (Allocator *a = g_allocators; a; a = a->next)
-        if (a->registered && a->stream == stream)
-            return a;
-    return NULL;
+    return idmap_get(&g_alloc_by_stream, stream);
 }
 
 /* ~PyCallbackAllocator calls OnDestroyFn (if any) when the last owner goes. */
@@ -226,6 +220,8 @@ void alloc_unregister(Allocator *a, CbList *cb)
     if (!a->registered)
         return;
     a->registered = false;
+    if (alloc_for_stream(a->stream) == a)   /* else a Register replaced it */
+        idmap_remove(&g_alloc_by_stream, a->stream);
     alloc_unref(a, cb);
 }
 
@@ -294,12 +290,15 @@ void allocators_reset(void)
         free(g_ablocks);
         g_ablocks = n;
     }
-    while (g_allocators) {
-        Allocator *n = g_allocators->next;
-        pthread_mutex_destroy(&g_allocators->mu);
-        free(g_allocators);
-        g_allocators = n;
+    for (size_t i = 0; i < g_alloc_by_id.cap; i++) {
+        Allocator *a = g_alloc_by_id.v[i].val;
+        if (a) {
+            pthread_mutex_destroy(&a->mu);
+            free(a);
+        }
     }
+    idmap_clear(&g_alloc_by_id);
+    idmap_clear(&g_alloc_by_stream);
     for (int i = 0; i < CB_COUNT; i++)
         atomic_store(&g_cb_count[i], 0);
 }
@@ -312,8 +311,10 @@ static Allocator *alloc_new(void *stream, bool is_default, MallocFn mfn, FreeFn 
                             GetAddrFn gfn, OnDestroyFn dfn, void *user)
 {
     Allocator *a = calloc(1, sizeof *a);
-    if (!a)
+    if (!a || !idmap_put(&g_alloc_by_id, g_next_id, a)) {
+        free(a);
         return NULL;
+    }
     a->id = g_next_id++;
     a->refs = 1;                  /* the wrapper's std::shared_ptr */
     a->is_default = is_default;
@@ -324,8 +325,6 @@ static Allocator *alloc_new(void *stream, bool is_default, MallocFn mfn, FreeFn 
     a->dfn = dfn;
     a->user = user;
     pthread_mutex_init(&a->mu, NULL);
-    a->next = g_allocators;
-    g_allocators = a;
     g_live[L_ALLOCATORS]++;
     return a;
 }
@@ -345,6 +344,11 @@ static Status register_allocator(const char *fn, Session *s, void *stream, Alloc
         return st;
     }
     Allocator *old = alloc_for_stream((uintptr_t)stream);
+    if (!idmap_put(&g_alloc_by_stream, (uintptr_t)stream, a)) {   /* never fails with old */
+        ge_err(fn, "register external allocator failed (out of memory), stream:%p.", stream);
+        alloc_unref(a, cb);
+        return GE_FAILED;
+    }
     a->registered = true;          /* the map's reference replaces the wrapper's */
     if (old)
         alloc_unregister(old, cb);

@@ -52,24 +52,6 @@ static void builder_free(Builder *b)
     g_live[L_BUILDERS]--;
 }
 
-static uint64_t g_body_wanted;
-static GraphH *g_body_found;
-
-static void match_body(Obj *o)
-{
-    if (((GraphH *)o)->body == g_body_wanted)
-        g_body_found = (GraphH *)o;
-}
-
-/* The live graph handle whose content is `body`, or NULL. */
-static GraphH *graph_by_body(uint64_t body)
-{
-    g_body_wanted = body;
-    g_body_found = NULL;
-    for_each_obj(H_GRAPH, match_body);
-    return g_body_found;
-}
-
 /* The node `h` stands for: in its builder's graph until the build, then in
  * the built graph while it lives, else NULL (the node is gone).  With
  * `mutate`, a shared built graph is copied first and *def is set to the

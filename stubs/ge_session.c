@@ -12,7 +12,14 @@
  *    session: every call on it fails (FAILED) ... until the first session
  *    created after GEInitialize gets id 0, which it then silently aliases;
  *  - GEFinalize drops every inner session (SessionManager::Finalize): the
- *    session objects stay, dead for good (new sessions get new ids). */
+ *    session objects stay, dead for good (new sessions get new ids).
+ *
+ * The session manager's map is a std::map<SessionId, SessionPtr>, and every
+ * call on a session finds its inner session there (GetSession), then its
+ * graph in the graph manager's std::map<GraphId, GraphNodePtr>: lookups that
+ * do not grow with the live sessions or graphs.  The stand-in finds both
+ * through an IdMap (id_map.c); its lists keep the order GEFinalize and a
+ * session's destruction release them in. */
 #include "stub_internal.h"
 
 #include <inttypes.h>
@@ -21,14 +28,21 @@
 
 bool g_ge_init;                     /* IsGEInitialize() */
 static uint64_t g_next_gsid;        /* SessionIdManager's counter */
-static InnerSession *g_inner;       /* the session manager's map */
+static InnerSession *g_inner;       /* newest first: the order GEFinalize drops them */
+static IdMap g_inner_by_id;         /* the session manager's map: id -> inner session */
 
 static InnerSession *inner_find(uint64_t id)
 {
-    for (InnerSession *in = g_inner; in; in = in->next)
-        if (in->id == id)
-            return in;
-    return NULL;
+    return idmap_get(&g_inner_by_id, id);
+}
+
+/* Free an inner session's own memory (its graphs' definitions released
+ * already, or forgotten by GeStub_Reset). */
+static void inner_free(InnerSession *in)
+{
+    idmap_clear(&in->g_index);
+    free(in->g);
+    free(in);
 }
 
 void sessgraph_release(SessGraph *sg, CbList *cb)
@@ -49,12 +63,14 @@ static void inner_drop(InnerSession *in, CbList *cb)
 {
     for (size_t i = 0; i < in->ng; i++)
         sessgraph_release(&in->g[i], cb);
-    InnerSession **pp = &g_inner;
-    while (*pp != in)
-        pp = &(*pp)->next;
-    *pp = in->next;
-    free(in->g);
-    free(in);
+    if (in->prev)
+        in->prev->next = in->next;
+    else
+        g_inner = in->next;
+    if (in->next)
+        in->next->prev = in->prev;
+    idmap_remove(&g_inner_by_id, in->id);
+    inner_free(in);
     g_live[L_GE_SESSIONS]--;
 }
 
@@ -65,9 +81,9 @@ void ge_reset(void)
         g_inner = in->next;
         for (size_t i = 0; i < in->ng; i++)
             def_unref(in->g[i].def);
-        free(in->g);
-        free(in);
+        inner_free(in);
     }
+    idmap_clear(&g_inner_by_id);
     g_ge_init = false;
     g_next_gsid = 0;
 }
@@ -165,12 +181,18 @@ static Session *session_new(const char *fn, bool construct)
                     "before creating a session");
     } else if (construct) {
         InnerSession *in = calloc(1, sizeof *in);
+        if (in && !idmap_put(&g_inner_by_id, g_next_gsid, in)) {
+            free(in);
+            in = NULL;
+        }
         if (!in) {
             ge_err(fn, "Construct session failed, error code:%" PRIu32 ".",
                    ACL_ERROR_GE_MEMORY_ALLOCATION);
         } else {
             in->id = g_next_gsid++;
             in->next = g_inner;
+            if (g_inner)
+                g_inner->prev = in;
             g_inner = in;
             g_live[L_GE_SESSIONS]++;
             s->gsid = in->id;
@@ -256,10 +278,8 @@ Status inner_for(const char *fn, const char *api, Session *s, InnerSession **out
 
 SessGraph *session_graph(InnerSession *in, uint32_t id)
 {
-    for (size_t i = 0; i < in->ng; i++)
-        if (in->g[i].id == id)
-            return &in->g[i];
-    return NULL;
+    uintptr_t slot = (uintptr_t)idmap_get(&in->g_index, id);
+    return slot ? &in->g[slot - 1] : NULL;
 }
 
 /* The session argument of a wrapper with GE_ASSERT_NOTNULL(session). */
@@ -329,11 +349,12 @@ Status session_add_graph_locked(const char *fn, void *session, uint32_t graph_id
         return GE_FAILED;
     }
     SessGraph *nv = grow_array(in->g, &in->capg, in->ng + 1, sizeof *nv);
-    if (!nv) {
+    if (nv)
+        in->g = nv;
+    if (!nv || !idmap_put(&in->g_index, graph_id, (void *)(uintptr_t)(in->ng + 1))) {
         ge_err(fn, "Add graph failed: out of memory");
         return GE_FAILED;
     }
-    in->g = nv;
     SessGraph sg = { graph_id, def_ref(g->def), false, false, false, NULL, NULL };
     in->g[in->ng++] = sg;
     g_live[L_SESSION_GRAPHS]++;
@@ -362,7 +383,10 @@ Status session_remove_graph_locked(const char *fn, void *session, uint32_t graph
         return GE_FAILED;
     }
     sessgraph_release(sg, deferred());
-    *sg = in->g[--in->ng];
+    idmap_remove(&in->g_index, graph_id);
+    *sg = in->g[--in->ng];               /* the last graph takes its place */
+    if (sg != &in->g[in->ng])
+        idmap_put(&in->g_index, sg->id, (void *)(uintptr_t)(sg - in->g + 1));
     return GE_SUCCESS;
 }
 

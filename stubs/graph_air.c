@@ -379,9 +379,14 @@ Status graph_load_air_locked(const char *fn, void *graph, const char *path)
         ge_err(fn, "\"%s\": %s", path, why);
         return GE_FAILED;
     }
+    if (!graph_new_body(g)) {
+        def_unref(d);
+        free(name);
+        ge_err(fn, "out of memory");
+        return GE_FAILED;
+    }
     def_unref(g->def);
     g->def = d;
-    g->body = graph_body_next();
     free(g->name);
     g->name = name;
     return GE_SUCCESS;

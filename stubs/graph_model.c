@@ -513,24 +513,34 @@ GraphDef *def_unshare(GraphH *g)
 }
 
 static uint64_t g_next_body = 1;   /* never reset: bodies never repeat */
+static IdMap g_graph_by_body;      /* body -> the live graph handle holding it */
 
-uint64_t graph_body_next(void)
+bool graph_new_body(GraphH *g)
 {
-    return g_next_body++;
+    if (!idmap_put(&g_graph_by_body, g_next_body, g))
+        return false;
+    if (g->body)
+        idmap_remove(&g_graph_by_body, g->body);
+    g->body = g_next_body++;
+    return true;
+}
+
+GraphH *graph_by_body(uint64_t body)
+{
+    return idmap_get(&g_graph_by_body, body);
 }
 
 GraphH *graph_new(const char *name, GraphDef *def)
 {
     GraphH *g = calloc(1, sizeof *g);
     char *nm = xstrdup(name);
-    if (!g || !nm) {
+    if (!g || !nm || !graph_new_body(g)) {
         free(g);
         free(nm);
         return NULL;
     }
     g->name = nm;
     g->def = def;
-    g->body = graph_body_next();
     obj_register(&g->h, H_GRAPH);
     g_live[L_GRAPHS]++;
     return g;
@@ -538,6 +548,7 @@ GraphH *graph_new(const char *name, GraphDef *def)
 
 void graph_forget(GraphH *g)
 {
+    idmap_remove(&g_graph_by_body, g->body);
     def_unref(g->def);
     free(g->name);
 }

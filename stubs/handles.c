@@ -232,25 +232,57 @@ const char *faults_failable_text(void)
 
 /* ==========================================================================
  * Handle table: tokens -> objects.  Handles are numbered from one counter
- * that never repeats, so a new object never takes over an old handle.
+ * that never repeats, so a new object never takes over an old handle.  The
+ * table doubles when it holds more objects than buckets, so a lookup costs
+ * the same however many objects live (CANN's handles are pointers: no
+ * lookup at all).
  * ========================================================================== */
 
-#define NBUCKETS 4096
-static Obj *g_buckets[NBUCKETS];
+#define MIN_BUCKETS 4096
+static Obj *g_first_buckets[MIN_BUCKETS];
+static Obj **g_buckets = g_first_buckets;
+static size_t g_nbuckets = MIN_BUCKETS;   /* a power of two; never shrinks */
+static size_t g_nobjs;
 static uint64_t g_next_token = 1;   /* never reset: tokens never repeat */
 
 static size_t bucket_of(uintptr_t token)
 {
-    return (size_t)((token - TOKEN_BASE) >> 4) & (NBUCKETS - 1);
+    return (size_t)((token - TOKEN_BASE) >> 4) & (g_nbuckets - 1);
+}
+
+/* Twice the buckets; out of memory, the chains just grow longer. */
+static void buckets_grow(void)
+{
+    size_t old_n = g_nbuckets;
+    Obj **old = g_buckets;
+    Obj **nv = calloc(old_n * 2, sizeof *nv);
+    if (!nv)
+        return;
+    g_buckets = nv;
+    g_nbuckets = old_n * 2;
+    for (size_t b = 0; b < old_n; b++) {
+        while (old[b]) {
+            Obj *o = old[b];
+            old[b] = o->next;
+            size_t nb = bucket_of(o->token);
+            o->next = g_buckets[nb];
+            g_buckets[nb] = o;
+        }
+    }
+    if (old != g_first_buckets)
+        free(old);
 }
 
 void obj_register(Obj *o, HandleKind kind)
 {
     o->token = TOKEN_BASE + (uintptr_t)(16 * g_next_token++);
     o->kind = (int)kind;
+    if (g_nobjs >= g_nbuckets)
+        buckets_grow();
     size_t b = bucket_of(o->token);
     o->next = g_buckets[b];
     g_buckets[b] = o;
+    g_nobjs++;
 }
 
 void obj_unregister(Obj *o)
@@ -258,8 +290,10 @@ void obj_unregister(Obj *o)
     Obj **pp = &g_buckets[bucket_of(o->token)];
     while (*pp && *pp != o)
         pp = &(*pp)->next;
-    if (*pp)
+    if (*pp) {
         *pp = o->next;
+        g_nobjs--;
+    }
 }
 
 /* The live object behind `handle` whatever its kind, or NULL: never
@@ -281,22 +315,9 @@ void *obj_find(const void *handle, HandleKind kind)
     return o && o->kind == (int)kind ? o : NULL;
 }
 
-void for_each_obj(HandleKind kind, void (*fn)(Obj *))
-{
-    for (size_t b = 0; b < NBUCKETS; b++) {
-        Obj *o = g_buckets[b];
-        while (o) {
-            Obj *next = o->next;
-            if (o->kind == (int)kind)
-                fn(o);
-            o = next;
-        }
-    }
-}
-
 void objs_drain(void (*fn)(Obj *))
 {
-    for (size_t b = 0; b < NBUCKETS; b++) {
+    for (size_t b = 0; b < g_nbuckets; b++) {
         while (g_buckets[b]) {
             Obj *o = g_buckets[b];
             obj_unregister(o);

@@ -14,6 +14,20 @@ uint64_t g_mem_limit = DEFAULT_MEMORY_LIMIT;
 uint64_t g_next_id = 1;                  /* internal ids; never reused */
 static uint64_t g_dev_used;              /* bytes of g_dev */
 
+/* The index of the first region whose base is above u (rv->n if none). */
+static size_t first_above(const RegionVec *rv, uintptr_t u)
+{
+    size_t lo = 0, hi = rv->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)rv->v[mid].base <= u)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int region_alloc(RegionVec *rv, size_t size, int kind, Region *out)
 {
     if (size == 0)
@@ -25,10 +39,15 @@ int region_alloc(RegionVec *rv, size_t size, int kind, Region *out)
         return RA_OOM;
     rv->v = nv;
     uint8_t *p = calloc(1, size);          /* fresh memory reads as zeros */
-    if (!p)
+    if (!p || !idmap_put(&rv->by_id, g_next_id, p)) {
+        free(p);
         return RA_OOM;
+    }
     Region r = { g_next_id++, p, size, kind };
-    rv->v[rv->n++] = r;
+    size_t i = first_above(rv, (uintptr_t)p);
+    memmove(&rv->v[i + 1], &rv->v[i], (rv->n - i) * sizeof *rv->v);
+    rv->v[i] = r;
+    rv->n++;
     if (rv == &g_dev)
         g_dev_used += size;
     if (kind == R_ACL || kind == R_DEFAULT)
@@ -41,22 +60,18 @@ int region_alloc(RegionVec *rv, size_t size, int kind, Region *out)
 
 Region *region_by_id(RegionVec *rv, uint64_t id)
 {
-    if (!id)
-        return NULL;
-    for (size_t i = 0; i < rv->n; i++)
-        if (rv->v[i].id == id)
-            return &rv->v[i];
-    return NULL;
+    const void *base = id ? idmap_get(&rv->by_id, id) : NULL;
+    return base ? region_by_base(rv, base) : NULL;
 }
 
 Region *region_by_base(RegionVec *rv, const void *p)
 {
-    for (size_t i = 0; i < rv->n; i++)
-        if (rv->v[i].base == p)
-            return &rv->v[i];
-    return NULL;
+    size_t i = first_above(rv, (uintptr_t)p);
+    return i && rv->v[i - 1].base == p ? &rv->v[i - 1] : NULL;
 }
 
+/* Regions never overlap: only the last one starting at or below p can
+ * hold it. */
 Region *region_holding(RegionVec *rv, const void *p, size_t len)
 {
     uintptr_t u = (uintptr_t)p;
@@ -64,26 +79,26 @@ Region *region_holding(RegionVec *rv, const void *p, size_t len)
         len = 1;
     if (u > UINTPTR_MAX - len)
         return NULL;
-    for (size_t i = 0; i < rv->n; i++) {
-        uintptr_t b = (uintptr_t)rv->v[i].base;
-        if (u >= b && u - b <= rv->v[i].size && rv->v[i].size - (u - b) >= len)
-            return &rv->v[i];
-    }
-    return NULL;
+    size_t i = first_above(rv, u);
+    if (!i)
+        return NULL;
+    Region *r = &rv->v[i - 1];
+    uintptr_t b = (uintptr_t)r->base;
+    return u - b <= r->size && r->size - (u - b) >= len ? r : NULL;
 }
 
+/* Only the last region starting at or below p, and the first one above
+ * it, can meet [p, p + len). */
 bool region_overlaps(RegionVec *rv, const void *p, size_t len)
 {
     uintptr_t u = (uintptr_t)p;
     if (len == 0)
         len = 1;
     uintptr_t e = u > UINTPTR_MAX - len ? UINTPTR_MAX : u + len;
-    for (size_t i = 0; i < rv->n; i++) {
-        uintptr_t b = (uintptr_t)rv->v[i].base;
-        if (u < b + rv->v[i].size && b < e)
-            return true;
-    }
-    return false;
+    size_t i = first_above(rv, u);
+    if (i && u < (uintptr_t)rv->v[i - 1].base + rv->v[i - 1].size)
+        return true;
+    return i < rv->n && (uintptr_t)rv->v[i].base < e;
 }
 
 void region_release(RegionVec *rv, Region *r)
@@ -94,8 +109,10 @@ void region_release(RegionVec *rv, Region *r)
         g_live[L_HOST_BLOCKS]--;
     if (rv == &g_dev)
         g_dev_used -= r->size;
+    idmap_remove(&rv->by_id, r->id);
     free(r->base);
-    *r = rv->v[--rv->n];
+    size_t i = (size_t)(r - rv->v);
+    memmove(r, r + 1, (--rv->n - i) * sizeof *r);
 }
 
 static void regions_free_all(RegionVec *rv)
@@ -105,6 +122,7 @@ static void regions_free_all(RegionVec *rv)
     free(rv->v);
     rv->v = NULL;
     rv->n = rv->cap = 0;
+    idmap_clear(&rv->by_id);
 }
 
 void regions_reset(void)

@@ -7,6 +7,7 @@
  *
  *   handles.c      the lock (enter/leave), handle table and lookup (strict
  *                  mode), fault injection, live counters
+ *   id_map.c       a map from 64-bit keys to pointers (flat-cost lookups)
  *   errors.c       GE's error manager: queued reports, drained on read
  *   memory.c       "device" memory regions and host buffers
  *   graph_model.c  data types and their promotion, shapes, attributes,
@@ -150,6 +151,15 @@ bool ptrset_add(PtrSet *s, void *p);
 bool ptrset_remove(PtrSet *s, const void *p);
 void ptrset_free_all(PtrSet *s);
 
+/* A map from 64-bit keys to non-NULL pointers, whose lookups cost the same
+ * however many entries it holds (id_map.c).  Zero-initialised is empty. */
+typedef struct IdEntry { uint64_t key; void *val; } IdEntry;
+typedef struct IdMap { IdEntry *v; size_t n, cap; } IdMap;
+void *idmap_get(const IdMap *m, uint64_t key);            /* NULL: absent */
+bool idmap_put(IdMap *m, uint64_t key, void *val);        /* false: out of memory */
+void *idmap_remove(IdMap *m, uint64_t key);               /* the value, or NULL */
+void idmap_clear(IdMap *m);                               /* empty, storage freed */
+
 /* ==========================================================================
  * The lock, deferred callbacks (handles.c)
  * ========================================================================== */
@@ -242,8 +252,6 @@ void obj_unregister(Obj *o);
  * GeStub_ controls and internal use). */
 void *obj_find(const void *handle, HandleKind kind);
 static inline void *obj_handle(const Obj *o) { return (void *)o->token; }
-/* Calls fn for every live object of `kind` (fn may unregister only o). */
-void for_each_obj(HandleKind kind, void (*fn)(Obj *));
 /* Unregister and pass to fn every object (GeStub_Reset). */
 void objs_drain(void (*fn)(Obj *));
 
@@ -289,7 +297,10 @@ enum { R_ACL = 1,      /* aclrtMalloc: device_blocks                 */
        R_HOST };       /* aclrtMallocHost: host_blocks               */
 
 typedef struct Region { uint64_t id; uint8_t *base; size_t size; int kind; } Region;
-typedef struct RegionVec { Region *v; size_t n, cap; } RegionVec;
+/* Regions sorted by base address (they never overlap), so the one holding
+ * an address is found by binary search, and by_id: id -> base.  A Region *
+ * from a lookup is valid until the next region_alloc or region_release. */
+typedef struct RegionVec { Region *v; size_t n, cap; IdMap by_id; } RegionVec;
 
 extern RegionVec g_dev;      /* every device region */
 extern RegionVec g_hostmem;  /* blocks of aclrtMallocHost */
@@ -402,7 +413,10 @@ void def_infer(GraphDef *d);
  * friends): false, with the message set, when the graph cannot compile. */
 bool def_compile(const char *fn, const GraphDef *d);
 GraphH *graph_new(const char *name, GraphDef *def);
-uint64_t graph_body_next(void);   /* a body id never used before */
+/* Give g a body never used before (false: out of memory, g unchanged). */
+bool graph_new_body(GraphH *g);
+/* The live graph handle whose content is `body`, or NULL. */
+GraphH *graph_by_body(uint64_t body);
 void graph_free(GraphH *g);
 void graph_forget(GraphH *g);   /* GeStub_Reset: free g's own memory only */
 
@@ -436,7 +450,6 @@ typedef struct Allocator {
      * run; `owner` is the thread holding it (0: none). */
     pthread_mutex_t mu;
     _Atomic uintptr_t owner;
-    struct Allocator *next;
 } Allocator;
 
 /* A block handed out by an allocator (PyCallbackMemBlock): an output's
@@ -454,8 +467,6 @@ typedef struct ABlock {
     uint64_t region;     /* id of the device region holding addr */
     struct ABlock *prev, *next;
 } ABlock;
-
-extern Allocator *g_allocators;
 
 void cb_push(CbList *l, CbCall c);
 /* Make the calls of `list` (lock NOT held) and free it. */
@@ -604,12 +615,15 @@ typedef struct SessGraph {
     ABlock *feat_blk;    /* allocator of the stream it was loaded on */
 } SessGraph;
 
-/* GE's InnerSession, in the session manager under its id. */
+/* GE's InnerSession, in the session manager under its id.  Its graphs are
+ * kept in `g` (the order a finalize releases them) and found by id through
+ * `g_index` (graph id -> 1 + index in g), as GraphManager's map finds them. */
 typedef struct InnerSession {
     uint64_t id;
     SessGraph *g;
     size_t ng, capg;
-    struct InnerSession *next;
+    IdMap g_index;
+    struct InnerSession *prev, *next;   /* newest first */
 } InnerSession;
 
 /* A ge::Session object: only its GE session id (sessionId_). */

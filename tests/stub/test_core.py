@@ -99,6 +99,49 @@ def test_acl_misuse_codes(ge_stub: Any) -> None:
     assert api.aclFinalize() == 0
 
 
+def test_copies_find_their_device_block_among_many(ge_stub: Any) -> None:
+    """The device regions are searched by address (sorted, binary search): every
+    rule of a copy still holds with many blocks, some freed in between."""
+    assert api.aclInit(None) == 0
+    host = ctypes.create_string_buffer(128)
+    blocks = []
+    for i in range(300):
+        p = c_void_p()
+        size = 16 + (i * 37) % 64
+        assert api.aclrtMalloc(byref(p), size, 0) == 0
+        blocks.append((p.value or 0, size))
+    freed = blocks[::3]
+    for p, _ in freed:
+        assert api.aclrtFree(p) == 0
+    live = [b for b in blocks if b not in freed]
+    for (p, size), (other, _) in zip(live, live[1:] + live[:1]):
+        assert api.aclrtMemset(p, size, 1, size) == 0  # the whole block
+        assert api.aclrtMemcpy(host, 128, p, size, 2) == 0  # device to host
+        assert api.aclrtMemcpy(host, 128, p + 1, size, 2) == S.ACL_ERROR_INVALID_PARAM  # past
+        assert api.aclrtMemcpy(p, size, other, size, 1) == S.ACL_ERROR_INVALID_PARAM  # not host
+        assert api.aclrtMemcpy(p, size, host, size, 4) == 0  # DEFAULT: host to device
+        assert api.aclrtFree(p + 8) == S.ACL_ERROR_INVALID_PARAM  # not a base
+    for p, size in freed:
+        assert api.aclrtMemset(p, size, 1, size) == S.ACL_ERROR_INVALID_PARAM
+        assert api.aclrtFree(p) == S.ACL_ERROR_INVALID_PARAM
+    ge_message()
+    for p, _ in live:
+        assert api.aclrtFree(p) == 0
+    assert ge_stub.live_counts()["device_blocks"] == 0
+    assert api.aclFinalize() == 0
+
+
+def test_more_live_handles_than_the_tables_first_buckets(ge_stub: Any) -> None:
+    """The handle table grows past its first 4096 buckets and finds every handle."""
+    handles = [tensor([float(i)]) for i in range(5000)]
+    assert len(set(handles)) == len(handles)
+    for i, h in enumerate(handles[::7]):
+        assert read_f32(h, 1) == [float(7 * i)]
+    for h in handles:
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+    assert ge_stub.live_counts()["tensors"] == 0
+
+
 def test_stream_work_is_deferred_until_synchronize(ge_stub: Any) -> None:
     assert api.aclInit(None) == 0
     s, dev = StreamHandle(), c_void_p()

@@ -192,6 +192,122 @@ def test_an_empty_session_option_key_makes_a_dead_session(ready: Any) -> None:
     api.GeApiWrapper_Session_DestroySession(None)  # delete nullptr
 
 
+# -- the session manager's and the graph managers' maps (session_manager.cc) -----------
+
+
+def test_every_live_session_finds_its_own_graphs_among_many(ready: Any) -> None:
+    """Sessions made and destroyed in an order that moves entries around the map:
+    each live one still reaches exactly its own graph, by its own id."""
+    g = graph_add()
+    sessions = {}
+    for i in range(60):
+        s = api.GeApiWrapper_Session_CreateSession()
+        assert session_id(s) == i
+        assert api.GeApiWrapper_Session_AddGraph(s, i, g) == 0
+        sessions[i] = s
+    for i in [*range(0, 60, 3), 59, 58, 31]:
+        if i in sessions:
+            api.GeApiWrapper_Session_DestroySession(sessions.pop(i))
+    assert ready.live_counts()["ge_sessions"] == len(sessions)
+    for i, s in sessions.items():
+        assert api.GeApiWrapper_Session_AddGraph(s, i, g) == FAILED  # its own: taken
+        assert api.GeApiWrapper_Session_RemoveGraph(s, i + 1) == FAILED  # another's
+        assert compile_graph(s, i) == 0
+    ge_message()
+    fresh = api.GeApiWrapper_Session_CreateSession()
+    assert session_id(fresh) == 60  # ids never come back
+    for s in (*sessions.values(), fresh):
+        api.GeApiWrapper_Session_DestroySession(s)
+    assert ready.live_counts()["session_graphs"] == 0
+    api.GeApiWrapper_Graph_DestroyGraph(g)
+
+
+def test_graph_ids_stay_found_while_others_are_added_and_removed(ready: Any) -> None:
+    s = api.GeApiWrapper_Session_CreateSession()
+    g = graph_add()
+    ids = [(i * 7919) % 100_003 for i in range(120)]  # scattered, no repeats
+    for gid in ids:
+        assert api.GeApiWrapper_Session_AddGraph(s, gid, g) == 0
+    removed = set(ids[::2]) | set(ids[-10:])
+    for gid in sorted(removed, reverse=True):
+        assert api.GeApiWrapper_Session_RemoveGraph(s, gid) == 0
+    for gid in ids:
+        want = FAILED if gid not in removed else 0  # present: a duplicate
+        assert api.GeApiWrapper_Session_AddGraph(s, gid, g) == want
+    assert ready.live_counts()["session_graphs"] == len(ids)
+    for gid in ids:
+        assert api.GeApiWrapper_Session_RemoveGraph(s, gid) == 0
+        assert api.GeApiWrapper_Session_RemoveGraph(s, gid) == FAILED
+    ge_message()
+    assert ready.live_counts()["session_graphs"] == 0
+    api.GeApiWrapper_Session_DestroySession(s)
+    api.GeApiWrapper_Graph_DestroyGraph(g)
+
+
+def _load_on(rec: Recorder, s: int, gids: list[int], g: int, stream: int) -> None:
+    """Add, compile and load each graph id on ``stream`` (two blocks each)."""
+    for gid in gids:
+        assert api.GeApiWrapper_Session_AddGraph(s, gid, g) == 0
+        assert compile_graph(s, gid) == 0
+        assert load_graph(s, gid, stream) == 0
+
+
+def test_graph_memory_is_freed_in_the_order_of_the_stand_ins_lists(ready: Any) -> None:
+    """Pins the order FreeFn sees: a session's graphs in the order they were added,
+    the last one taking a removed graph's place; GEFinalize drops the newest session
+    first (CANN's std::map iterates by increasing session id)."""
+    stream = new_stream()
+    g = graph_add()
+    rec = Recorder()
+    older, newer = (api.GeApiWrapper_Session_CreateSession() for _ in range(2))
+    assert rec.register(older, stream) == 0
+    _load_on(rec, older, [1, 2, 3], g, stream)  # blocks 1-2, 3-4, 5-6
+    _load_on(rec, newer, [1], g, stream)  # blocks 7-8
+    assert api.GeApiWrapper_Session_RemoveGraph(older, 1) == 0  # graph 3 takes its place
+    assert rec.calls[-2:] == [("free", 1), ("free", 2)]
+    assert api.GeApiWrapper_Session_UnregisterExternalAllocator(older, stream) == 0
+    assert api.GeApiWrapper_GEFinalize() == 0
+    assert [b for name, b in rec.calls if name == "free"][2:] == [7, 8, 5, 6, 3, 4]
+    assert api.GeApiWrapper_GEInitialize(*opts()) == 0
+    for s in (older, newer):
+        api.GeApiWrapper_Session_DestroySession(s)
+    api.GeApiWrapper_Graph_DestroyGraph(g)
+    assert api.aclrtDestroyStream(stream) == 0
+
+
+def test_each_stream_keeps_its_own_allocator_among_many(ready: Any) -> None:
+    s = api.GeApiWrapper_Session_CreateSession()
+    streams = [new_stream() for _ in range(40)]
+    recs = [Recorder() for _ in streams]
+    for i, (stream, rec) in enumerate(zip(streams, recs)):
+        assert rec.register(s, stream, i + 1) == 0  # user handles 1..40
+    for stream in streams[::2]:
+        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
+    replaced = Recorder()
+    assert replaced.register(s, streams[1], 99) == 0  # replaces recs[1]
+    for i, (stream, rec) in enumerate(zip(streams, recs)):
+        assert api.GeApiWrapper_HasExternalAllocator(stream) is (i % 2 == 1)
+        assert rec.calls == ([("on_destroy", i + 1)] if i % 2 == 0 or i == 1 else [])
+    g = graph_add(2)
+    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == 0
+    a = tensor([1, 2])
+    # the first run loads the graph (its own memory and the output), the second
+    # asks its stream's allocator for the output only
+    for stream, rec, blocks in ((streams[1], replaced, 3), (streams[3], recs[3], 1)):
+        st, (out,) = run(s, 1, [a, a], stream)
+        assert st == 0 and rec.names() == ["malloc"] * blocks
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(out)
+        assert api.aclrtSynchronizeStream(stream) == 0
+    api.GeApiWrapper_Tensor_DestroyEsCTensor(a)
+    for stream in streams[1::2]:
+        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
+    api.GeApiWrapper_Session_DestroySession(s)
+    assert ready.live_counts()["allocators"] == 0
+    api.GeApiWrapper_Graph_DestroyGraph(g)
+    for stream in streams:
+        assert api.aclrtDestroyStream(stream) == 0
+
+
 # -- status codes (ABI.md 4.1) ----------------------------------------------------------
 
 
