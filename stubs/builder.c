@@ -124,6 +124,35 @@ static Holder *holder_arg(const char *fn, void *handle)
     return h;
 }
 
+/* How a call on a tensor holder starts: an injected fault (its status), then
+ * the holder argument, in *h (NULL: PARAM_INVALID, after a report). */
+static Status holder_begin(const char *fn, void *tensor_holder, Holder **h)
+{
+    uint32_t st;
+    if (fault_fires(fn, &st))
+        return st;
+    *h = holder_arg(fn, tensor_holder);
+    return *h ? GE_SUCCESS : GE_PARAM_INVALID;
+}
+
+/* How a call that needs the graph still being built starts: an injected
+ * fault (its status), then the builder argument, in *b: PARAM_INVALID, after
+ * a report, when there is no live builder (`missing`) or EsBuildGraphAndReset
+ * handed its graph away (`built`, CANN's text). */
+static Status unbuilt_builder_begin(const char *fn, void *builder, NullPolicy nulls,
+                                    const char *missing, const char *built, Builder **b)
+{
+    uint32_t st;
+    if (fault_fires(fn, &st))
+        return st;
+    *b = handle_lookup(fn, builder, H_BUILDER, nulls);
+    if (!*b || (*b)->built) {
+        ge_err(fn, "%s", *b ? built : missing);
+        return GE_PARAM_INVALID;
+    }
+    return GE_SUCCESS;
+}
+
 /* ==========================================================================
  * Builders and graph inputs
  * ========================================================================== */
@@ -263,15 +292,10 @@ void *builder_const_locked(const char *fn, void *builder, int data_type, const v
 
 void *builder_variable_locked(const char *fn, void *builder, int32_t index, const char *name)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
+    Builder *b = NULL;
+    if (unbuilt_builder_begin(fn, builder, NULL_CHECKED, "builder is NULL",
+                              "Graph has been build and reset, cannot create variable", &b))
         return NULL;
-    Builder *b = handle_lookup(fn, builder, H_BUILDER, NULL_CHECKED);
-    if (!b || b->built) {
-        ge_err(fn, "%s", b ? "Graph has been build and reset, cannot create variable"
-                           : "builder is NULL");
-        return NULL;
-    }
     if (!name) {
         crashes_in_cann(fn, "the variable's name is NULL");
         return NULL;
@@ -294,12 +318,10 @@ void *builder_variable_locked(const char *fn, void *builder, int32_t index, cons
 static Status holder_set(const char *fn, void *tensor_holder, int what, int v,
                          const Shape *s)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
+    Holder *h = NULL;
+    Status st = holder_begin(fn, tensor_holder, &h);
+    if (st)
         return st;
-    Holder *h = holder_arg(fn, tensor_holder);
-    if (!h)
-        return GE_PARAM_INVALID;
     GraphDef *d;
     Node *nd = holder_node(h, true, &d);
     if (!nd || nd->op == OP_CONST)
@@ -350,12 +372,10 @@ Status holder_set_shape_locked(const char *fn, void *tensor_holder, const int64_
 
 Status builder_set_output_locked(const char *fn, void *tensor_holder, int64_t output_index)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
+    Holder *h = NULL;
+    Status st = holder_begin(fn, tensor_holder, &h);
+    if (st)
         return st;
-    Holder *h = holder_arg(fn, tensor_holder);
-    if (!h)
-        return GE_PARAM_INVALID;
     Builder *b = h->b;
     if (output_index < 0) {
         ge_err(fn, "Invalid output index %" PRId64 ", must be non-negative", output_index);
@@ -382,20 +402,14 @@ Status builder_set_output_locked(const char *fn, void *tensor_holder, int64_t ou
 
 void *holder_owner_locked(const char *fn, void *tensor_holder)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
-        return NULL;
-    Holder *h = holder_arg(fn, tensor_holder);
-    return h ? obj_handle(&h->b->h) : NULL;
+    Holder *h = NULL;
+    return holder_begin(fn, tensor_holder, &h) ? NULL : obj_handle(&h->b->h);
 }
 
 void *holder_producer_locked(const char *fn, void *tensor_holder)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
-        return NULL;
-    Holder *h = holder_arg(fn, tensor_holder);
-    if (!h)
+    Holder *h = NULL;
+    if (holder_begin(fn, tensor_holder, &h))
         return NULL;
     if (!h->gnode) {
         h->gnode = calloc(1, sizeof *h->gnode);
@@ -430,14 +444,10 @@ char *gnode_name_locked(const char *fn, void *node, bool type)
  * unchanged, as CANN's IsGraphValid fails before anything moves. */
 void *builder_build_locked(const char *fn, void *builder)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
+    Builder *b = NULL;
+    if (unbuilt_builder_begin(fn, builder, NULL_CRASHES, "builder is NULL or not live",
+                              "Cannot build graph again", &b))
         return NULL;
-    Builder *b = handle_lookup(fn, builder, H_BUILDER, NULL_CRASHES);
-    if (!b || b->built) {
-        ge_err(fn, "%s", b ? "Cannot build graph again" : "builder is NULL or not live");
-        return NULL;
-    }
     char why[256];
     GraphDef *d = def_assemble(b->nodes, (int)b->nnodes, b->outs, (int)b->nouts, why,
                                sizeof why);
@@ -511,15 +521,12 @@ Status holder_control_edges_locked(const char *fn, void *dest, void **srcs, int6
 Status builder_graph_attr_locked(const char *fn, void *builder, const char *name, int type,
                                  int64_t i, const char *s)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
+    Builder *b = NULL;
+    Status st = unbuilt_builder_begin(fn, builder, NULL_CHECKED, "builder is NULL",
+                                      "Graph has been build and reset, cannot set attr for graph",
+                                      &b);
+    if (st)
         return st;
-    Builder *b = handle_lookup(fn, builder, H_BUILDER, NULL_CHECKED);
-    if (!b || b->built) {
-        ge_err(fn, "%s", b ? "Graph has been build and reset, cannot set attr for graph"
-                           : "builder is NULL");
-        return GE_PARAM_INVALID;
-    }
     if (!attrs_set(&b->attrs, name ? name : "", type, i, s ? s : "")) {
         ge_err(fn, "out of memory");
         return GE_PARAM_INVALID;
@@ -533,12 +540,10 @@ Status builder_graph_attr_locked(const char *fn, void *builder, const char *name
 Status holder_attr_locked(const char *fn, void *tensor_holder, bool of_tensor,
                           const char *name, int type, int64_t i, const char *s)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
+    Holder *h = NULL;
+    Status st = holder_begin(fn, tensor_holder, &h);
+    if (st)
         return st;
-    Holder *h = holder_arg(fn, tensor_holder);
-    if (!h)
-        return GE_PARAM_INVALID;
     name = name ? name : "";
     if (!of_tensor && !*name) {
         ge_err(fn, "attribute name is empty");

@@ -18,8 +18,9 @@
  * call on a session finds its inner session there (GetSession), then its
  * graph in the graph manager's std::map<GraphId, GraphNodePtr>: lookups that
  * do not grow with the live sessions or graphs.  The stand-in finds both
- * through an IdMap (id_map.c); its lists keep the order GEFinalize and a
- * session's destruction release them in. */
+ * through an IdMap (id_map.c).  GEFinalize drops the inner sessions newest
+ * first (sorted by id then), and a session releases its graphs in the order
+ * of its array `g`. */
 #include "stub_internal.h"
 
 #include <inttypes.h>
@@ -28,7 +29,6 @@
 
 bool g_ge_init;                     /* IsGEInitialize() */
 static uint64_t g_next_gsid;        /* SessionIdManager's counter */
-static InnerSession *g_inner;       /* newest first: the order GEFinalize drops them */
 static IdMap g_inner_by_id;         /* the session manager's map: id -> inner session */
 
 static InnerSession *inner_find(uint64_t id)
@@ -63,25 +63,40 @@ static void inner_drop(InnerSession *in, CbList *cb)
 {
     for (size_t i = 0; i < in->ng; i++)
         sessgraph_release(&in->g[i], cb);
-    if (in->prev)
-        in->prev->next = in->next;
-    else
-        g_inner = in->next;
-    if (in->next)
-        in->next->prev = in->prev;
     idmap_remove(&g_inner_by_id, in->id);
     inner_free(in);
     g_live[L_GE_SESSIONS]--;
 }
 
+static int newest_first(const void *a, const void *b)
+{
+    uint64_t x = (*(InnerSession *const *)a)->id, y = (*(InnerSession *const *)b)->id;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Every inner session, newest (highest id) first: the order GEFinalize
+ * drops them in (CANN's std::map iterates by increasing id).  NULL when
+ * out of memory. */
+static InnerSession **inner_all_newest_first(size_t *n)
+{
+    InnerSession **all = malloc(max_sz(g_inner_by_id.n, 1) * sizeof *all);
+    *n = 0;
+    for (size_t i = 0; all && i < g_inner_by_id.cap; i++)
+        if (g_inner_by_id.v[i].val)
+            all[(*n)++] = g_inner_by_id.v[i].val;
+    if (all)
+        qsort(all, *n, sizeof *all, newest_first);
+    return all;
+}
+
 void ge_reset(void)
 {
-    while (g_inner) {   /* GeStub_Reset: no callbacks; the blocks are forgotten */
-        InnerSession *in = g_inner;
-        g_inner = in->next;
-        for (size_t i = 0; i < in->ng; i++)
-            def_unref(in->g[i].def);
-        inner_free(in);
+    for (size_t i = 0; i < g_inner_by_id.cap; i++) {
+        InnerSession *in = g_inner_by_id.v[i].val;   /* no callbacks: blocks forgotten */
+        for (size_t j = 0; in && j < in->ng; j++)
+            def_unref(in->g[j].def);
+        if (in)
+            inner_free(in);
     }
     idmap_clear(&g_inner_by_id);
     g_ge_init = false;
@@ -158,8 +173,17 @@ Status ge_finalize_locked(const char *fn)
     if (!g_ge_init)
         return GE_SUCCESS;
     CbList *cb = deferred();
-    while (g_inner)
-        inner_drop(g_inner, cb);
+    size_t n;
+    InnerSession **all = inner_all_newest_first(&n);
+    for (size_t i = 0; all && i < n; i++)
+        inner_drop(all[i], cb);
+    free(all);
+    while (g_inner_by_id.n) {   /* CHOICE: out of memory above, in the map's order */
+        size_t i = 0;
+        while (!g_inner_by_id.v[i].val)
+            i++;
+        inner_drop(g_inner_by_id.v[i].val, cb);
+    }
     g_ge_init = false;
     return GE_SUCCESS;
 }
@@ -190,10 +214,6 @@ static Session *session_new(const char *fn, bool construct)
                    ACL_ERROR_GE_MEMORY_ALLOCATION);
         } else {
             in->id = g_next_gsid++;
-            in->next = g_inner;
-            if (g_inner)
-                g_inner->prev = in;
-            g_inner = in;
             g_live[L_GE_SESSIONS]++;
             s->gsid = in->id;
         }

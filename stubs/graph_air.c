@@ -103,16 +103,27 @@ static void attrs_write(FILE *f, const char *kw, const AttrList *l)
     }
 }
 
-Status graph_save_air_locked(const char *fn, void *graph, const char *path)
+/* How SaveToAir and LoadFromAir start: an injected fault, then the graph
+ * and path arguments (both checked: PARAM_INVALID); the graph in *g. */
+static Status air_begin(const char *fn, void *graph, const char *path, GraphH **g)
 {
     uint32_t st;
     if (fault_fires(fn, &st))
         return st;
-    GraphH *g = handle_lookup(fn, graph, H_GRAPH, NULL_CHECKED);
-    if (!g || !path) {
-        ge_err(fn, "%s", g ? "path is NULL" : "graph is NULL or not a live graph");
+    *g = handle_lookup(fn, graph, H_GRAPH, NULL_CHECKED);
+    if (!*g || !path) {
+        ge_err(fn, "%s", *g ? "path is NULL" : "graph is NULL or not a live graph");
         return GE_PARAM_INVALID;
     }
+    return GE_SUCCESS;
+}
+
+Status graph_save_air_locked(const char *fn, void *graph, const char *path)
+{
+    GraphH *g = NULL;
+    Status st = air_begin(fn, graph, path, &g);
+    if (st)
+        return st;
     FILE *f = fopen(path, "w");
     if (!f) {
         ge_err(fn, "cannot open \"%s\" for writing", path);
@@ -357,14 +368,10 @@ static char *read_text_file(const char *path, long *len_out)
  * longer reach it. */
 Status graph_load_air_locked(const char *fn, void *graph, const char *path)
 {
-    uint32_t st;
-    if (fault_fires(fn, &st))
+    GraphH *g = NULL;
+    Status st = air_begin(fn, graph, path, &g);
+    if (st)
         return st;
-    GraphH *g = handle_lookup(fn, graph, H_GRAPH, NULL_CHECKED);
-    if (!g || !path) {
-        ge_err(fn, "%s", g ? "path is NULL" : "graph is NULL or not a live graph");
-        return GE_PARAM_INVALID;
-    }
     long len;
     char *text = read_text_file(path, &len);
     if (!text) {

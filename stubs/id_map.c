@@ -7,9 +7,9 @@
  * O(log n), and no call walks everything alive.  A stand-in walking lists
  * there would make its own cost grow with the live sessions, graphs or
  * allocators, which would hide (or fake) a growth of the binding's cost.
- * Where iteration order is observable (which session GEFinalize drops
- * first, which graph's memory a session frees first) the owner keeps its
- * own ordered list beside the map. */
+ * A map has no order: where an order is observable (which session
+ * GEFinalize drops first, which graph's memory a session frees first) its
+ * owner sorts or keeps its own array. */
 #include "stub_internal.h"
 
 #include <stdlib.h>

@@ -623,7 +623,6 @@ typedef struct InnerSession {
     SessGraph *g;
     size_t ng, capg;
     IdMap g_index;
-    struct InnerSession *prev, *next;   /* newest first */
 } InnerSession;
 
 /* A ge::Session object: only its GE session id (sessionId_). */

@@ -13,30 +13,30 @@
  * Copies between a tensor and a description (TensorAdapter in tensor.cc)
  * ========================================================================== */
 
+/* Copy the description fields a Tensor and a TensorDesc share, by name
+ * (either way round).  An origin shape that was never set stays unset. */
+#define COPY_DESCRIPTION(dst, src)                                                         \
+    do {                                                                                   \
+        (dst)->dtype = (src)->dtype;                                                       \
+        (dst)->format = (src)->format;                                                     \
+        (dst)->shape = (src)->shape;                                                       \
+        (dst)->origin_format = (src)->origin_format;                                       \
+        (dst)->origin_shape_set = (src)->origin_shape_set;                                 \
+        (dst)->origin_shape = (src)->origin_shape_set ? (src)->origin_shape : (Shape){ 0 }; \
+        (dst)->placement = (src)->placement;                                               \
+    } while (0)
+
 /* SetTensorDesc: the whole description, placement included (a description
- * made by TensorDesc_Create is a host one); the storage is left as it is.
- * An origin shape that was never set stays unset. */
+ * made by TensorDesc_Create is a host one); the storage is left as it is. */
 void tensor_desc_apply(Tensor *t, const TensorDesc *d)
 {
-    t->dtype = d->dtype;
-    t->format = d->format;
-    t->shape = d->shape;
-    t->origin_format = d->origin_format;
-    t->origin_shape_set = d->origin_shape_set;
-    t->origin_shape = d->origin_shape_set ? d->origin_shape : (Shape){ 0 };
-    t->placement = d->placement;
+    COPY_DESCRIPTION(t, d);
 }
 
 /* GetTensorDesc: a detached copy of the tensor's description. */
 void tensor_desc_take(TensorDesc *d, const Tensor *t)
 {
-    d->dtype = t->dtype;
-    d->format = t->format;
-    d->shape = t->shape;
-    d->origin_format = t->origin_format;
-    d->origin_shape_set = t->origin_shape_set;
-    d->origin_shape = t->origin_shape_set ? t->origin_shape : (Shape){ 0 };
-    d->placement = t->placement;
+    COPY_DESCRIPTION(d, t);
 }
 
 /* ==========================================================================
