@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import subprocess
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from ctypes import POINTER, byref, c_char_p, c_int64, c_size_t, c_void_p
 from pathlib import Path
 from typing import Any, Optional
@@ -81,6 +83,25 @@ def new_stream() -> int:
     s = StreamHandle()
     assert api.aclrtCreateStream(byref(s)) == 0
     return s.value or 0
+
+
+@contextmanager
+def session_with_graph_and_stream(n: int = 2, gid: int = 1) -> Iterator[tuple[int, int]]:
+    """A new session holding graph ``gid`` (:func:`graph_add` of ``n``) and a new
+    stream: ``(session, stream)``.
+
+    When the block ends normally the graph handle, the session and the stream are
+    destroyed (the stream's destruction checked); when it raises, nothing is, so the
+    failure is the test's own (and the leak check reports what it left).
+    """
+    s = api.GeApiWrapper_Session_CreateSession()
+    stream = new_stream()
+    g = graph_add(n)
+    assert api.GeApiWrapper_Session_AddGraph(s, gid, g) == 0
+    yield s, stream
+    api.GeApiWrapper_Graph_DestroyGraph(g)
+    api.GeApiWrapper_Session_DestroySession(s)
+    assert api.aclrtDestroyStream(stream) == 0
 
 
 class Recorder:

@@ -30,6 +30,7 @@ from _helpers.stub_calls import (
     opts,
     read_device_f32,
     run,
+    session_with_graph_and_stream,
     tensor,
 )
 
@@ -423,54 +424,44 @@ def test_async_failures_are_failed(ready: Any) -> None:
 
 
 def test_async_without_allocator_uses_ge_memory_and_pads(ready: Any) -> None:
-    s = api.GeApiWrapper_Session_CreateSession()
-    stream = new_stream()
-    g = graph_add(6)
-    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == 0
-    a, b = tensor([1, 2, 3, 4, 5, 6]), tensor([1] * 6)
-    st, (out,) = run(s, 1, [a, b], stream)
-    assert st == 0  # no allocator is not an error
-    assert api.GeApiWrapper_Tensor_GetPlacement(out) == 1
-    assert api._ZNK2ge6Tensor7GetSizeEv(out) == 64  # 24 bytes: round up to 32, + 32
-    # chained: the padded output is an input of the next run, read when it runs
-    st, (out2,) = run(s, 1, [out, out], stream)
-    assert st == 0
-    assert api.aclrtSynchronizeStream(stream) == 0
-    assert read_device_f32(out2, 6) == [4, 6, 8, 10, 12, 14]
-    assert ready.live_counts()["allocator_blocks"] == 0 and ready.callback_counts()["malloc"] == 0
-    for h in (a, b, out, out2):
-        api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
-    api.GeApiWrapper_Graph_DestroyGraph(g)
-    api.GeApiWrapper_Session_DestroySession(s)
-    assert api.aclrtDestroyStream(stream) == 0
+    with session_with_graph_and_stream(6) as (s, stream):
+        a, b = tensor([1, 2, 3, 4, 5, 6]), tensor([1] * 6)
+        st, (out,) = run(s, 1, [a, b], stream)
+        assert st == 0  # no allocator is not an error
+        assert api.GeApiWrapper_Tensor_GetPlacement(out) == 1
+        assert api._ZNK2ge6Tensor7GetSizeEv(out) == 64  # 24 bytes: round up to 32, + 32
+        # chained: the padded output is an input of the next run, read when it runs
+        st, (out2,) = run(s, 1, [out, out], stream)
+        assert st == 0
+        assert api.aclrtSynchronizeStream(stream) == 0
+        assert read_device_f32(out2, 6) == [4, 6, 8, 10, 12, 14]
+        assert (
+            ready.live_counts()["allocator_blocks"] == 0 and ready.callback_counts()["malloc"] == 0
+        )
+        for h in (a, b, out, out2):
+            api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
 
 
 def test_the_default_allocator_is_aclrtmalloc_and_has_no_on_destroy(ready: Any) -> None:
-    s = api.GeApiWrapper_Session_CreateSession()
-    stream = new_stream()
-    g = graph_add(2)
-    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == 0
-    assert api.GeApiWrapper_Session_RegisterDefaultAllocator(s, stream) == 0
-    assert api.GeApiWrapper_HasExternalAllocator(stream) is True
-    assert api.GeApiWrapper_HasDefaultAllocator(stream) is True
-    a = tensor([1, 2])
-    st, (out,) = run(s, 1, [a, a], stream)
-    assert st == 0
-    assert ready.live_counts()["device_blocks"] == 3  # const, feature map, output
-    ready.fail_next("aclrtMalloc", S.ACL_ERROR_BAD_ALLOC)  # DefaultMalloc's aclrtMalloc
-    assert run(s, 1, [a, a], stream)[0] == FAILED
-    assert api.aclrtSynchronizeStream(stream) == 0
-    assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
-    api.GeApiWrapper_Tensor_DestroyEsCTensor(out)
-    assert ready.live_counts()["device_blocks"] == 2  # the loaded graph's
-    assert api.GeApiWrapper_Session_RemoveGraph(s, 1) == 0
-    assert ready.live_counts()["device_blocks"] == 0
-    assert ready.live_counts()["allocators"] == 0
-    assert ready.callback_counts() == {"malloc": 0, "free": 0, "get_addr": 0, "on_destroy": 0}
-    api.GeApiWrapper_Tensor_DestroyEsCTensor(a)
-    api.GeApiWrapper_Graph_DestroyGraph(g)
-    api.GeApiWrapper_Session_DestroySession(s)
-    assert api.aclrtDestroyStream(stream) == 0
+    with session_with_graph_and_stream(2) as (s, stream):
+        assert api.GeApiWrapper_Session_RegisterDefaultAllocator(s, stream) == 0
+        assert api.GeApiWrapper_HasExternalAllocator(stream) is True
+        assert api.GeApiWrapper_HasDefaultAllocator(stream) is True
+        a = tensor([1, 2])
+        st, (out,) = run(s, 1, [a, a], stream)
+        assert st == 0
+        assert ready.live_counts()["device_blocks"] == 3  # const, feature map, output
+        ready.fail_next("aclrtMalloc", S.ACL_ERROR_BAD_ALLOC)  # DefaultMalloc's aclrtMalloc
+        assert run(s, 1, [a, a], stream)[0] == FAILED
+        assert api.aclrtSynchronizeStream(stream) == 0
+        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(out)
+        assert ready.live_counts()["device_blocks"] == 2  # the loaded graph's
+        assert api.GeApiWrapper_Session_RemoveGraph(s, 1) == 0
+        assert ready.live_counts()["device_blocks"] == 0
+        assert ready.live_counts()["allocators"] == 0
+        assert ready.callback_counts() == {"malloc": 0, "free": 0, "get_addr": 0, "on_destroy": 0}
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(a)
 
 
 # -- allocator lifetime (ABI.md 4.3) ----------------------------------------------------
@@ -561,25 +552,19 @@ def test_the_graph_memory_outlives_the_registration(ready: Any) -> None:
 
 
 def test_gefinalize_frees_the_graph_memory_through_freefn(ready: Any) -> None:
-    s = api.GeApiWrapper_Session_CreateSession()
-    stream = new_stream()
-    g = graph_add(2)
-    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == 0
-    rec = Recorder()
-    assert rec.register(s, stream) == 0
-    a = tensor([1, 2])
-    st, (out,) = run(s, 1, [a, a], stream)
-    assert st == 0
-    assert api.aclrtSynchronizeStream(stream) == 0
-    api.GeApiWrapper_Tensor_DestroyEsCTensor(out)
-    assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
-    assert api.GeApiWrapper_GEFinalize() == 0  # unloads the graph
-    assert rec.names()[-3:] == ["free", "free", "on_destroy"]
-    assert api.GeApiWrapper_GEInitialize(*opts()) == 0
-    api.GeApiWrapper_Tensor_DestroyEsCTensor(a)
-    api.GeApiWrapper_Graph_DestroyGraph(g)
-    api.GeApiWrapper_Session_DestroySession(s)
-    assert api.aclrtDestroyStream(stream) == 0
+    with session_with_graph_and_stream(2) as (s, stream):
+        rec = Recorder()
+        assert rec.register(s, stream) == 0
+        a = tensor([1, 2])
+        st, (out,) = run(s, 1, [a, a], stream)
+        assert st == 0
+        assert api.aclrtSynchronizeStream(stream) == 0
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(out)
+        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
+        assert api.GeApiWrapper_GEFinalize() == 0  # unloads the graph
+        assert rec.names()[-3:] == ["free", "free", "on_destroy"]
+        assert api.GeApiWrapper_GEInitialize(*opts()) == 0
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(a)
 
 
 # -- the allocator's mutex (c_session.cc PyCallbackAllocator) ---------------------------
@@ -632,75 +617,63 @@ def test_a_callback_reentering_its_allocator_aborts(ge_stub_library: str, tmp_pa
 
 
 def test_reentry_in_tidy_mode_fails_instead(ready: Any) -> None:
-    s = api.GeApiWrapper_Session_CreateSession()
-    stream = new_stream()
-    g = graph_add(2)
-    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == 0
-    a = tensor([1, 2])
-    inner: list[int] = []
-    rec = Recorder()
-    rec.on_malloc = lambda: inner.append(run(s, 1, [a, a], stream)[0]) if not inner else None
-    assert rec.register(s, stream) == 0
-    with ready.tidy_misuse():
-        st, outs = run(s, 1, [a, a], stream)
-    assert inner == [FAILED]  # the nested run could not take the allocator's mutex
-    assert st == 0
-    assert api.aclrtSynchronizeStream(stream) == 0
-    for h in (a, *outs):
-        api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
-    assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
-    api.GeApiWrapper_Graph_DestroyGraph(g)
-    api.GeApiWrapper_Session_DestroySession(s)
-    assert api.aclrtDestroyStream(stream) == 0
+    with session_with_graph_and_stream(2) as (s, stream):
+        a = tensor([1, 2])
+        inner: list[int] = []
+        rec = Recorder()
+        rec.on_malloc = lambda: inner.append(run(s, 1, [a, a], stream)[0]) if not inner else None
+        assert rec.register(s, stream) == 0
+        with ready.tidy_misuse():
+            st, outs = run(s, 1, [a, a], stream)
+        assert inner == [FAILED]  # the nested run could not take the allocator's mutex
+        assert st == 0
+        assert api.aclrtSynchronizeStream(stream) == 0
+        for h in (a, *outs):
+            api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
 
 
 def test_other_threads_wait_for_the_allocators_mutex(ready: Any) -> None:
-    s = api.GeApiWrapper_Session_CreateSession()
-    stream = new_stream()
-    g = graph_add(2)
-    assert api.GeApiWrapper_Session_AddGraph(s, 1, g) == 0
-    a = tensor([1, 2])
-    st, (first,) = run(s, 1, [a, a], stream)  # loads the graph (GE's own memory)
-    assert st == 0
-    assert api.aclrtSynchronizeStream(stream) == 0
-    api.GeApiWrapper_Tensor_DestroyEsCTensor(first)
-    events: list[str] = []
-    entered = threading.Event()
-    rec = Recorder()
+    with session_with_graph_and_stream(2) as (s, stream):
+        a = tensor([1, 2])
+        st, (first,) = run(s, 1, [a, a], stream)  # loads the graph (GE's own memory)
+        assert st == 0
+        assert api.aclrtSynchronizeStream(stream) == 0
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(first)
+        events: list[str] = []
+        entered = threading.Event()
+        rec = Recorder()
 
-    def slow_malloc() -> None:
-        if threading.current_thread().name == "first":
-            entered.set()
-            time.sleep(0.3)
-            events.append("first done")
-        else:
-            events.append("second in")
+        def slow_malloc() -> None:
+            if threading.current_thread().name == "first":
+                entered.set()
+                time.sleep(0.3)
+                events.append("first done")
+            else:
+                events.append("second in")
 
-    rec.on_malloc = slow_malloc
-    assert rec.register(s, stream) == 0
-    results: list[Any] = []
+        rec.on_malloc = slow_malloc
+        assert rec.register(s, stream) == 0
+        results: list[Any] = []
 
-    def go() -> None:
-        results.append(run(s, 1, [a, a], stream))
+        def go() -> None:
+            results.append(run(s, 1, [a, a], stream))
 
-    t1 = threading.Thread(target=go, name="first")
-    t1.start()
-    assert entered.wait(10)
-    t2 = threading.Thread(target=go, name="second")
-    t2.start()
-    t1.join(30)
-    t2.join(30)
-    assert events == ["first done", "second in"]
-    assert api.aclrtSynchronizeStream(stream) == 0
-    for _, outs in results:
-        for h in outs:
-            api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
-    assert [st for st, _ in results] == [0, 0]
-    api.GeApiWrapper_Tensor_DestroyEsCTensor(a)
-    assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
-    api.GeApiWrapper_Graph_DestroyGraph(g)
-    api.GeApiWrapper_Session_DestroySession(s)
-    assert api.aclrtDestroyStream(stream) == 0
+        t1 = threading.Thread(target=go, name="first")
+        t1.start()
+        assert entered.wait(10)
+        t2 = threading.Thread(target=go, name="second")
+        t2.start()
+        t1.join(30)
+        t2.join(30)
+        assert events == ["first done", "second in"]
+        assert api.aclrtSynchronizeStream(stream) == 0
+        for _, outs in results:
+            for h in outs:
+                api.GeApiWrapper_Tensor_DestroyEsCTensor(h)
+        assert [st for st, _ in results] == [0, 0]
+        api.GeApiWrapper_Tensor_DestroyEsCTensor(a)
+        assert api.GeApiWrapper_Session_UnregisterExternalAllocator(s, stream) == 0
 
 
 # -- section 9: the ge::Session members ------------------------------------------------
