@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository (or unpacked sdist) the tests run from."""
@@ -70,3 +71,18 @@ def run_scenario(
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"{scenario}: no answer after {exc.timeout}s ({what})\n{exc.stdout!r}")
+
+
+def scenario_summary(
+    script: Union[str, Path], scenario: str, iterations: int, timeout: float
+) -> dict[str, Any]:
+    """Run ``script scenario iterations timeout`` (a scenario that ends by printing a JSON
+    summary) with :func:`run_scenario` and return the summary; the test fails if the
+    child exits with another status than 0 or writes anything to stderr."""
+    done = run_scenario(script, scenario, str(iterations), str(timeout), timeout=timeout + 30)
+    assert done.returncode == 0, (
+        f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    )
+    assert done.stderr == ""
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary

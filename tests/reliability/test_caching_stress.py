@@ -8,11 +8,10 @@ The iterations per thread are 5 x the hypothesis profile's ``max_examples``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from _helpers.processes import run_scenario
+from _helpers.processes import scenario_summary
 from hypothesis import settings
 
 SCRIPT = Path(__file__).parent / "scripts" / "caching_stress.py"
@@ -22,10 +21,5 @@ TIMEOUT = 90.0
 @pytest.mark.parametrize("scenario", ["direct", "direct_yielding", "double_free", "through_ge"])
 def test_caching_allocator_under_threads(ge_stub_library: str, scenario: str) -> None:
     iterations = min(5 * settings().max_examples, 2000)
-    done = run_scenario(SCRIPT, scenario, str(iterations), str(TIMEOUT), timeout=TIMEOUT + 30)
-    assert done.returncode == 0, (
-        f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    )
-    assert done.stderr == ""
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = scenario_summary(SCRIPT, scenario, iterations, TIMEOUT)
     print(f"\nRELIABILITY caching {scenario}: {iterations} iterations/thread, {summary}")

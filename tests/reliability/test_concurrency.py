@@ -19,13 +19,12 @@ The iterations per thread are 5 x the hypothesis profile's ``max_examples``
 from __future__ import annotations
 
 import gc
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _helpers.processes import run_scenario
+from _helpers.processes import scenario_summary
 from hypothesis import settings
 
 import ge
@@ -49,12 +48,7 @@ TIMEOUT = 90.0
 )
 def test_concurrency_scenario(ge_stub_library: str, scenario: str) -> None:
     iterations = min(5 * settings().max_examples, 2000)
-    done = run_scenario(SCRIPT, scenario, str(iterations), str(TIMEOUT), timeout=TIMEOUT + 30)
-    assert done.returncode == 0, (
-        f"{scenario} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    )
-    assert done.stderr == ""
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = scenario_summary(SCRIPT, scenario, iterations, TIMEOUT)
     print(f"\nRELIABILITY concurrency {scenario}: {iterations} iterations/thread, {summary}")
 
 

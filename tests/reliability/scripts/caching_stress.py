@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import faulthandler
 import json
-import os
 import random
 import sys
 import threading
@@ -42,6 +41,7 @@ import traceback
 from typing import Any, Callable
 
 import numpy as np
+from _threads import run_threads
 
 import ge
 import ge.acl
@@ -69,32 +69,6 @@ class Device(Allocator):
     def free(self, block: MemBlock) -> None:
         with self.lock:
             assert self.live.pop(block.addr) == block.size
-
-
-def run_threads(targets: list[Callable[[], None]], deadline: float) -> None:
-    errors: list[str] = []
-
-    def guarded(target: Callable[[], None]) -> Callable[[], None]:
-        def body() -> None:
-            try:
-                target()
-            except BaseException:
-                errors.append(traceback.format_exc())
-
-        return body
-
-    threads = [threading.Thread(target=guarded(t), daemon=True) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    if any(thread.is_alive() for thread in threads):
-        print("a thread did not finish (deadlock?)")
-        faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
-        sys.stdout.flush()
-        os._exit(3)
-    if errors:
-        raise AssertionError("\n".join(errors))
 
 
 def direct(n: int, deadline: float) -> dict[str, Any]:

@@ -16,10 +16,10 @@ import os
 import sys
 import threading
 import time
-import traceback
 from typing import Any, Callable
 
 import numpy as np
+from _threads import run_threads as _run_threads
 
 import ge
 import ge.acl
@@ -85,32 +85,8 @@ def run_async(session: ge.Session, gid: int, stream: ge.acl.Stream, seed: int) -
 
 
 def run_threads(targets: list[Callable[[], None]], deadline: float) -> None:
-    """Run each target in its own thread (with device 0 set); fail on any error."""
-    errors: list[str] = []
-
-    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
-        def body() -> None:
-            try:
-                with ge.acl.Device(0):
-                    fn()
-            except BaseException:
-                errors.append(traceback.format_exc())
-
-        return body
-
-    threads = [threading.Thread(target=wrap(t), daemon=True) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    if any(t.is_alive() for t in threads):
-        print("DEADLOCK: threads still running at the deadline", flush=True)
-        faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
-        sys.stdout.flush()
-        os._exit(3)
-    if errors:
-        print("\n".join(errors), flush=True)
-        os._exit(1)
+    """Run each target in its own thread with device 0 set (``_threads.run_threads``)."""
+    _run_threads(targets, deadline, lambda: ge.acl.Device(0))
 
 
 def expect_statuses(exc: ge.GeError, allowed: set[int]) -> None:
