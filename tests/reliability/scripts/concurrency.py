@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from _scenario_main import ge_up
 from _threads import run_threads as _run_threads
 
 import ge
@@ -491,18 +492,8 @@ def main() -> None:
     name, iterations, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     deadline = time.monotonic() + timeout
     faulthandler.dump_traceback_later(timeout + 5, exit=True, file=sys.stdout)
-    stub = stub_control()
-    ge.acl.init()
-    device = ge.acl.Device(0)
-    device.set()
-    ge.initialize()
-    summary = SCENARIOS[name](iterations, deadline)
-    ge.finalize()
-    device.reset()
-    ge.acl.finalize()
-    gc.collect()
-    counts = stub.live_counts()
-    assert counts == dict.fromkeys(counts, 0), counts
+    with ge_up():
+        summary = SCENARIOS[name](iterations, deadline)
     faulthandler.cancel_dump_traceback_later()
     print(json.dumps(summary))
 
