@@ -33,10 +33,10 @@ from typing import Optional
 
 import numpy
 import pytest
+from _helpers.cann_trees import copy_cann_tree, run_in_cann_env
 
 import ge
 import ge_ffi
-from ge.testing.build import build_cann_layout
 
 OURS = Path(ge_ffi.__file__).resolve().parent.parent
 """The directory holding this distribution's ``ge`` and ``ge_ffi``."""
@@ -69,7 +69,7 @@ print("GE_LIB", _ffi.describe().group("ge").paths[0])
 def cann_tree(dest: Path) -> Path:
     """A copy of the stand-in's CANN tree at ``dest``, with a fake CANN ``ge``, ``te``
     and ``tbe`` in ``<dest>/python/site-packages`` (the ``--pylocal`` install)."""
-    shutil.copytree(build_cann_layout(), dest, symlinks=True)
+    copy_cann_tree(dest)
     site = dest / SITE
     (site / "ge" / "__init__.py").write_text(FAKE_CANN_GE)
     (site / "ge" / "_capi" / "__init__.py").write_text("")
@@ -94,30 +94,13 @@ def in_set_env(
     pythonpath: Optional[list[Path]] = None,
     extra_env: Optional[dict[str, str]] = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``argv`` after ``source <tree>/set_env.sh``, without any ``GE_FFI_*``, ``ASCEND_*``
-    or earlier ``PYTHONPATH``/``LD_LIBRARY_PATH``; ``pythonpath`` appended after what
-    set_env.sh puts there."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GE_FFI", "ASCEND", "PYTEST_"))
-        and k not in ("LD_LIBRARY_PATH", "PYTHONPATH")
-    }
-    env.update(extra_env or {})
-    steps = [f"source {shlex.quote(str(tree / 'set_env.sh'))}"]
+    """``argv`` after ``source <tree>/set_env.sh`` (``run_in_cann_env``);
+    ``pythonpath`` appended after what set_env.sh puts there."""
+    steps = []
     if pythonpath:
         tail = os.pathsep.join(str(p) for p in pythonpath)
         steps.append(f'export PYTHONPATH="$PYTHONPATH:"{shlex.quote(tail)}')
-    steps.append("exec " + shlex.join(argv))
-    return subprocess.run(
-        ["bash", "-c", " && ".join(steps)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_in_cann_env(tree, argv, cwd, shell_steps=steps, extra_env=extra_env)
 
 
 def console_script() -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import platform
 import shlex
 import shutil
@@ -23,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _helpers.cann_trees import copy_cann_tree, run_in_cann_env
 
 import ge
 from ge._ffi import loader
@@ -250,26 +250,11 @@ def run_in_tree(
     tree's ``python/site-packages`` must not provide ``ge``)."""
     if shutil.which("bash") is None:
         pytest.skip("needs bash to source set_env.sh")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GE_FFI", "ASCEND")) and k not in ("LD_LIBRARY_PATH", "PYTHONPATH")
-    }
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(code))
-    steps = [f"source {shlex.quote(str(root / 'set_env.sh'))}"] if set_env else []
-    if not set_env:
-        steps.append(f"export ASCEND_HOME_PATH={shlex.quote(str(root))}")
-    steps.append(f'export PYTHONPATH={shlex.quote(str(OUR_ROOT))}"${{PYTHONPATH:+:$PYTHONPATH}}"')
-    steps.append(f"exec {shlex.quote(sys.executable)} {shlex.quote(str(script))}")
-    return subprocess.run(
-        ["bash", "-c", " && ".join(steps)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    ours_first = f'export PYTHONPATH={shlex.quote(str(OUR_ROOT))}"${{PYTHONPATH:+:$PYTHONPATH}}"'
+    return run_in_cann_env(
+        root, [sys.executable, str(script)], tmp_path, set_env=set_env, shell_steps=[ours_first]
     )
 
 
@@ -341,11 +326,8 @@ def test_without_set_env_the_error_says_to_source_it(cann_root: Path, tmp_path: 
     assert "cannot open shared object file" in done.stdout
 
 
-def test_a_missing_op_library_is_not_replaced_by_the_placeholders(
-    cann_root: Path, tmp_path: Path
-) -> None:
-    root = tmp_path / "cann"
-    shutil.copytree(cann_root, root, symlinks=True)
+def test_a_missing_op_library_is_not_replaced_by_the_placeholders(tmp_path: Path) -> None:
+    root = copy_cann_tree(tmp_path / "cann")
     (root / "python" / "site-packages" / "ge" / "_capi" / "libes_math.so").unlink()
     code = """
         import ctypes
