@@ -1,19 +1,23 @@
-"""4. Scaling: ``run_graph`` while the live sessions and registered graphs grow.
+"""4. Scaling: runs while the live sessions, graphs, streams and device blocks grow.
 
-Two series, each grown in steps (1, 10, 100, 1,000, 10,000):
+Three series, each grown in steps (1, 10, 100, 1,000, 10,000):
 
 * sessions: N live sessions, each with the graph added; ``run_graph`` on the
   first (oldest) session.
 * graphs: one session with N graphs added (ids 0..N-1, all the same
   one-input graph); ``run_graph`` of graph N-1, the newest.
+* streams: N live streams, each with GE's default allocator registered (by a
+  first run on it), and N live 64-byte device buffers;
+  ``run_graph_with_stream_async`` on the first stream, then its synchronize
+  (the allocator's blocks and the outputs are device blocks among the N).
 
-At every step the wrapper (``run_graph`` + ``close`` of the output) is timed
-interleaved with the bare ctypes sequence on the same session and graph, so
-a growth of the stand-in's own cost would show in both columns. The session
-and graph run are the ones a list scanned newest-first (sessions) or in
-insertion order (graphs) would reach last: CANN finds both in a
-``std::map``, and so does the stand-in (a hash map), so neither cost may grow
-with N.
+At every step the wrapper (the run + ``close`` of the output) is timed
+interleaved with the bare ctypes sequence on the same session, graph and
+stream, so a growth of the stand-in's own cost would show in both columns.
+The session, graph and stream run are the ones a list scanned newest-first
+(sessions, allocators) or in insertion order (graphs) would reach last: CANN
+finds each in a ``std::map``, and so does the stand-in (hash maps; the device
+blocks by binary search), so no cost may grow with N.
 
 The flatness rows compare the wrapper's median at the largest N with the one
 at the smallest (target: within 1.2x). The two are timed alternately: after
@@ -29,10 +33,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import ge
+import ge.acl
 from benchmarks._env import ge_ready, small_inputs, sum_graph
 from benchmarks._report import Row
 from benchmarks._timing import Case, Plan, Timing, interleaved
-from benchmarks.bench_calls import _bare_sync, _wrapper_sync
+from benchmarks.bench_calls import _bare_async, _bare_sync, _wrapper_async, _wrapper_sync
 
 FAMILY = "scaling"
 STEPS = (1, 10, 100, 1_000, 10_000)
@@ -40,75 +45,107 @@ FLAT_TARGET = 1.2
 """The time at 10,000 sessions/graphs within 1.2x the time at 1."""
 
 NOTES = [
-    "scaling: run_graph (1 input, 1 output) + close, wrapper vs bare ctypes at each N, "
-    "interleaved. 'sessions': N live sessions each holding the graph, the first (oldest) "
-    "one is run. 'graphs': one session holding graph ids 0..N-1, graph N-1 (the newest) "
-    "is run. Flatness rows: wrapper median at the largest N (wrapper column) vs at the "
-    "smallest (baseline column), both ends visited alternately and their samples pooled.",
+    "scaling: a run (1 input, 1 output) + close, wrapper vs bare ctypes at each N, "
+    "interleaved. 'sessions': N live sessions each holding the graph, run_graph on the "
+    "first (oldest). 'graphs': one session holding graph ids 0..N-1, run_graph of graph "
+    "N-1 (the newest). 'streams': N live streams each with GE's default allocator and N "
+    "live device buffers, run_graph_with_stream_async + synchronize on the first stream. "
+    "Flatness rows: wrapper median at the largest N (wrapper column) vs at the smallest "
+    "(baseline column), both ends visited alternately and their samples pooled.",
 ]
+
+SESSIONS, GRAPHS, STREAMS = "sessions", "graphs", "streams"
 
 
 class _World:
-    """One series' live objects: sessions (each holding graph 0) or the graphs of
-    the first session, resized on demand."""
+    """One series' live objects (see the module's docstring), resized on demand."""
 
-    def __init__(self, graph: ge.Graph, grow_sessions: bool) -> None:
+    def __init__(self, graph: ge.Graph, kind: str, inputs: list[ge.Tensor]) -> None:
         self.graph = graph
-        self.grow_sessions = grow_sessions
+        self.kind = kind
+        self.inputs = inputs
         self.first = ge.Session()
         self.first.add_graph(0, graph)
         self.sessions: list[ge.Session] = [self.first]
         self.graphs = 1
+        self.streams: list[ge.acl.Stream] = []
+        self.buffers: list[ge.acl.DeviceBuffer] = []
+        if kind == STREAMS:
+            self._add_stream()
 
-    @property
-    def hot_graph(self) -> int:
-        """The graph id that is run: 0 for sessions, the newest for graphs."""
-        return 0 if self.grow_sessions else self.graphs - 1
+    def _add_stream(self) -> None:
+        """A new stream, GE's default allocator registered on it by a first run."""
+        stream = ge.acl.Stream()
+        self.streams.append(stream)
+        outputs = self.first.run_graph_with_stream_async(0, stream, self.inputs)
+        stream.synchronize()
+        for tensor in outputs:
+            tensor.close()
+        self.buffers.append(ge.acl.DeviceBuffer(64))
+
+    def cases(self) -> list[Case]:
+        """The wrapper's and the bare run, on the series' hot session, graph and stream."""
+        if self.kind == STREAMS:
+            stream = self.streams[0]
+            return [
+                Case("wrapper async run", _wrapper_async(self.first, 0, stream, self.inputs)),
+                Case(
+                    "bare async run", _bare_async(self.first.handle, 0, stream.handle, self.inputs)
+                ),
+            ]
+        gid = 0 if self.kind == SESSIONS else self.graphs - 1
+        return [
+            Case("wrapper run_graph", _wrapper_sync(self.first, gid, self.inputs)),
+            Case("bare RunGraph", _bare_sync(self.first.handle, gid, self.inputs)),
+        ]
 
     def resize(self, n: int) -> None:
-        """Grow or shrink the series to ``n`` sessions or graphs."""
-        if self.grow_sessions:
+        """Grow or shrink the series to ``n`` sessions, graphs or streams."""
+        if self.kind == SESSIONS:
             while len(self.sessions) < n:
                 session = ge.Session()
                 session.add_graph(0, self.graph)
                 self.sessions.append(session)
             while len(self.sessions) > n:
                 self.sessions.pop().close()
-            return
-        while self.graphs < n:
-            self.first.add_graph(self.graphs, self.graph)
-            self.graphs += 1
-        while self.graphs > n:
-            self.graphs -= 1
-            self.first.remove_graph(self.graphs)
+        elif self.kind == GRAPHS:
+            while self.graphs < n:
+                self.first.add_graph(self.graphs, self.graph)
+                self.graphs += 1
+            while self.graphs > n:
+                self.graphs -= 1
+                self.first.remove_graph(self.graphs)
+        else:
+            while len(self.streams) < n:
+                self._add_stream()
+            while len(self.streams) > n:
+                self.buffers.pop().close()
+                self.streams.pop().destroy()
 
     def close(self) -> None:
-        """Close every session, the newest first."""
+        """Close every buffer, stream and session, the newest first."""
+        for buffer in reversed(self.buffers):
+            buffer.close()
+        for stream in reversed(self.streams):
+            stream.destroy()
         for session in reversed(self.sessions):
             session.close()
 
 
 @contextmanager
-def _world(grow_sessions: bool) -> Iterator[_World]:
+def _world(kind: str, inputs: list[ge.Tensor]) -> Iterator[_World]:
     with sum_graph(1) as graph:
-        world = _World(graph, grow_sessions)
+        world = _World(graph, kind, inputs)
         try:
             yield world
         finally:
             world.close()
 
 
-def _time_at(world: _World, n: int, inputs: list[ge.Tensor], plan: Plan) -> list[Timing]:
+def _time_at(world: _World, n: int, plan: Plan) -> list[Timing]:
     """Resize to ``n``, then time the wrapper and the bare run, interleaved."""
     world.resize(n)
-    gid = world.hot_graph
-    return interleaved(
-        [
-            Case("wrapper run_graph", _wrapper_sync(world.first, gid, inputs)),
-            Case("bare RunGraph", _bare_sync(world.first.handle, gid, inputs)),
-        ],
-        plan,
-    )
+    return interleaved(world.cases(), plan)
 
 
 def _pooled(name: str, timings: list[Timing]) -> Timing:
@@ -121,20 +158,18 @@ def _pooled(name: str, timings: list[Timing]) -> Timing:
     )
 
 
-def _series(
-    name: str, plan: Plan, steps: tuple[int, ...], grow_sessions: bool, cycles: int
-) -> list[Row]:
+def _series(kind: str, plan: Plan, steps: tuple[int, ...], cycles: int) -> list[Row]:
     """Grow one series through ``steps``, timing the hot run at each, then the
     smallest and largest N alternately ``cycles`` more times."""
-    label = f"run_graph vs live {name}"
+    label = f"{'async run' if kind == STREAMS else 'run_graph'} vs live {kind}"
     smallest, largest = steps[0], steps[-1]
     ends: dict[int, list[Timing]] = {smallest: [], largest: []}
     rows: list[Row] = []
     inputs = small_inputs(1)
     try:
-        with _world(grow_sessions) as world:
+        with _world(kind, inputs) as world:
             for n in steps:
-                wrapper, bare = _time_at(world, n, inputs, plan)
+                wrapper, bare = _time_at(world, n, plan)
                 if n in ends:
                     ends[n].append(wrapper)
                 rows.append(
@@ -142,16 +177,16 @@ def _series(
                 )
             for _ in range(cycles):
                 for n in (smallest, largest):
-                    ends[n].append(_time_at(world, n, inputs, plan)[0])
+                    ends[n].append(_time_at(world, n, plan)[0])
     finally:
         for tensor in inputs:
             tensor.close()
-    at_largest = _pooled(f"wrapper run_graph at N={largest}", ends[largest])
-    at_smallest = _pooled(f"wrapper run_graph at N={smallest}", ends[smallest])
+    at_largest = _pooled(f"wrapper at N={largest}", ends[largest])
+    at_smallest = _pooled(f"wrapper at N={smallest}", ends[smallest])
     rows.append(
         Row.from_timings(
             FAMILY,
-            f"flatness: {name} {smallest:,} -> {largest:,}",
+            f"flatness: {kind} {smallest:,} -> {largest:,}",
             f"N={largest:,} vs {smallest:,}",
             at_largest,
             at_smallest,
@@ -171,13 +206,14 @@ def _series(
 
 
 def run(quick: bool) -> list[Row]:
-    """Both series; quick mode uses fewer rounds, the steps 1, 100 and 10,000 and
+    """Every series; quick mode uses fewer rounds, the steps 1, 100 and 10,000 and
     two extra visits of each end (four in a full run)."""
     steps = (1, 100, 10_000) if quick else STEPS
     plan = Plan(rounds=21 if quick else 61, warmup=200, batch_ns=3_000_000)
     cycles = 2 if quick else 4
     with ge_ready():
         return [
-            *_series("sessions", plan, steps, True, cycles),
-            *_series("graphs", plan, steps, False, cycles),
+            row
+            for kind in (SESSIONS, GRAPHS, STREAMS)
+            for row in _series(kind, plan, steps, cycles)
         ]

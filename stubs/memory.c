@@ -1,4 +1,4 @@
-/* memory.c -- "device" memory: host memory tracked in a table of regions
+/* memory.c -- "device" memory: host memory tracked in a set of regions
  * (blocks of aclrtMalloc, of the built-in default allocator, the data of
  * device-placed tensors), the blocks of aclrtMallocHost, and host buffers
  * for tensor data. */
@@ -8,121 +8,207 @@
 #include <string.h>
 #include <sys/mman.h>
 
-RegionVec g_dev;                         /* every device region */
-RegionVec g_hostmem;                     /* blocks of aclrtMallocHost */
+RegionSet g_dev;                         /* every device region */
+RegionSet g_hostmem;                     /* blocks of aclrtMallocHost */
 uint64_t g_mem_limit = DEFAULT_MEMORY_LIMIT;
 uint64_t g_next_id = 1;                  /* internal ids; never reused */
 static uint64_t g_dev_used;              /* bytes of g_dev */
 
-/* The index of the first region whose base is above u (rv->n if none). */
-static size_t first_above(const RegionVec *rv, uintptr_t u)
+/* ==========================================================================
+ * The regions of a set, by address: a treap (a binary search tree on the
+ * base address whose random priorities keep it balanced, expected depth
+ * O(log n)), so that finding the region holding an address, adding one and
+ * removing one cost O(log n) however many are live.  Regions never overlap
+ * (each is its own heap block).  By id: an IdMap.
+ * ========================================================================== */
+
+typedef struct RegionNode {
+    Region r;                            /* first: a Region * is its node */
+    struct RegionNode *left, *right;
+    uint32_t prio;
+} RegionNode;
+
+static uint32_t next_priority(void)
 {
-    size_t lo = 0, hi = rv->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((uintptr_t)rv->v[mid].base <= u)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    static uint32_t x = 2463534242u;     /* xorshift32 */
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
 }
 
-int region_alloc(RegionVec *rv, size_t size, int kind, Region *out)
+static uintptr_t base_of(const RegionNode *t) { return (uintptr_t)t->r.base; }
+
+static RegionNode *tree_insert(RegionNode *t, RegionNode *x)
+{
+    if (!t)
+        return x;
+    if (base_of(x) < base_of(t)) {
+        t->left = tree_insert(t->left, x);
+        if (t->left->prio > t->prio) {          /* rotate right */
+            RegionNode *l = t->left;
+            t->left = l->right;
+            l->right = t;
+            return l;
+        }
+    } else {
+        t->right = tree_insert(t->right, x);
+        if (t->right->prio > t->prio) {         /* rotate left */
+            RegionNode *r = t->right;
+            t->right = r->left;
+            r->left = t;
+            return r;
+        }
+    }
+    return t;
+}
+
+/* Two trees, every base of a below every base of b, as one. */
+static RegionNode *tree_merge(RegionNode *a, RegionNode *b)
+{
+    if (!a || !b)
+        return a ? a : b;
+    if (a->prio > b->prio) {
+        a->right = tree_merge(a->right, b);
+        return a;
+    }
+    b->left = tree_merge(a, b->left);
+    return b;
+}
+
+static RegionNode *tree_remove(RegionNode *t, uintptr_t base)
+{
+    if (base_of(t) == base)
+        return tree_merge(t->left, t->right);
+    if (base < base_of(t))
+        t->left = tree_remove(t->left, base);
+    else
+        t->right = tree_remove(t->right, base);
+    return t;
+}
+
+/* The region with the largest base at or below u, or NULL. */
+static Region *at_or_below(const RegionSet *rs, uintptr_t u)
+{
+    RegionNode *best = NULL;
+    for (RegionNode *t = rs->root; t;) {
+        if (base_of(t) <= u) {
+            best = t;
+            t = t->right;
+        } else {
+            t = t->left;
+        }
+    }
+    return best ? &best->r : NULL;
+}
+
+/* The region with the smallest base above u, or NULL. */
+static Region *above(const RegionSet *rs, uintptr_t u)
+{
+    RegionNode *best = NULL;
+    for (RegionNode *t = rs->root; t;) {
+        if (base_of(t) > u) {
+            best = t;
+            t = t->left;
+        } else {
+            t = t->right;
+        }
+    }
+    return best ? &best->r : NULL;
+}
+
+int region_alloc(RegionSet *rs, size_t size, int kind, Region *out)
 {
     if (size == 0)
         size = 1;
-    if (rv == &g_dev && (size > g_mem_limit || g_dev_used > g_mem_limit - size))
+    if (rs == &g_dev && (size > g_mem_limit || g_dev_used > g_mem_limit - size))
         return RA_LIMIT;
-    Region *nv = grow_array(rv->v, &rv->cap, rv->n + 1, sizeof *nv);
-    if (!nv)
-        return RA_OOM;
-    rv->v = nv;
-    uint8_t *p = calloc(1, size);          /* fresh memory reads as zeros */
-    if (!p || !idmap_put(&rv->by_id, g_next_id, p)) {
+    RegionNode *node = calloc(1, sizeof *node);
+    uint8_t *p = node ? calloc(1, size) : NULL;   /* fresh memory reads as zeros */
+    if (!p || !idmap_put(&rs->by_id, g_next_id, node)) {
         free(p);
+        free(node);
         return RA_OOM;
     }
-    Region r = { g_next_id++, p, size, kind };
-    size_t i = first_above(rv, (uintptr_t)p);
-    memmove(&rv->v[i + 1], &rv->v[i], (rv->n - i) * sizeof *rv->v);
-    rv->v[i] = r;
-    rv->n++;
-    if (rv == &g_dev)
+    node->r = (Region){ g_next_id++, p, size, kind };
+    node->prio = next_priority();
+    rs->root = tree_insert(rs->root, node);
+    if (rs == &g_dev)
         g_dev_used += size;
     if (kind == R_ACL || kind == R_DEFAULT)
         g_live[L_DEVICE_BLOCKS]++;
     else if (kind == R_HOST)
         g_live[L_HOST_BLOCKS]++;
-    *out = r;
+    *out = node->r;
     return RA_OK;
 }
 
-Region *region_by_id(RegionVec *rv, uint64_t id)
+Region *region_by_id(RegionSet *rs, uint64_t id)
 {
-    const void *base = id ? idmap_get(&rv->by_id, id) : NULL;
-    return base ? region_by_base(rv, base) : NULL;
+    RegionNode *node = id ? idmap_get(&rs->by_id, id) : NULL;
+    return node ? &node->r : NULL;
 }
 
-Region *region_by_base(RegionVec *rv, const void *p)
+Region *region_by_base(RegionSet *rs, const void *p)
 {
-    size_t i = first_above(rv, (uintptr_t)p);
-    return i && rv->v[i - 1].base == p ? &rv->v[i - 1] : NULL;
+    Region *r = at_or_below(rs, (uintptr_t)p);
+    return r && r->base == p ? r : NULL;
 }
 
 /* Regions never overlap: only the last one starting at or below p can
  * hold it. */
-Region *region_holding(RegionVec *rv, const void *p, size_t len)
+Region *region_holding(RegionSet *rs, const void *p, size_t len)
 {
     uintptr_t u = (uintptr_t)p;
     if (len == 0)
         len = 1;
     if (u > UINTPTR_MAX - len)
         return NULL;
-    size_t i = first_above(rv, u);
-    if (!i)
+    Region *r = at_or_below(rs, u);
+    if (!r)
         return NULL;
-    Region *r = &rv->v[i - 1];
     uintptr_t b = (uintptr_t)r->base;
     return u - b <= r->size && r->size - (u - b) >= len ? r : NULL;
 }
 
 /* Only the last region starting at or below p, and the first one above
  * it, can meet [p, p + len). */
-bool region_overlaps(RegionVec *rv, const void *p, size_t len)
+bool region_overlaps(RegionSet *rs, const void *p, size_t len)
 {
     uintptr_t u = (uintptr_t)p;
     if (len == 0)
         len = 1;
     uintptr_t e = u > UINTPTR_MAX - len ? UINTPTR_MAX : u + len;
-    size_t i = first_above(rv, u);
-    if (i && u < (uintptr_t)rv->v[i - 1].base + rv->v[i - 1].size)
-        return true;
-    return i < rv->n && (uintptr_t)rv->v[i].base < e;
+    Region *below = at_or_below(rs, u), *next = above(rs, u);
+    return (below && u < (uintptr_t)below->base + below->size) ||
+           (next && (uintptr_t)next->base < e);
 }
 
-void region_release(RegionVec *rv, Region *r)
+void region_release(RegionSet *rs, Region *r)
 {
     if (r->kind == R_ACL || r->kind == R_DEFAULT)
         g_live[L_DEVICE_BLOCKS]--;
     else if (r->kind == R_HOST)
         g_live[L_HOST_BLOCKS]--;
-    if (rv == &g_dev)
+    if (rs == &g_dev)
         g_dev_used -= r->size;
-    idmap_remove(&rv->by_id, r->id);
+    idmap_remove(&rs->by_id, r->id);
+    rs->root = tree_remove(rs->root, (uintptr_t)r->base);
     free(r->base);
-    size_t i = (size_t)(r - rv->v);
-    memmove(r, r + 1, (--rv->n - i) * sizeof *r);
+    free((RegionNode *)r);
 }
 
-static void regions_free_all(RegionVec *rv)
+static void regions_free_all(RegionSet *rs)
 {
-    for (size_t i = 0; i < rv->n; i++)
-        free(rv->v[i].base);
-    free(rv->v);
-    rv->v = NULL;
-    rv->n = rv->cap = 0;
-    idmap_clear(&rv->by_id);
+    for (size_t i = 0; i < rs->by_id.cap; i++) {
+        RegionNode *node = rs->by_id.v[i].val;
+        if (node) {
+            free(node->r.base);
+            free(node);
+        }
+    }
+    idmap_clear(&rs->by_id);
+    rs->root = NULL;
 }
 
 void regions_reset(void)

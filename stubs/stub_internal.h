@@ -9,7 +9,7 @@
  *                  mode), fault injection, live counters
  *   id_map.c       a map from 64-bit keys to pointers (flat-cost lookups)
  *   errors.c       GE's error manager: queued reports, drained on read
- *   memory.c       "device" memory regions and host buffers
+ *   memory.c       "device" memory regions (a search tree) and host buffers
  *   graph_model.c  data types and their promotion, shapes, attributes,
  *                  nodes and graph definitions, shape/type inference
  *   graph_eval.c   evaluation of a graph: Add/Sub/Mul/Div with broadcasting
@@ -297,24 +297,25 @@ enum { R_ACL = 1,      /* aclrtMalloc: device_blocks                 */
        R_HOST };       /* aclrtMallocHost: host_blocks               */
 
 typedef struct Region { uint64_t id; uint8_t *base; size_t size; int kind; } Region;
-/* Regions sorted by base address (they never overlap), so the one holding
- * an address is found by binary search, and by_id: id -> base.  A Region *
- * from a lookup is valid until the next region_alloc or region_release. */
-typedef struct RegionVec { Region *v; size_t n, cap; IdMap by_id; } RegionVec;
+/* Regions in a balanced search tree on their base address (they never
+ * overlap), so the one holding an address is found in O(log n), and by id
+ * (IdMap).  A Region * from a lookup is valid until it is released. */
+typedef struct RegionNode RegionNode;
+typedef struct RegionSet { RegionNode *root; IdMap by_id; } RegionSet;
 
-extern RegionVec g_dev;      /* every device region */
-extern RegionVec g_hostmem;  /* blocks of aclrtMallocHost */
+extern RegionSet g_dev;      /* every device region */
+extern RegionSet g_hostmem;  /* blocks of aclrtMallocHost */
 extern uint64_t g_mem_limit; /* bytes of g_dev before ACL_ERROR_BAD_ALLOC */
 extern uint64_t g_next_id;   /* internal ids (regions, blocks, allocators) */
 
 enum { RA_OK = 0, RA_LIMIT, RA_OOM };
-int region_alloc(RegionVec *rv, size_t size, int kind, Region *out);
-Region *region_by_id(RegionVec *rv, uint64_t id);
-Region *region_by_base(RegionVec *rv, const void *p);
+int region_alloc(RegionSet *rs, size_t size, int kind, Region *out);
+Region *region_by_id(RegionSet *rs, uint64_t id);
+Region *region_by_base(RegionSet *rs, const void *p);
 /* The region holding all of [p, p + len) (len >= 1), or NULL. */
-Region *region_holding(RegionVec *rv, const void *p, size_t len);
-bool region_overlaps(RegionVec *rv, const void *p, size_t len);
-void region_release(RegionVec *rv, Region *r);
+Region *region_holding(RegionSet *rs, const void *p, size_t len);
+bool region_overlaps(RegionSet *rs, const void *p, size_t len);
+void region_release(RegionSet *rs, Region *r);
 void regions_reset(void);
 /* Host memory for tensor data (huge pages from 32 MiB, as numpy). */
 uint8_t *host_alloc(size_t nbytes);

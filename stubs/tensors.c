@@ -592,12 +592,11 @@ Status tensor_to_device_locked(const char *fn, void *tensor)
             region_release(&g_dev, r);   /* CANN: aclrtFree */
         return GE_FAILED;
     }
-    uint64_t region = r ? r->id : 0;     /* r moves when the old storage goes */
     tensor_drop_storage(t, deferred());
     t->has_data = true;
     t->nbytes = size;
     t->addr = dev;
-    t->region = region;
+    t->region = r ? r->id : 0;
     t->own_region = true;
     t->placement = PLACEMENT_DEVICE;
     return GE_SUCCESS;

@@ -100,7 +100,7 @@ def test_acl_misuse_codes(ge_stub: Any) -> None:
 
 
 def test_copies_find_their_device_block_among_many(ge_stub: Any) -> None:
-    """The device regions are searched by address (sorted, binary search): every
+    """The device regions are found by address (a search tree): every
     rule of a copy still holds with many blocks, some freed in between."""
     assert api.aclInit(None) == 0
     host = ctypes.create_string_buffer(128)
