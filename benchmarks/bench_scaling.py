@@ -83,6 +83,12 @@ class _World:
             tensor.close()
         self.buffers.append(ge.acl.DeviceBuffer(64))
 
+    def _drop_stream(self, stream: ge.acl.Stream) -> None:
+        """Unregister the stream's allocator (GE keeps a registration past the
+        stream's destruction), then destroy the stream."""
+        self.first.unregister_external_allocator(stream)
+        stream.destroy()
+
     def cases(self) -> list[Case]:
         """The wrapper's and the bare run, on the series' hot session, graph and stream."""
         if self.kind == STREAMS:
@@ -120,14 +126,14 @@ class _World:
                 self._add_stream()
             while len(self.streams) > n:
                 self.buffers.pop().close()
-                self.streams.pop().destroy()
+                self._drop_stream(self.streams.pop())
 
     def close(self) -> None:
         """Close every buffer, stream and session, the newest first."""
         for buffer in reversed(self.buffers):
             buffer.close()
         for stream in reversed(self.streams):
-            stream.destroy()
+            self._drop_stream(stream)
         for session in reversed(self.sessions):
             session.close()
 

@@ -19,7 +19,8 @@ static uint64_t g_dev_used;              /* bytes of g_dev */
  * base address whose random priorities keep it balanced, expected depth
  * O(log n)), so that finding the region holding an address, adding one and
  * removing one cost O(log n) however many are live.  Regions never overlap
- * (each is its own heap block).  By id: an IdMap.
+ * (each is its own heap block).  By id and by base address (the commonest
+ * question: aclrtFree, a block an allocator handed out): IdMaps.
  * ========================================================================== */
 
 typedef struct RegionNode {
@@ -130,6 +131,12 @@ int region_alloc(RegionSet *rs, size_t size, int kind, Region *out)
         free(node);
         return RA_OOM;
     }
+    if (!idmap_put(&rs->by_base, (uintptr_t)p, node)) {
+        idmap_remove(&rs->by_id, g_next_id);
+        free(p);
+        free(node);
+        return RA_OOM;
+    }
     node->r = (Region){ g_next_id++, p, size, kind };
     node->prio = next_priority();
     rs->root = tree_insert(rs->root, node);
@@ -151,8 +158,8 @@ Region *region_by_id(RegionSet *rs, uint64_t id)
 
 Region *region_by_base(RegionSet *rs, const void *p)
 {
-    Region *r = at_or_below(rs, (uintptr_t)p);
-    return r && r->base == p ? r : NULL;
+    RegionNode *node = idmap_get(&rs->by_base, (uintptr_t)p);
+    return node ? &node->r : NULL;
 }
 
 /* Regions never overlap: only the last one starting at or below p can
@@ -164,8 +171,8 @@ Region *region_holding(RegionSet *rs, const void *p, size_t len)
         len = 1;
     if (u > UINTPTR_MAX - len)
         return NULL;
-    Region *r = at_or_below(rs, u);
-    if (!r)
+    Region *r = region_by_base(rs, p);     /* most often a base */
+    if (!r && !(r = at_or_below(rs, u)))
         return NULL;
     uintptr_t b = (uintptr_t)r->base;
     return u - b <= r->size && r->size - (u - b) >= len ? r : NULL;
@@ -193,6 +200,7 @@ void region_release(RegionSet *rs, Region *r)
     if (rs == &g_dev)
         g_dev_used -= r->size;
     idmap_remove(&rs->by_id, r->id);
+    idmap_remove(&rs->by_base, (uintptr_t)r->base);
     rs->root = tree_remove(rs->root, (uintptr_t)r->base);
     free(r->base);
     free((RegionNode *)r);
@@ -208,6 +216,7 @@ static void regions_free_all(RegionSet *rs)
         }
     }
     idmap_clear(&rs->by_id);
+    idmap_clear(&rs->by_base);
     rs->root = NULL;
 }
 

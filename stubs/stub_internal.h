@@ -299,9 +299,10 @@ enum { R_ACL = 1,      /* aclrtMalloc: device_blocks                 */
 typedef struct Region { uint64_t id; uint8_t *base; size_t size; int kind; } Region;
 /* Regions in a balanced search tree on their base address (they never
  * overlap), so the one holding an address is found in O(log n), and by id
- * (IdMap).  A Region * from a lookup is valid until it is released. */
+ * and by base address (IdMaps: O(1)).  A Region * from a lookup is valid
+ * until it is released. */
 typedef struct RegionNode RegionNode;
-typedef struct RegionSet { RegionNode *root; IdMap by_id; } RegionSet;
+typedef struct RegionSet { RegionNode *root; IdMap by_id, by_base; } RegionSet;
 
 extern RegionSet g_dev;      /* every device region */
 extern RegionSet g_hostmem;  /* blocks of aclrtMallocHost */
