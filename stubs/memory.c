@@ -25,7 +25,7 @@ static uint64_t g_dev_used;              /* bytes of g_dev */
 
 typedef struct RegionNode {
     Region r;                            /* first: a Region * is its node */
-    struct RegionNode *left, *right;
+    struct RegionNode *child[2];         /* [0] lower bases, [1] higher ones */
     uint32_t prio;
 } RegionNode;
 
@@ -40,28 +40,18 @@ static uint32_t next_priority(void)
 
 static uintptr_t base_of(const RegionNode *t) { return (uintptr_t)t->r.base; }
 
+/* Insert x below t; a child with a higher priority is rotated above it. */
 static RegionNode *tree_insert(RegionNode *t, RegionNode *x)
 {
     if (!t)
         return x;
-    if (base_of(x) < base_of(t)) {
-        t->left = tree_insert(t->left, x);
-        if (t->left->prio > t->prio) {          /* rotate right */
-            RegionNode *l = t->left;
-            t->left = l->right;
-            l->right = t;
-            return l;
-        }
-    } else {
-        t->right = tree_insert(t->right, x);
-        if (t->right->prio > t->prio) {         /* rotate left */
-            RegionNode *r = t->right;
-            t->right = r->left;
-            r->left = t;
-            return r;
-        }
-    }
-    return t;
+    int side = base_of(x) > base_of(t);
+    RegionNode *c = t->child[side] = tree_insert(t->child[side], x);
+    if (c->prio <= t->prio)
+        return t;
+    t->child[side] = c->child[!side];
+    c->child[!side] = t;
+    return c;
 }
 
 /* Two trees, every base of a below every base of b, as one. */
@@ -70,50 +60,32 @@ static RegionNode *tree_merge(RegionNode *a, RegionNode *b)
     if (!a || !b)
         return a ? a : b;
     if (a->prio > b->prio) {
-        a->right = tree_merge(a->right, b);
+        a->child[1] = tree_merge(a->child[1], b);
         return a;
     }
-    b->left = tree_merge(a, b->left);
+    b->child[0] = tree_merge(a, b->child[0]);
     return b;
 }
 
 static RegionNode *tree_remove(RegionNode *t, uintptr_t base)
 {
     if (base_of(t) == base)
-        return tree_merge(t->left, t->right);
-    if (base < base_of(t))
-        t->left = tree_remove(t->left, base);
-    else
-        t->right = tree_remove(t->right, base);
+        return tree_merge(t->child[0], t->child[1]);
+    int side = base > base_of(t);
+    t->child[side] = tree_remove(t->child[side], base);
     return t;
 }
 
-/* The region with the largest base at or below u, or NULL. */
-static Region *at_or_below(const RegionSet *rs, uintptr_t u)
+/* The region with the largest base at or below u (`above` false), or with
+ * the smallest base above u (`above` true); NULL if there is none. */
+static Region *nearest(const RegionSet *rs, uintptr_t u, bool above)
 {
     RegionNode *best = NULL;
     for (RegionNode *t = rs->root; t;) {
-        if (base_of(t) <= u) {
+        bool fits = above ? base_of(t) > u : base_of(t) <= u;
+        if (fits)
             best = t;
-            t = t->right;
-        } else {
-            t = t->left;
-        }
-    }
-    return best ? &best->r : NULL;
-}
-
-/* The region with the smallest base above u, or NULL. */
-static Region *above(const RegionSet *rs, uintptr_t u)
-{
-    RegionNode *best = NULL;
-    for (RegionNode *t = rs->root; t;) {
-        if (base_of(t) > u) {
-            best = t;
-            t = t->left;
-        } else {
-            t = t->right;
-        }
+        t = t->child[fits != above];
     }
     return best ? &best->r : NULL;
 }
@@ -172,7 +144,7 @@ Region *region_holding(RegionSet *rs, const void *p, size_t len)
     if (u > UINTPTR_MAX - len)
         return NULL;
     Region *r = region_by_base(rs, p);     /* most often a base */
-    if (!r && !(r = at_or_below(rs, u)))
+    if (!r && !(r = nearest(rs, u, false)))
         return NULL;
     uintptr_t b = (uintptr_t)r->base;
     return u - b <= r->size && r->size - (u - b) >= len ? r : NULL;
@@ -186,7 +158,7 @@ bool region_overlaps(RegionSet *rs, const void *p, size_t len)
     if (len == 0)
         len = 1;
     uintptr_t e = u > UINTPTR_MAX - len ? UINTPTR_MAX : u + len;
-    Region *below = at_or_below(rs, u), *next = above(rs, u);
+    Region *below = nearest(rs, u, false), *next = nearest(rs, u, true);
     return (below && u < (uintptr_t)below->base + below->size) ||
            (next && (uintptr_t)next->base < e);
 }
