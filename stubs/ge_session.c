@@ -18,9 +18,9 @@
  * call on a session finds its inner session there (GetSession), then its
  * graph in the graph manager's std::map<GraphId, GraphNodePtr>: lookups that
  * do not grow with the live sessions or graphs.  The stand-in finds both
- * through an IdMap (id_map.c).  GEFinalize drops the inner sessions newest
- * first (sorted by id then), and a session releases its graphs in the order
- * of its array `g`. */
+ * through an IdMap (id_map.c).  As those maps iterate, GEFinalize drops the
+ * inner sessions by increasing id, and a session releases its graphs by
+ * increasing graph id. */
 #include "stub_internal.h"
 
 #include <inttypes.h>
@@ -58,9 +58,19 @@ void sessgraph_release(SessGraph *sg, CbList *cb)
     g_live[L_SESSION_GRAPHS]--;
 }
 
-/* InnerSession::Finalize and erasing it from the map. */
+static int graph_id_order(const void *a, const void *b)
+{
+    uint32_t x = ((const SessGraph *)a)->id, y = ((const SessGraph *)b)->id;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* InnerSession::Finalize and erasing it from the map.  GraphManager::Finalize
+ * walks its std::map<GraphId, GraphNodePtr>: the graphs go by increasing id
+ * (`g` is sorted in place: the session is dropped, its index with it). */
 static void inner_drop(InnerSession *in, CbList *cb)
 {
+    if (in->ng > 1)
+        qsort(in->g, in->ng, sizeof *in->g, graph_id_order);
     for (size_t i = 0; i < in->ng; i++)
         sessgraph_release(&in->g[i], cb);
     idmap_remove(&g_inner_by_id, in->id);
@@ -68,16 +78,16 @@ static void inner_drop(InnerSession *in, CbList *cb)
     g_live[L_GE_SESSIONS]--;
 }
 
-static int newest_first(const void *a, const void *b)
+static int session_id_order(const void *a, const void *b)
 {
     uint64_t x = (*(InnerSession *const *)a)->id, y = (*(InnerSession *const *)b)->id;
-    return x < y ? 1 : x > y ? -1 : 0;
+    return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* Every inner session, newest (highest id) first: the order GEFinalize
- * drops them in (CANN's std::map iterates by increasing id).  NULL when
- * out of memory. */
-static InnerSession **inner_all_newest_first(size_t *n)
+/* Every inner session, oldest (lowest id) first: the order GEFinalize drops
+ * them in (SessionManager::Finalize walks its std::map<SessionId, SessionPtr>).
+ * NULL when out of memory. */
+static InnerSession **inner_all_by_id(size_t *n)
 {
     InnerSession **all = malloc(max_sz(g_inner_by_id.n, 1) * sizeof *all);
     *n = 0;
@@ -85,7 +95,7 @@ static InnerSession **inner_all_newest_first(size_t *n)
         if (g_inner_by_id.v[i].val)
             all[(*n)++] = g_inner_by_id.v[i].val;
     if (all)
-        qsort(all, *n, sizeof *all, newest_first);
+        qsort(all, *n, sizeof *all, session_id_order);
     return all;
 }
 
@@ -174,7 +184,7 @@ Status ge_finalize_locked(const char *fn)
         return GE_SUCCESS;
     CbList *cb = deferred();
     size_t n;
-    InnerSession **all = inner_all_newest_first(&n);
+    InnerSession **all = inner_all_by_id(&n);
     for (size_t i = 0; all && i < n; i++)
         inner_drop(all[i], cb);
     free(all);

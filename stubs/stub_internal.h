@@ -618,7 +618,7 @@ typedef struct SessGraph {
 } SessGraph;
 
 /* GE's InnerSession, in the session manager under its id.  Its graphs are
- * kept in `g` (the order a finalize releases them) and found by id through
+ * kept in `g` (unordered; a finalize sorts them by id) and found by id through
  * `g_index` (graph id -> 1 + index in g), as GraphManager's map finds them. */
 typedef struct InnerSession {
     uint64_t id;

@@ -253,22 +253,26 @@ def _load_on(rec: Recorder, s: int, gids: list[int], g: int, stream: int) -> Non
         assert load_graph(s, gid, stream) == 0
 
 
-def test_graph_memory_is_freed_in_the_order_of_the_stand_ins_lists(ready: Any) -> None:
-    """Pins the order FreeFn sees: a session's graphs in the order they were added,
-    the last one taking a removed graph's place; GEFinalize drops the newest session
-    first (CANN's std::map iterates by increasing session id)."""
+def test_graph_memory_is_freed_in_the_order_of_cann_s_maps(ready: Any) -> None:
+    """Pins the order FreeFn sees at GEFinalize: sessions by increasing id
+    (SessionManager::Finalize walks a std::map), each session's graphs by
+    increasing graph id (GraphManager::Finalize walks a std::map), whatever the
+    order they were added or removed in."""
     stream = new_stream()
     g = graph_add()
     rec = Recorder()
     older, newer = (api.GeApiWrapper_Session_CreateSession() for _ in range(2))
     assert rec.register(older, stream) == 0
-    _load_on(rec, older, [1, 2, 3], g, stream)  # blocks 1-2, 3-4, 5-6
+    _load_on(rec, older, [5, 2, 9], g, stream)  # blocks 1-2, 3-4, 5-6
     _load_on(rec, newer, [1], g, stream)  # blocks 7-8
-    assert api.GeApiWrapper_Session_RemoveGraph(older, 1) == 0  # graph 3 takes its place
-    assert rec.calls[-2:] == [("free", 1), ("free", 2)]
+    assert api.GeApiWrapper_Session_RemoveGraph(older, 2) == 0
+    assert rec.calls[-2:] == [("free", 3), ("free", 4)]
+    _load_on(rec, older, [4], g, stream)  # blocks 9-10
     assert api.GeApiWrapper_Session_UnregisterExternalAllocator(older, stream) == 0
     assert api.GeApiWrapper_GEFinalize() == 0
-    assert [b for name, b in rec.calls if name == "free"][2:] == [7, 8, 5, 6, 3, 4]
+    freed = [b for name, b in rec.calls if name == "free"][2:]
+    # older (graphs 4, 5, 9), then newer (graph 1)
+    assert freed == [9, 10, 1, 2, 5, 6, 7, 8]
     assert api.GeApiWrapper_GEInitialize(*opts()) == 0
     for s in (older, newer):
         api.GeApiWrapper_Session_DestroySession(s)
