@@ -2,20 +2,21 @@
 shares with ``Session.run_graph`` / ``Session.run_graph_with_stream_async``.
 
 A binding (``session.bind(graph_id, stream)``, in the spirit of onnxruntime's
-``IOBinding``) checks its arguments once and keeps what every run of the same
-graph on the same stream needs: the error context, the input C array of the
-last inputs (reused while the same tensors come back), its out-parameters.
-The plain calls go through the same two functions, :func:`run_sync` and
-:func:`run_async`, with what they parsed on the call.
+``IOBinding``) checks its graph id and stream once. Every run, bound or
+plain, goes through :func:`run_sync` or :func:`run_async`, which reuse the
+graph's input C array while the same input handles come back
+(``GraphState.inputs``).
 
-Every guarantee of a call holds on both: the session, the stream and each
-input tensor are counted in flight (``NativeObject._enter`` written out: an
-append of the thread id, then the handle read; the common case calls no
-Python function), so a close on another thread waits for the run; a closed
-session, stream or graph is a clean error before any C call (never a dead
-handle to C); what allocator callbacks raise reaches the run; the outputs
-are owned by Python objects (``Tensor._adopt_outputs``) before anything else
-can raise, and an interrupt destroys those nobody took.
+Every guarantee of a call holds: the inputs, the session and the stream are
+counted in flight as one batch (``ge._native._runs``: one ``dict`` store
+before anything is read, one ``pop`` in the ``finally``, both C calls, the
+``pop`` tolerant of a store an interrupt prevented), so a close on another
+thread waits for the run; an input, session or stream that is closed, or
+that another thread is changing, sends the run to :func:`_settle` (the
+plain call's error, or a wait) before any C call, never a dead handle to C;
+what allocator callbacks raise reaches the run; the outputs are owned by
+Python objects (``Tensor._adopt_outputs``) before anything else can raise,
+and an interrupt destroys those nobody took.
 """
 
 from __future__ import annotations
@@ -100,11 +101,10 @@ def _no_graph(session: Any, api_name: str, gid: int, stream: Optional[int]) -> G
     return state
 
 
-def run_sync(
-    session: Any, gid: int, tensors: Sequence[Tensor], cache: Optional[GraphBinding] = None
-) -> list[Tensor]:
+def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
     """``RunGraph`` of graph ``gid`` of ``session`` on ``tensors`` (checked here): the
-    output tensors. ``cache``: the binding whose input array may be reused.
+    output tensors. The input C array is the graph's last one when the handles are
+    the same (``GraphState.inputs``).
 
     In flight, as one batch (``ge._native._runs``): the inputs and the session,
     checked in this order (the order of the errors).
@@ -138,9 +138,15 @@ def run_sync(
                 if session._handle is None or (owner is not None and owner != tid):
                     blocked = session
                 else:
-                    if session._graphs._graphs.get(gid) is None:
-                        _no_graph(session, "RunGraph", gid, None)
-                    c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
+                    state = session._graphs._graphs.get(gid)
+                    if state is None:
+                        state = _no_graph(session, "RunGraph", gid, None)
+                    cached = state.inputs  # one read: another thread may replace it
+                    if cached[0] == handles:
+                        c_inputs = cached[1]
+                    else:
+                        c_inputs = _c_array(handles)
+                        state.inputs = (handles, c_inputs)
                     status = api.GeApiWrapper_Session_RunGraph(
                         session._param, gid, c_inputs, len(handles), outputs, n_out
                     )
@@ -150,7 +156,7 @@ def run_sync(
                 _wake_waiters()
         if blocked is not None:
             _settle(blocked, tensors, ("RunGraph", gid, None) if blocked is session else ())
-            return run_sync(session, gid, tensors, cache)
+            return run_sync(session, gid, tensors)
         if status:
             raise ge_error("RunGraph", status, _context(gid, None))
         return _Tensor._adopt_outputs(outputs, n_out.value, "RunGraph", gid, None, (), handed)
@@ -166,12 +172,12 @@ def run_async(
     on: Optional[Stream],
     s: int,
     tensors: Sequence[Tensor],
-    cache: Optional[GraphBinding] = None,
 ) -> list[Tensor]:
     """``RunGraphWithStreamAsync`` of graph ``gid`` of ``session`` on the stream
     ``on`` (a :class:`Stream`, in flight, whose live handle is used; ``s`` is its
     handle read before, for errors) or the int handle ``s`` (``on`` None): the
-    output tensors, valid once the stream synchronizes. ``tensors``: checked here.
+    output tensors, valid once the stream synchronizes. ``tensors``: checked here;
+    their C array is the graph's last one when the handles are the same.
 
     In flight, as one batch (``ge._native._runs``): the inputs, the session and
     the stream, checked in this order (the order of the errors).
@@ -228,7 +234,12 @@ def run_async(
                         trampoline = registration.trampoline
                     if trampoline is not None and trampoline.owner == tid:
                         _refuse(trampoline)
-                    c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
+                    cached = state.inputs  # one read: another thread may replace it
+                    if cached[0] == handles:
+                        c_inputs = cached[1]
+                    else:
+                        c_inputs = _c_array(handles)
+                        state.inputs = (handles, c_inputs)
                     if (
                         trampoline is None
                         and not _live_allocators
@@ -263,7 +274,7 @@ def run_async(
         if blocked is not None:
             why = (api_name, gid, s) if blocked is session else ()
             _settle(blocked, tensors, why)
-            return run_async(session, gid, on, s, tensors, cache)
+            return run_async(session, gid, on, s, tensors)
         deferred = registry._deferred
         if deferred and s in deferred:
             errors.extend(registry.take_deferred(s))
@@ -316,8 +327,8 @@ class GraphBinding:
     Made by :meth:`Session.bind <ge.session.Session.bind>` (in the spirit of
     onnxruntime's ``IOBinding``): the graph id and the stream are checked
     once; each run then does only what the ABI needs per call, with every
-    guarantee of the plain calls (which share the same code). The input C
-    array is kept and reused while the same input tensors come back.
+    guarantee of the plain calls (which share the same code, and the reuse of
+    the input C array while the same input tensors come back).
 
     * :meth:`run`: ``RunGraph``, like ``session.run_graph(graph_id, inputs)``;
     * :meth:`run_async`: ``RunGraphWithStreamAsync`` on the bound stream, like
@@ -330,7 +341,7 @@ class GraphBinding:
     never passes a dead handle to C. Safe to use from several threads.
     """
 
-    __slots__ = ("_cached", "_graph_id", "_session", "_stream", "_stream_handle")
+    __slots__ = ("_graph_id", "_session", "_stream", "_stream_handle")
 
     def __init__(self, session: Any, graph_id: int, stream: object = None) -> None:
         gid = checked_graph_id(graph_id)
@@ -343,7 +354,6 @@ class GraphBinding:
         self._graph_id = gid
         self._stream: Optional[Stream] = stream if isinstance(stream, Stream) else None
         self._stream_handle = s
-        self._cached: tuple[list[int], Any] = ([], None)
 
     @property
     def session(self) -> Any:
@@ -360,30 +370,23 @@ class GraphBinding:
         """The bound stream (a :class:`~ge.acl.Stream` or an int handle), or None."""
         return self._stream if self._stream is not None else self._stream_handle
 
-    def _array_for(self, handles: list[int]) -> Any:
-        """The input C array of ``handles``: the kept one when they are the same."""
-        cached = self._cached  # one read: another thread may replace it
-        if cached[0] == handles:
-            return cached[1]
-        array = _c_array(handles)
-        self._cached = (handles, array)
-        return array
-
     def run(self, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously (``RunGraph``); the outputs are new host tensors."""
-        return run_sync(self._session, self._graph_id, inputs, self)
+        return run_sync(self._session, self._graph_id, inputs)
 
     def run_async(self, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Enqueue a run on the bound stream (``RunGraphWithStreamAsync``); the
         outputs are valid after the stream synchronizes. Needs a stream."""
         on = self._stream
-        s = self._stream_handle if on is None else on.handle  # destroyed: its error
+        s = self._stream_handle if on is None else on._handle
         if s is None:
+            if on is not None:
+                on._raise_closed()  # destroyed: its error
             raise ValueError(
                 "this binding has no stream: bind it with session.bind(graph_id, stream) "
                 "to run it asynchronously"
             )
-        return run_async(self._session, self._graph_id, on, s, inputs, self)
+        return run_async(self._session, self._graph_id, on, s, inputs)
 
     def __repr__(self) -> str:
         stream = "" if self._stream_handle is None else f" stream=0x{self._stream_handle:x}"
