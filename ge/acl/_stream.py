@@ -92,7 +92,7 @@ class Stream(NativeObject):
                 handle = self._param
                 keepalive = self._keepalive
                 pending = len(keepalive)  # what was queued before (one atomic read)
-                if _live_allocators or getattr(_callback_local, "stack", None):
+                if _live_allocators or _callback_local.__dict__.get("stack"):
                     with _callback_errors.collecting() as errors:
                         code = api.aclrtSynchronizeStream(handle)
                 else:  # no Python allocator alive: no callback can run (one registered
@@ -172,7 +172,10 @@ _live_allocators = _callback_errors.live_trampolines
 """Every live Python allocator trampoline (read without a lock)."""
 
 _callback_local = _callback_errors._local
-"""The callback-error stack's thread-local (``inside_call()`` without the call)."""
+"""The callback-error stack's thread-local: ``inside_call()`` is
+``_callback_local.__dict__.get("stack")`` without the call (and without
+``getattr``'s default, which costs an ``AttributeError``, about 0.45 µs, on a
+thread that never collected)."""
 
 _get_ident = threading.get_ident
 _runs = _native._runs

@@ -31,7 +31,7 @@ from typing import Any, Optional
 from ge import _messages, _native
 from ge._allocator_bridge import Trampoline
 from ge._allocator_registry import registry
-from ge._callback_errors import _local as _callback_local
+from ge._callback_errors import _local as _callback_local  # its stack: inside_call()
 from ge._callback_errors import collecting, detached, raise_with
 from ge._checks import graph_id as checked_graph_id
 from ge._ffi import api
@@ -243,7 +243,7 @@ def run_async(
                     if (
                         trampoline is None
                         and not _live_allocators
-                        and not getattr(_callback_local, "stack", None)
+                        and not _callback_local.__dict__.get("stack")
                     ):
                         # no Python allocator alive, not inside a callback: no callback
                         # can run (one registered meanwhile reports to the stream)
