@@ -11,8 +11,9 @@ move) the native object while another thread's call is using it:
 * a call runs its C calls inside ``with obj._calling(*why) as handle:``,
   which enters (:meth:`NativeObject._enter`: the live handle, or the error of
   a closed object, worded with ``why``) and leaves
-  (:meth:`NativeObject._leave`); only the measured hot paths (a session's
-  runs, their input tensors) write out ``_enter``/``try``/``_leave``;
+  (:meth:`NativeObject._leave`); the measured hot paths (a session's runs,
+  ``Stream.synchronize``) count everything they use as one batch instead
+  (:data:`_runs`: one C store, one tolerant C ``pop``);
 * :meth:`NativeObject.close` first refuses new calls, then waits until the
   calls in flight have left, then releases the handle;
 * an operation that changes the native object in place (a tensor moving to
