@@ -112,7 +112,8 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
     if type(tensors) is not list and type(tensors) is not tuple:
         check_inputs(tensors)  # TypeError, or a list or tuple subclass
     tid = _get_ident()
-    entry = (tid, (*tensors, session))
+    batch = tuple(tensors)  # as they are now: a list may change under the run
+    entry = (tid, (*batch, session))
     key = id(entry)
     outputs = _VoidPtrArray()
     n_out = _c_size_t()
@@ -123,7 +124,7 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
         try:
             _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
             handles: list[int] = []
-            for tensor in tensors:
+            for tensor in batch:  # the objects of the batch, nothing else
                 if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
                     blocked = tensor
                     break
@@ -155,7 +156,7 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
             if _native._waiting:
                 _wake_waiters()
         if blocked is not None:
-            _settle(blocked, tensors, ("RunGraph", gid, None) if blocked is session else ())
+            _settle(blocked, batch, ("RunGraph", gid, None) if blocked is session else ())
             return run_sync(session, gid, tensors)
         if status:
             raise ge_error("RunGraph", status, _context(gid, None))
@@ -186,7 +187,8 @@ def run_async(
     if type(tensors) is not list and type(tensors) is not tuple:
         check_inputs(tensors)  # TypeError, or a list or tuple subclass
     tid = _get_ident()
-    entry = (tid, (*tensors, session, on))
+    batch = tuple(tensors)  # as they are now: a list may change under the run
+    entry = (tid, (*batch, session, on))
     key = id(entry)
     outputs = _VoidPtrArray()
     n_out = _c_size_t()
@@ -200,7 +202,7 @@ def run_async(
         try:
             _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
             handles: list[int] = []
-            for tensor in tensors:
+            for tensor in batch:  # the objects of the batch, nothing else
                 if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
                     blocked = tensor
                     break
@@ -273,7 +275,7 @@ def run_async(
                 _wake_waiters()
         if blocked is not None:
             why = (api_name, gid, s) if blocked is session else ()
-            _settle(blocked, tensors, why)
+            _settle(blocked, batch, why)
             return run_async(session, gid, on, s, tensors)
         deferred = registry._deferred
         if deferred and s in deferred:
