@@ -19,6 +19,13 @@ same ctypes function objects (``ge._ffi.api``, argtypes set):
   binding made once (``session.bind(gid)``, ``session.bind(gid, stream)``)
   before timing; same baselines.
 
+* ``Stream.synchronize`` of an empty stream against bare
+  ``aclrtSynchronizeStream`` on the same stream (the cost of the call itself).
+* an output's ``close()``: ``RunGraph`` and ``FreeTensorArray`` through bare
+  ctypes on both sides, the output then owned by a ``Tensor`` (as a run makes
+  it) and closed, against ``DestroyEsCTensor`` of the bare handle; both sides
+  pay the same run, so the difference is the output's ``Tensor`` and its close.
+
 The graphs sum 1, 8 or 64 float32 inputs of 16 elements into one output.
 """
 
@@ -54,6 +61,9 @@ NOTES = [
     "(session.bind(gid[, stream])), outputs closed (and the stream synchronized) as above; "
     "same bare baselines.",
     "calls: graphs sum 1/8/64 float32[16] inputs into one output; inputs are pre-built Tensors.",
+    "calls (parts): Stream.synchronize() of an empty stream vs bare aclrtSynchronizeStream; "
+    "an output's Tensor + close() vs bare DestroyEsCTensor, both after the same bare RunGraph "
+    "of the 1-input graph (so the ratio understates the difference).",
 ]
 
 
@@ -143,6 +153,59 @@ def _bound_async(
     return wrapper
 
 
+def _bare_output(session_handle: int, inputs: list[ge.Tensor], wrap: bool) -> Callable[[], None]:
+    """Bare ``RunGraph`` of graph 1 and ``FreeTensorArray``; the output then closed
+    as a ``Tensor`` (``wrap``, adopted as a run adopts it) or destroyed bare."""
+    run = api.GeApiWrapper_Session_RunGraph
+    free_array = api.GeApiWrapper_Session_FreeTensorArray
+    destroy = api.GeApiWrapper_Tensor_DestroyEsCTensor
+    adopt = ge.Tensor._adopt_outputs
+    in_array = (ctypes.c_void_p * len(inputs))(*(t.handle for t in inputs))
+    out_ptr = ctypes.POINTER(ctypes.c_void_p)()
+    out_count = ctypes.c_size_t()
+    p_out, p_count = ctypes.byref(out_ptr), ctypes.byref(out_count)
+
+    def wrapped() -> None:
+        if run(session_handle, 1, in_array, len(inputs), p_out, p_count):
+            raise RuntimeError("RunGraph failed")
+        for tensor in adopt(out_ptr, out_count.value, "RunGraph", 1, None, (), [False]):
+            tensor.close()
+
+    def bare() -> None:
+        if run(session_handle, 1, in_array, len(inputs), p_out, p_count):
+            raise RuntimeError("RunGraph failed")
+        handles = out_ptr[: out_count.value]
+        free_array(out_ptr)
+        for handle in handles:
+            destroy(handle)
+
+    return wrapped if wrap else bare
+
+
+def _parts(session: ge.Session, stream: ge.acl.Stream, plan: Plan) -> list[Row]:
+    """``Stream.synchronize`` and an output's ``close()`` against their bare calls."""
+    sync = api.aclrtSynchronizeStream
+    stream_handle = stream.handle
+    inputs = small_inputs(1)
+    try:
+        timings = interleaved(
+            [
+                Case("Stream.synchronize", stream.synchronize),
+                Case("bare aclrtSynchronizeStream", lambda: sync(stream_handle)),
+                Case("output Tensor + close", _bare_output(session.handle, inputs, True)),
+                Case("bare DestroyEsCTensor", _bare_output(session.handle, inputs, False)),
+            ],
+            plan,
+        )
+    finally:
+        for tensor in inputs:
+            tensor.close()
+    return [
+        Row.from_timings(FAMILY, "Stream.synchronize", "empty stream", timings[0], timings[1]),
+        Row.from_timings(FAMILY, "output Tensor + close()", "1 output", timings[2], timings[3]),
+    ]
+
+
 def run(quick: bool) -> list[Row]:
     """Time both run methods against their bare sequences for 1, 8 and 64 inputs."""
     plan = Plan(rounds=31 if quick else 101, warmup=200, batch_ns=5_000_000)
@@ -227,6 +290,7 @@ def run(quick: bool) -> list[Row]:
                     },
                 )
             )
+        parts = _parts(session, stream, plan)  # graph 1 (one input) is still added
     order = [
         "Session.run_graph",
         "GraphBinding.run",
@@ -234,4 +298,4 @@ def run(quick: bool) -> list[Row]:
         "GraphBinding.run_async",
     ]
     rows.sort(key=lambda r: (order.index(r.benchmark), r.extra["inputs"]))
-    return rows
+    return rows + parts

@@ -25,7 +25,7 @@ import weakref
 from typing import Any, Optional, Protocol
 
 from ge import _lifecycle
-from ge._native import NativeObject
+from ge._native import NativeObject, in_call_here
 
 
 class Releasable(Protocol):
@@ -112,7 +112,7 @@ class AclState:
             buffers = list(self._buffers)
         me = threading.get_ident()
         objects: list[Releasable] = [*streams, *buffers]
-        if any(me in obj._calls for obj in objects):
+        if any(in_call_here(obj, me) for obj in objects):
             raise RuntimeError(
                 "ge.acl.finalize() called from inside a call on a stream or buffer it "
                 "must release (a callback of that call?): it would wait for itself"

@@ -11,8 +11,9 @@ move) the native object while another thread's call is using it:
 * a call runs its C calls inside ``with obj._calling(*why) as handle:``,
   which enters (:meth:`NativeObject._enter`: the live handle, or the error of
   a closed object, worded with ``why``) and leaves
-  (:meth:`NativeObject._leave`); only the measured hot paths (a session's
-  runs, their input tensors) write out ``_enter``/``try``/``_leave``;
+  (:meth:`NativeObject._leave`); the measured hot paths (a session's runs,
+  ``Stream.synchronize``) count everything they use as one batch instead
+  (:data:`_runs`: one C store, one tolerant C ``pop``);
 * :meth:`NativeObject.close` first refuses new calls, then waits until the
   calls in flight have left, then releases the handle;
 * an operation that changes the native object in place (a tensor moving to
@@ -46,6 +47,8 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from itertools import repeat
+from operator import is_
 from typing import Any, ClassVar, NoReturn, Optional
 
 from typing_extensions import Self
@@ -64,6 +67,41 @@ which it interrupted, holds the condition's lock."""
 
 _deferred: list[NativeObject] = []
 """Objects the collector dropped inside an allocator callback their release needs."""
+
+
+_runs: dict[int, tuple[int, tuple[Any, ...]]] = {}
+"""Calls in flight on a whole batch of objects at once (the input tensors of a
+graph run, ``ge.session._bound``): ``id(entry) -> entry``, ``entry = (thread id,
+objects)``. A batch is entered with one ``dict`` store and left with one
+``pop`` (C calls: an interrupt lands before or after, never in between, and the
+``pop`` tolerates a store that never happened); an object in a batch is in
+flight exactly as if its ``_calls`` held the thread id: a closer or an
+exclusive user waits for it (:func:`_in_run`), and a caller that stores its
+batch reads the handles and owners after the store (the same ordering as
+``_calls``). A leaving batch notifies ``_turns`` when ``_waiting``."""
+
+
+def _in_run(obj: Any, tid: Optional[int] = None) -> bool:
+    """Whether ``obj`` is in a batch in flight (``tid``: on that thread only).
+    Compares by identity (no user code runs under ``_turns``)."""
+    for owner, batch in list(_runs.values()):  # a snapshot: other threads add and pop
+        if (tid is None or owner == tid) and any(map(is_, batch, repeat(obj))):
+            return True
+    return False
+
+
+def wake_waiters() -> None:
+    """A batch of :data:`_runs` left while some thread waits on ``_turns``
+    (``_waiting``): wake them, a closer may wait for it. Call it after the
+    ``pop``, only when ``_waiting`` (the common leave takes no lock)."""
+    with _turns:
+        _turns.notify_all()
+
+
+def in_call_here(obj: Any, tid: int) -> bool:
+    """Whether thread ``tid`` is inside a call on ``obj`` (counted in its ``_calls``
+    or in a batch of :data:`_runs`): closing it there would wait for itself."""
+    return tid in obj._calls or (bool(_runs) and _in_run(obj, tid))
 
 
 def _held_here(holders: tuple[Any, ...]) -> bool:
@@ -132,6 +170,7 @@ def _after_fork_in_child() -> None:
     global _turns
     _turns = threading.Condition(threading.RLock())
     del _deferred[:]
+    _runs.clear()  # other threads' runs do not exist here; this thread's pop tolerates it
 
 
 _lifecycle.on_fork(_after_fork_in_child)
@@ -288,10 +327,10 @@ class NativeObject:
         with _turns, _waiter:
             while self._owner is not None:
                 _wait_turn()
-            if tid in self._calls:
+            if tid in self._calls or (_runs and _in_run(self, tid)):
                 raise RuntimeError(self._reentry_message())
             self._owner = tid
-            while self._calls:
+            while self._calls or (_runs and _in_run(self)):
                 _wait_turn()
             handle = self._handle
             if handle is None:
@@ -374,11 +413,11 @@ class NativeObject:
                 handle = self._handle
                 if handle is None:
                     return None
-                if tid in self._calls:
+                if tid in self._calls or (_runs and _in_run(self, tid)):
                     raise RuntimeError(self._reentry_message())
                 self._owner = tid
                 self._handle = None
-                while self._calls:
+                while self._calls or (_runs and _in_run(self)):
                     if not _wait_turn():  # exit: a call never came back; leak the object
                         _lifecycle.abandon()
                         self._owner = None

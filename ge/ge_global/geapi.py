@@ -26,6 +26,7 @@ from ge._callback_errors import raise_first
 from ge._checks import as_str_dict
 from ge._ffi import api
 from ge._ffi.marshal import COptions, check_ge, ge_error
+from ge._native import in_call_here
 from ge._session_manager import manager
 
 __all__ = ["GeApi", "finalize", "initialize", "initialized", "is_initialized"]
@@ -66,7 +67,7 @@ def finalize() -> None:
         sessions = manager.live_sessions()
         for session in sessions:  # GE frees their graphs' memory: not from inside a callback
             session._refuse_inside_allocator()
-            if me in session._calls:
+            if in_call_here(session, me):
                 raise RuntimeError(
                     "ge.finalize() called from inside a call on a session it must close "
                     "(an allocator callback of that call?): it would wait for itself"

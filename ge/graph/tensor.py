@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 from typing_extensions import Self
 
-from ge import _callback_errors, _ffi, _lifecycle, _messages
+from ge import _callback_errors, _ffi, _lifecycle, _messages, _native
 from ge._allocator_registry import registry
 from ge._callback_errors import detached
 from ge._checks import fspath_bytes
@@ -67,6 +68,8 @@ def _run_failure(
 
 _live_allocators = registry.alive
 """Every live Python allocator trampoline (the registry's table, read without a lock)."""
+
+_get_ident = threading.get_ident
 
 _HOST = int(Placement.PLACEMENT_HOST)
 _DEVICE = int(Placement.PLACEMENT_DEVICE)
@@ -249,6 +252,52 @@ class Tensor(NativeObject):
         # No caller to raise to: what FreeFn raises is kept for the next
         # session call on the output's stream (ge._allocator_bridge).
         api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
+
+    def close(self) -> None:
+        """Release the native tensor once no call uses it; harmless when closed.
+
+        ``NativeObject.close`` in one frame for the common case (every output
+        of a run is closed so): no Python allocator alive (no callback can
+        run), no allocator lock to refuse, no call in flight and nobody else
+        closing or changing it. The same protocol: under ``_turns`` the close
+        records itself (owner, handle taken) *before* it looks at the calls in
+        flight, which record themselves before they read the handle; it keeps
+        its turn until the tensor is destroyed, so that another closer waits
+        for "released". Anything else: ``NativeObject.close``.
+        """
+        if (
+            self._release_locks
+            or _live_allocators
+            or self._handle is None
+            or self._epoch != _lifecycle.native_epoch
+        ):
+            NativeObject.close(self)
+            return
+        turns = _native._turns
+        taken = False
+        try:
+            turns.acquire()
+            try:
+                handle = self._handle
+                if handle is not None and self._owner is None:
+                    taken = True  # first: the ``finally`` below ends a turn never begun harmlessly
+                    self._owner = _get_ident()
+                    self._handle = None  # no call starts from here (they read it after recording)
+                    if self._calls or (_native._runs and _native._in_run(self)):
+                        self._handle = handle  # calls in flight: the full protocol waits
+                        self._owner = None
+                        taken = False
+            finally:
+                turns.release()
+            if taken:
+                api.GeApiWrapper_Tensor_DestroyEsCTensor(self._param)
+        finally:
+            if taken:
+                self._owner = None  # the turn ends (destroyed, or lost to an interrupt)
+                if _native._waiting:
+                    _native.wake_waiters()
+        if not taken:  # being closed or changed by another thread, or in use: it waits
+            NativeObject.close(self)
 
     # -- description --------------------------------------------------------
 

@@ -2,20 +2,21 @@
 shares with ``Session.run_graph`` / ``Session.run_graph_with_stream_async``.
 
 A binding (``session.bind(graph_id, stream)``, in the spirit of onnxruntime's
-``IOBinding``) checks its arguments once and keeps what every run of the same
-graph on the same stream needs: the error context, the input C array of the
-last inputs (reused while the same tensors come back), its out-parameters.
-The plain calls go through the same two functions, :func:`run_sync` and
-:func:`run_async`, with what they parsed on the call.
+``IOBinding``) checks its graph id and stream once. Every run, bound or
+plain, goes through :func:`run_sync` or :func:`run_async`, which reuse the
+graph's input C array while the same input handles come back
+(``GraphState.inputs``).
 
-Every guarantee of a call holds on both: the session, the stream and each
-input tensor are counted in flight (``NativeObject._enter`` written out: an
-append of the thread id, then the handle read; the common case calls no
-Python function), so a close on another thread waits for the run; a closed
-session, stream or graph is a clean error before any C call (never a dead
-handle to C); what allocator callbacks raise reaches the run; the outputs
-are owned by Python objects (``Tensor._adopt_outputs``) before anything else
-can raise, and an interrupt destroys those nobody took.
+Every guarantee of a call holds: the inputs, the session and the stream are
+counted in flight as one batch (``ge._native._runs``: one ``dict`` store
+before anything is read, one ``pop`` in the ``finally``, both C calls, the
+``pop`` tolerant of a store an interrupt prevented), so a close on another
+thread waits for the run; an input, session or stream that is closed, or
+that another thread is changing, sends the run to :func:`_settle` (the
+plain call's error, or a wait) before any C call, never a dead handle to C;
+what allocator callbacks raise reaches the run; the outputs are owned by
+Python objects (``Tensor._adopt_outputs``) before anything else can raise,
+and an interrupt destroys those nobody took.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ge import _messages
+from ge import _messages, _native
 from ge._allocator_bridge import Trampoline
 from ge._allocator_registry import registry
-from ge._callback_errors import collecting, detached, inside_call, raise_with
+from ge._callback_errors import _local as _callback_local  # its stack: inside_call()
+from ge._callback_errors import collecting, detached, raise_with
 from ge._checks import graph_id as checked_graph_id
 from ge._ffi import api
 from ge._ffi.handles import StreamHandle, TensorHandle
@@ -42,7 +44,11 @@ from ge.session._graphs import GraphState
 __all__ = ["GraphBinding"]
 
 _VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
+_c_size_t = ctypes.c_size_t
 _get_ident = threading.get_ident
+_runs = _native._runs
+_wake_waiters = _native.wake_waiters
+_current = registry.current
 _Tensor = Tensor
 _array_makers: dict[int, tuple[Any, Any]] = {}
 _NO_INPUT = (0,)
@@ -72,55 +78,15 @@ def check_inputs(inputs: object) -> Sequence[Tensor]:
     return inputs
 
 
-def _enter_inputs(tensors: Sequence[Tensor], tid: int, handles: list[int]) -> None:
-    """Count every input in flight on thread ``tid``, its handle into ``handles``.
-
-    ``NativeObject._enter`` written out for the common case (nobody closes or
-    changes the tensor: one append, two reads); otherwise ``_enter`` itself
-    (which waits for an owner, or raises the closed error). On any exception
-    (an interrupt included) the inputs already entered are left: the ones
-    whose handle is in ``handles``, plus the one in progress if it counted
-    itself (its removal is tolerant).
-    """
-    try:
-        for tensor in tensors:
-            calls = tensor._calls
-            calls.append(tid)
-            handle = tensor._handle
-            if handle is None or tensor._owner is not None:
-                calls.remove(tid)
-                handle = tensor._enter()  # waits for an owner, or raises closed
-            handles.append(handle)
-    except BaseException:
-        entered = len(handles)
-        if entered < len(tensors):  # the one in progress may have counted itself
-            with contextlib.suppress(ValueError):
-                tensors[entered]._calls.remove(tid)
-        _leave_inputs(tensors, tid, entered)
-        raise
-
-
-def _leave_inputs(tensors: Sequence[Tensor], tid: int, count: int) -> None:
-    """End the calls of the first ``count`` inputs (``NativeObject._leave`` written
-    out with C calls only: an interrupt lands after a removal, never before one,
-    so the inputs after ``i`` are the ones still to leave)."""
-    i = -1
-    try:
-        for i in range(count):
-            tensor = tensors[i]
-            tensor._calls.remove(tid)
-            if tensor._owner is not None:
-                tensor._unenter_notify()
-    except BaseException:
-        for tensor in tensors[i + 1 : count]:
-            tensor._unenter()
-        raise
-
-
-def _leave(obj: Any, tid: int) -> None:
-    obj._calls.remove(tid)
-    if obj._owner is not None:
-        obj._unenter_notify()
+def _settle(blocked: Any, tensors: Sequence[Any], why: tuple[Any, ...]) -> None:
+    """A run found ``blocked`` (an input, the session or the stream) closed, or
+    changed by another thread, after it counted itself: raise what the plain
+    call raises (a non-tensor input's ``TypeError`` first, then the closed
+    object's error), or wait until the other thread is done (the caller then
+    tries again). Nothing of the run is in flight here."""
+    check_inputs(tensors)
+    with blocked._calling(*why):  # waits for an owner, or raises the closed error
+        pass
 
 
 def _context(gid: int, stream: Optional[int]) -> dict[str, object]:
@@ -135,41 +101,63 @@ def _no_graph(session: Any, api_name: str, gid: int, stream: Optional[int]) -> G
     return state
 
 
-def run_sync(
-    session: Any, gid: int, tensors: Sequence[Tensor], cache: Optional[GraphBinding] = None
-) -> list[Tensor]:
-    """``RunGraph`` of graph ``gid`` of ``session`` on ``tensors`` (checked): the
-    output tensors. ``cache``: the binding whose input array may be reused.
+def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
+    """``RunGraph`` of graph ``gid`` of ``session`` on ``tensors`` (checked here): the
+    output tensors. The input C array is the graph's last one when the handles are
+    the same (``GraphState.inputs``).
 
-    In flight, in this order (the order of the errors): the inputs, the session.
+    In flight, as one batch (``ge._native._runs``): the inputs and the session,
+    checked in this order (the order of the errors).
     """
-    outputs = _VoidPtrArray()
-    n_out = ctypes.c_size_t()
-    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
+    if type(tensors) is not list and type(tensors) is not tuple:
+        check_inputs(tensors)  # TypeError, or a list or tuple subclass
     tid = _get_ident()
+    batch = tuple(tensors)  # as they are now: a list may change under the run
+    entry = (tid, (*batch, session))
+    key = id(entry)
+    outputs = _VoidPtrArray()
+    n_out = _c_size_t()
+    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
+    blocked: Any = None
+    status = 0
     try:
-        handles: list[int] = []
-        _enter_inputs(tensors, tid, handles)
         try:
-            handle = session._enter("RunGraph", gid, None)
-            try:
-                if session._graphs._graphs.get(gid) is None:
-                    _no_graph(session, "RunGraph", gid, None)
-                c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
-                status = api.GeApiWrapper_Session_RunGraph(
-                    handle,
-                    gid,
-                    c_inputs,
-                    len(handles),
-                    ctypes.byref(outputs),
-                    ctypes.byref(n_out),
-                )
-            finally:
-                session._calls.remove(tid)  # _leave() with C calls only (interrupts)
-                if session._owner is not None:
-                    session._unenter_notify()
+            _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
+            handles: list[int] = []
+            for tensor in batch:  # the objects of the batch, nothing else
+                if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
+                    blocked = tensor
+                    break
+                handle = tensor._handle
+                owner = tensor._owner
+                if handle is None or (owner is not None and owner != tid):
+                    blocked = tensor  # closed, or changed by another thread
+                    break
+                handles.append(handle)
+            else:
+                owner = session._owner
+                if session._handle is None or (owner is not None and owner != tid):
+                    blocked = session
+                else:
+                    state = session._graphs._graphs.get(gid)
+                    if state is None:
+                        state = _no_graph(session, "RunGraph", gid, None)
+                    cached = state.inputs  # one read: another thread may replace it
+                    if cached[0] == handles:
+                        c_inputs = cached[1]
+                    else:
+                        c_inputs = _c_array(handles)
+                        state.inputs = (handles, c_inputs)
+                    status = api.GeApiWrapper_Session_RunGraph(
+                        session._param, gid, c_inputs, len(handles), outputs, n_out
+                    )
         finally:
-            _leave_inputs(tensors, tid, len(handles))
+            _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
+            if _native._waiting:
+                _wake_waiters()
+        if blocked is not None:
+            _settle(blocked, batch, ("RunGraph", gid, None) if blocked is session else ())
+            return run_sync(session, gid, tensors)
         if status:
             raise ge_error("RunGraph", status, _context(gid, None))
         return _Tensor._adopt_outputs(outputs, n_out.value, "RunGraph", gid, None, (), handed)
@@ -185,72 +173,93 @@ def run_async(
     on: Optional[Stream],
     s: int,
     tensors: Sequence[Tensor],
-    cache: Optional[GraphBinding] = None,
 ) -> list[Tensor]:
     """``RunGraphWithStreamAsync`` of graph ``gid`` of ``session`` on the stream
-    ``on`` (a :class:`Stream`, counted in flight, whose live handle is used; ``s``
-    is its handle read before, for errors) or the int handle ``s`` (``on`` None):
-    the output tensors, valid once the stream synchronizes.
+    ``on`` (a :class:`Stream`, in flight, whose live handle is used; ``s`` is its
+    handle read before, for errors) or the int handle ``s`` (``on`` None): the
+    output tensors, valid once the stream synchronizes. ``tensors``: checked here;
+    their C array is the graph's last one when the handles are the same.
 
-    In flight, in this order (the order of the errors): the inputs, the
-    session, the stream.
+    In flight, as one batch (``ge._native._runs``): the inputs, the session and
+    the stream, checked in this order (the order of the errors).
     """
     api_name = "RunGraphWithStreamAsync"
-    outputs = _VoidPtrArray()
-    n_out = ctypes.c_size_t()
-    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
+    if type(tensors) is not list and type(tensors) is not tuple:
+        check_inputs(tensors)  # TypeError, or a list or tuple subclass
     tid = _get_ident()
+    batch = tuple(tensors)  # as they are now: a list may change under the run
+    entry = (tid, (*batch, session, on))
+    key = id(entry)
+    outputs = _VoidPtrArray()
+    n_out = _c_size_t()
+    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
     also: Optional[Trampoline] = None
+    trampoline: Optional[Trampoline] = None
+    blocked: Any = None
+    status = 0
+    errors: list[BaseException] = []
     try:
-        handles: list[int] = []
-        _enter_inputs(tensors, tid, handles)
         try:
-            handle = session._enter(api_name, gid, s)
-            try:
-                if on is not None:  # counted in flight: no other thread destroys it under GE
-                    sp = on._enter()  # the typed handle, for C
-                    s = on._handle or 0  # the int, the allocator registry's key
+            _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
+            handles: list[int] = []
+            for tensor in batch:  # the objects of the batch, nothing else
+                if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
+                    blocked = tensor
+                    break
+                handle = tensor._handle
+                owner = tensor._owner
+                if handle is None or (owner is not None and owner != tid):
+                    blocked = tensor  # closed, or changed by another thread
+                    break
+                handles.append(handle)
+            else:
+                owner = session._owner
+                if session._handle is None or (owner is not None and owner != tid):
+                    blocked = session
+                elif on is not None and (
+                    on._handle is None or (on._owner is not None and on._owner != tid)
+                ):
+                    blocked = on
                 else:
-                    sp = StreamHandle(s)
-                try:
+                    if on is not None:  # in flight: no other thread destroys it under GE
+                        sp = on._param  # the typed handle, for C
+                        s = on._handle or 0  # the int, the allocator registry's key
+                    else:
+                        sp = StreamHandle(s)
                     state = session._graphs._graphs.get(gid)
                     if state is None:
                         state = _no_graph(session, api_name, gid, s)
-                    registration = registry.current.get(s)
+                    registration = _current.get(s)
                     if registration is None:
-                        trampoline = registry.ensure_default(handle, session._session_id, s)
+                        trampoline = registry.ensure_default(session._param, session._session_id, s)
                     else:
                         trampoline = registration.trampoline
                     if trampoline is not None and trampoline.owner == tid:
                         _refuse(trampoline)
-                    c_inputs = _c_array(handles) if cache is None else cache._array_for(handles)
-                    if trampoline is None and not _live_allocators and not inside_call():
-                        # no Python allocator alive: no callback can run (one
-                        # registered meanwhile reports to the stream: taken below)
-                        errors: list[BaseException] = []
+                    cached = state.inputs  # one read: another thread may replace it
+                    if cached[0] == handles:
+                        c_inputs = cached[1]
+                    else:
+                        c_inputs = _c_array(handles)
+                        state.inputs = (handles, c_inputs)
+                    if (
+                        trampoline is None
+                        and not _live_allocators
+                        and not _callback_local.__dict__.get("stack")
+                    ):
+                        # no Python allocator alive, not inside a callback: no callback
+                        # can run (one registered meanwhile reports to the stream)
                         status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                            handle,
-                            gid,
-                            sp,
-                            c_inputs,
-                            len(handles),
-                            ctypes.byref(outputs),
-                            ctypes.byref(n_out),
+                            session._param, gid, sp, c_inputs, len(handles), outputs, n_out
                         )
                     else:
                         with collecting() as errors:
                             status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                                handle,
-                                gid,
-                                sp,
-                                c_inputs,
-                                len(handles),
-                                ctypes.byref(outputs),
-                                ctypes.byref(n_out),
+                                session._param, gid, sp, c_inputs, len(handles), outputs, n_out
                             )
                     # another thread may have changed the stream's allocator around the
                     # run: GE took the memory from either (refuse releases inside both)
-                    now = registry.current.get(s)
+                    now = _current.get(s)
                     if (
                         now is not registration
                         and now is not None
@@ -260,17 +269,14 @@ def run_async(
                     if state.memory_from is None and (trampoline is not None or also is not None):
                         state.memory_from = trampoline or also  # (GE's own: nothing to track)
                         session._sync_release_locks()
-                finally:
-                    if on is not None:  # on._leave() with C calls only (interrupts)
-                        on._calls.remove(tid)
-                        if on._owner is not None:
-                            on._unenter_notify()
-            finally:
-                session._calls.remove(tid)  # _leave() with C calls only (interrupts)
-                if session._owner is not None:
-                    session._unenter_notify()
         finally:
-            _leave_inputs(tensors, tid, len(handles))
+            _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
+            if _native._waiting:
+                _wake_waiters()
+        if blocked is not None:
+            why = (api_name, gid, s) if blocked is session else ()
+            _settle(blocked, batch, why)
+            return run_async(session, gid, on, s, tensors)
         deferred = registry._deferred
         if deferred and s in deferred:
             errors.extend(registry.take_deferred(s))
@@ -323,8 +329,8 @@ class GraphBinding:
     Made by :meth:`Session.bind <ge.session.Session.bind>` (in the spirit of
     onnxruntime's ``IOBinding``): the graph id and the stream are checked
     once; each run then does only what the ABI needs per call, with every
-    guarantee of the plain calls (which share the same code). The input C
-    array is kept and reused while the same input tensors come back.
+    guarantee of the plain calls (which share the same code, and the reuse of
+    the input C array while the same input tensors come back).
 
     * :meth:`run`: ``RunGraph``, like ``session.run_graph(graph_id, inputs)``;
     * :meth:`run_async`: ``RunGraphWithStreamAsync`` on the bound stream, like
@@ -337,7 +343,7 @@ class GraphBinding:
     never passes a dead handle to C. Safe to use from several threads.
     """
 
-    __slots__ = ("_cached", "_graph_id", "_session", "_stream", "_stream_handle")
+    __slots__ = ("_graph_id", "_session", "_stream", "_stream_handle")
 
     def __init__(self, session: Any, graph_id: int, stream: object = None) -> None:
         gid = checked_graph_id(graph_id)
@@ -350,7 +356,6 @@ class GraphBinding:
         self._graph_id = gid
         self._stream: Optional[Stream] = stream if isinstance(stream, Stream) else None
         self._stream_handle = s
-        self._cached: tuple[list[int], Any] = ([], None)
 
     @property
     def session(self) -> Any:
@@ -367,30 +372,23 @@ class GraphBinding:
         """The bound stream (a :class:`~ge.acl.Stream` or an int handle), or None."""
         return self._stream if self._stream is not None else self._stream_handle
 
-    def _array_for(self, handles: list[int]) -> Any:
-        """The input C array of ``handles``: the kept one when they are the same."""
-        cached = self._cached  # one read: another thread may replace it
-        if cached[0] == handles:
-            return cached[1]
-        array = _c_array(handles)
-        self._cached = (handles, array)
-        return array
-
     def run(self, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously (``RunGraph``); the outputs are new host tensors."""
-        return run_sync(self._session, self._graph_id, check_inputs(inputs), self)
+        return run_sync(self._session, self._graph_id, inputs)
 
     def run_async(self, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Enqueue a run on the bound stream (``RunGraphWithStreamAsync``); the
         outputs are valid after the stream synchronizes. Needs a stream."""
         on = self._stream
-        s = self._stream_handle if on is None else on.handle  # destroyed: its error
+        s = self._stream_handle if on is None else on._handle
         if s is None:
+            if on is not None:
+                on._raise_closed()  # destroyed: its error
             raise ValueError(
                 "this binding has no stream: bind it with session.bind(graph_id, stream) "
                 "to run it asynchronously"
             )
-        return run_async(self._session, self._graph_id, on, s, check_inputs(inputs), self)
+        return run_async(self._session, self._graph_id, on, s, inputs)
 
     def __repr__(self) -> str:
         stream = "" if self._stream_handle is None else f" stream=0x{self._stream_handle:x}"

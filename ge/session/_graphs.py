@@ -24,6 +24,11 @@ class GraphState:
     memory_from: Optional[Any] = None
     """The allocator trampoline of the stream GE loaded the graph on: GE took
     the graph's own memory from it and gives it back when the graph goes."""
+    inputs: tuple[Any, Any] = ((), None)
+    """The input handles of the graph's last run and their C array, reused while
+    the same handles come back (an inference loop): ``(list of ints, array)``.
+    Replaced whole, never changed (a run on another thread reads it once); the
+    ``()`` start never equals a list."""
 
 
 class GraphTable:

@@ -55,7 +55,7 @@ from ge.acl import StreamLike
 from ge.acl._stream import Stream, ge_stream_handle
 from ge.allocator import Allocator
 from ge.graph import Graph, Tensor
-from ge.session._bound import GraphBinding, check_inputs, run_async, run_sync
+from ge.session._bound import GraphBinding, run_async, run_sync
 from ge.session._graphs import GraphState, GraphTable
 
 __all__ = ["Session", "has_session"]
@@ -318,7 +318,7 @@ class Session(NativeObject):
     def run_graph(self, graph_id: int, inputs: Sequence[Tensor]) -> list[Tensor]:
         """Run the graph synchronously; the outputs are new host tensors."""
         gid = checked_graph_id(graph_id)
-        return run_sync(self, gid, check_inputs(inputs))
+        return run_sync(self, gid, inputs)
 
     def run_graph_with_stream_async(
         self, graph_id: int, stream: StreamLike, inputs: Sequence[Tensor]
@@ -337,7 +337,7 @@ class Session(NativeObject):
         else:
             on = None
             s = ge_stream_handle(stream, _messages.RUN_STREAM)
-        return run_async(self, gid, on, s, check_inputs(inputs))
+        return run_async(self, gid, on, s, inputs)
 
     def bind(self, graph_id: int, stream: Optional[StreamLike] = None) -> GraphBinding:
         """A :class:`GraphBinding` of graph ``graph_id`` (and ``stream``, for

@@ -9,7 +9,9 @@ two threads fighting over one stream's allocator); a session closed while
 threads use it; GE finalized and initialised again and again under load;
 sessions freed by the cycle collector on any thread while GE is finalized;
 bindings (``session.bind``) shared by threads while another closes their
-inputs, their stream and their session.
+inputs, their stream and their session; an input, the stream or the session
+closed while a bound run is held inside C (each close waits for it); one
+binding and the plain calls of the same graph run by four threads at once.
 Each one checks its results and ends with every native count at zero.
 
 The iterations per thread are 5 x the hypothesis profile's ``max_examples``
@@ -44,6 +46,8 @@ TIMEOUT = 90.0
         "collector_vs_finalize",
         "collector_inside_registry_lock",
         "bound_under_close",
+        "bound_input_closed_mid_run",
+        "bound_shared_by_threads",
     ],
 )
 def test_concurrency_scenario(ge_stub_library: str, scenario: str) -> None:

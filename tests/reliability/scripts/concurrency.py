@@ -474,6 +474,159 @@ def bound_under_close(n: int, deadline: float) -> dict[str, Any]:
     return {"threads": 4, **seen}
 
 
+class Gate(Allocator):
+    """``aclrtMalloc`` memory; ``malloc`` (called by GE inside a run) says it is
+    inside, then waits until the test opens the gate: a run held inside C."""
+
+    def __init__(self) -> None:
+        self.inner = AclAllocator()
+        self.inside = threading.Event()
+        self.open = threading.Event()
+
+    def malloc(self, size: int) -> MemBlock:
+        self.inside.set()
+        if not self.open.wait(10):
+            raise AssertionError("the gate was never opened")
+        return self.inner.malloc(size)
+
+    def free(self, block: MemBlock) -> None:
+        self.inner.free(block)
+
+
+def _close_mid_run(i: int, deadline: float) -> str:
+    """One round of :func:`bound_input_closed_mid_run`: the object it closed."""
+    stub = stub_control()
+    target = ("input", "stream", "session")[i % 3]
+    session = ge.Session()
+    with fma_graph() as graph:
+        session.add_graph(1, graph)
+    stream = ge.acl.Stream()
+    gate = Gate()
+    session.register_external_allocator(stream, gate)
+    binding = session.bind(1, stream)
+    x, y, want = data(i)
+    tx, ty = ge.Tensor.from_numpy(x), ge.Tensor.from_numpy(y)
+    got: list[np.ndarray] = []
+    closed_at: list[float] = []
+    opened_at: list[float] = []
+    victim: Any = {"input": tx, "stream": stream, "session": session}[target]
+
+    def runner() -> None:
+        (out,) = binding.run_async([tx, ty])
+        with out:
+            try:
+                stream.synchronize()
+            except ValueError:  # destroyed meanwhile (after the run): its queue ran
+                assert target == "stream"
+            got.append(out.numpy())
+
+    def closer() -> None:
+        if not gate.inside.wait(10):
+            raise AssertionError("the run never reached its allocator")
+        victim.close()  # must wait for the run in flight
+        closed_at.append(time.monotonic())
+
+    def opener() -> None:
+        if not gate.inside.wait(10):
+            raise AssertionError("the run never reached its allocator")
+        before = stub.live_counts()
+        time.sleep(0.05)  # the closer is waiting for the run now
+        assert not closed_at, "a close did not wait for the run in flight"
+        assert stub.live_counts() == before, "freed under a running call"
+        opened_at.append(time.monotonic())
+        gate.open.set()
+
+    run_threads([runner, closer, opener], deadline)
+    assert closed_at and opened_at and closed_at[0] >= opened_at[0]
+    if target != "stream":  # (what an output holds once its stream is destroyed: not checked)
+        np.testing.assert_array_equal(got[0], want)
+    try:
+        binding.run_async([tx, ty])
+    except ValueError as exc:  # the closed tensor's, or the destroyed stream's
+        assert target in ("input", "stream"), exc
+        assert ("tensor is closed" if target == "input" else "Stream is destroyed") in str(exc)
+    except ge.GeError as exc:
+        assert target == "session", exc
+        expect_statuses(exc, {S.GE_SESSION_NOT_EXIST})
+    else:
+        raise AssertionError(f"a run after its {target} was closed ran")
+    tx.close()
+    ty.close()
+    if target != "session":
+        session.close()
+    if target != "stream":
+        stream.destroy()
+    return target
+
+
+def bound_input_closed_mid_run(n: int, deadline: float) -> dict[str, Any]:
+    """An input, then the stream, then the session, closed by another thread while
+    a bound async run is inside C (held in its allocator's ``malloc``): each close
+    waits until the run has left (the stand-in still counts the object while the
+    run is inside: its strict mode would abort on a freed handle), the run gives
+    the right values, and the next run gets the closed object's clean error."""
+    rounds = max(3, min(n // 20, 30))
+    waited = {"input": 0, "stream": 0, "session": 0}
+    for i in range(rounds):
+        waited[_close_mid_run(i, deadline)] += 1
+    return {"rounds": rounds, **waited}
+
+
+def bound_shared_by_threads(n: int, deadline: float) -> dict[str, Any]:
+    """Four threads run the same two bindings (sync, and async on one stream) and the
+    plain calls of the same graph at once, half of them on one shared pair of
+    inputs (the graph's kept input array reused), half on inputs of their own (the
+    array replaced under the others): every run gives its own inputs' values."""
+    session = ge.Session()
+    with fma_graph() as graph:
+        session.add_graph(1, graph)
+    stream = ge.acl.Stream()
+    sync_run = session.bind(1)
+    async_run = session.bind(1, stream)
+    x, y, want = data(0)
+    shared = (ge.Tensor.from_numpy(x), ge.Tensor.from_numpy(y), want)
+    runs = [0]
+    lock = threading.Lock()
+
+    def worker(k: int) -> Callable[[], None]:
+        def body() -> None:
+            for i in range(n):
+                if k % 2:
+                    tx, ty, expected = shared
+                    own = False
+                else:
+                    xs, ys, expected = data(1000 * k + i)
+                    tx, ty = ge.Tensor.from_numpy(xs), ge.Tensor.from_numpy(ys)
+                    own = True
+                way = (i + k) % 4
+                if way == 0:
+                    (out,) = sync_run.run([tx, ty])
+                elif way == 1:
+                    (out,) = session.run_graph(1, [tx, ty])
+                else:
+                    if way == 2:
+                        (out,) = async_run.run_async([tx, ty])
+                    else:
+                        (out,) = session.run_graph_with_stream_async(1, stream, (tx, ty))
+                    stream.synchronize()
+                with out:
+                    np.testing.assert_array_equal(out.numpy(), expected)
+                if own:
+                    tx.close()
+                    ty.close()
+            with lock:
+                runs[0] += n
+
+        return body
+
+    run_threads([worker(k) for k in range(4)], deadline)
+    shared[0].close()
+    shared[1].close()
+    stream.destroy()
+    session.close()
+    return {"threads": 4, "runs": runs[0]}
+
+
 SCENARIOS: dict[str, Callable[[int, float], dict[str, Any]]] = {
     f.__name__: f
     for f in (
@@ -484,6 +637,8 @@ SCENARIOS: dict[str, Callable[[int, float], dict[str, Any]]] = {
         collector_vs_finalize,
         collector_inside_registry_lock,
         bound_under_close,
+        bound_input_closed_mid_run,
+        bound_shared_by_threads,
     )
 }
 

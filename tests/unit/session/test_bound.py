@@ -190,3 +190,35 @@ def test_closing_an_input_during_a_bound_run_waits_for_it(
     finally:
         thread.join(5)
         close_all(tensors)
+
+
+def test_a_run_uses_the_inputs_it_counted_in_flight(
+    session: Any, graph_1: int, stream: Any
+) -> None:
+    """A run reads its inputs once: the handles it passes to C are those of the
+    tensors it counted in flight, even when the list gives other tensors the
+    next time it is read (another thread changing it under the run)."""
+    first, want = inputs()
+    other, _ = inputs()
+    reads = [0]
+
+    class Shifty(list):  # type: ignore[type-arg]
+        def __iter__(self) -> Any:
+            reads[0] += 1
+            return iter(first if reads[0] <= 2 else other)  # a subclass is checked, then read
+
+    try:
+        for run in (
+            lambda: session.run_graph(graph_1, Shifty(first)),
+            lambda: session.bind(graph_1, stream).run_async(Shifty(first)),
+        ):
+            reads[0] = 0
+            other[0].close()  # a dead handle to C would abort the strict stand-in
+            (out,) = run()
+            with out:
+                stream.synchronize()
+                np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
+            other[0] = ge.Tensor.from_numpy(np.zeros((2, 3), np.float32))
+    finally:
+        close_all(first)
+        close_all(other)

@@ -536,48 +536,75 @@ def test_a_failed_async_run_keeps_no_input_alive(
         session.unregister_external_allocator(stream)
 
 
+@pytest.mark.parametrize("way", ["sync", "async"])
 def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
-    session: Any, make_graph: Any
+    session: Any, make_graph: Any, stream: Any, way: str
 ) -> None:
-    """A KeyboardInterrupt (what a signal raises) at each line of ``_enter`` and of
-    the inputs' entering (``_enter_inputs``) in turn: it reaches the caller, and no object is left
-    counted in flight (``close()`` would wait for it forever)."""
+    """A KeyboardInterrupt (what a signal raises) at each line of a run up to its C
+    call (where it counts its inputs, the session and the stream in flight, as one
+    batch) and of ``_settle`` (a closed input's error) in turn, with an input
+    closed or not: it reaches the caller, and no object is left counted in flight
+    (``close()`` would wait for it forever)."""
+    import inspect
     import sys
 
-    from ge._native import NativeObject
+    from ge import _native
     from ge.session import _bound
 
-    codes = {NativeObject._enter.__code__, _bound._enter_inputs.__code__}
+    fn = _bound.run_sync if way == "sync" else _bound.run_async
+    source = inspect.getsource(fn).splitlines()
+    last = fn.__code__.co_firstlineno + next(
+        i for i, line in enumerate(source) if "status = api." in line
+    )
+    codes = {_bound._settle.__code__, fn.__code__}
     with make_graph() as graph:
         session.add_graph(1, graph)
     x = np.ones((2, 3), np.float32)
+
+    def run(inputs: list[ge.Tensor]) -> list[ge.Tensor]:
+        if way == "sync":
+            return session.run_graph(1, inputs)
+        outs = session.run_graph_with_stream_async(1, stream, inputs)
+        stream.synchronize()
+        return outs
+
+    with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
+        for out in run([a, b]):  # the first async run registers GE's default allocator
+            out.close()
     hit = 0
-    for k in range(1, 40):
-        lines = [0]
+    for closed in (False, True):
+        for k in range(1, 60):
+            lines = [0]
 
-        def in_enter(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
-            if event == "line":
-                lines[0] += 1
-                if lines[0] == k:
-                    raise KeyboardInterrupt
-            return in_enter
+            def in_enter(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
+                if event == "line" and (frame.f_code is not fn.__code__ or frame.f_lineno <= last):
+                    lines[0] += 1
+                    if lines[0] == k:
+                        raise KeyboardInterrupt
+                return in_enter
 
-        def tracer(frame: Any, event: str, arg: Any) -> Any:
-            return in_enter if frame.f_code in codes else None
+            def tracer(frame: Any, event: str, arg: Any) -> Any:
+                return in_enter if frame.f_code in codes else None
 
-        with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
-            sys.settrace(tracer)
-            try:
-                outs = session.run_graph(1, [a, b])
-            except KeyboardInterrupt:
-                hit += 1
-                outs = []
-            finally:
-                sys.settrace(None)
-            for out in outs:
-                out.close()
-            assert a._calls == [] and b._calls == [] and session._calls == [], k
-    assert hit > 10  # the lines of both were reached
+            with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
+                if closed:
+                    b.close()
+                sys.settrace(tracer)
+                try:
+                    outs = run([a, b])
+                except KeyboardInterrupt:
+                    hit += 1
+                    outs = []
+                except ValueError as exc:  # the closed input, once every line passed
+                    assert closed and "closed" in str(exc), exc
+                    outs = []
+                finally:
+                    sys.settrace(None)
+                for out in outs:
+                    out.close()
+                assert a._calls == [] and b._calls == [] and session._calls == [], k
+                assert stream._calls == [] and not _native._runs, k
+    assert hit > 20  # the lines of both were reached
 
 
 @pytest.mark.parametrize("way", ["sync", "async"])
