@@ -127,13 +127,18 @@ class Tensor(NativeObject):
     the direct way from numpy.
     """
 
-    __slots__ = ("_dims", "_dtype")
+    __slots__ = ("_dims", "_dtype", "_placement")
 
     _kind: ClassVar[str] = "tensor"
     _handle_type: ClassVar[Optional[type]] = TensorHandle
 
     _dims: Optional[tuple[int, ...]]
     _dtype: Optional[DataType]
+    _placement: Optional[int]
+    """GE's placement, once read by :meth:`numpy` (or known: from_numpy makes host
+    tensors); None or unset: ask GE. Only ``_move`` changes it, exclusively
+    (no call in flight), and it forgets it first; it is read and written by
+    calls counted in flight only."""
 
     def __init__(
         self,
@@ -213,8 +218,10 @@ class Tensor(NativeObject):
                 tensor._param = handle  # a TensorHandle (the restype)
                 tensor._handle = handle.value  # last: the tensor owns it from here
                 tensor._dims = dims
+                tensor._placement = _HOST  # EsCreateEsCTensor makes host tensors
                 return tensor
         tensor._dims = _tensor_create.fill_from_array(tensor, array, dt, fmt)
+        tensor._placement = _HOST  # both ways make host tensors
         return tensor
 
     @classmethod
@@ -445,6 +452,7 @@ class Tensor(NativeObject):
         no-op in GE). The old block may be freed through an allocator's FreeFn,
         so carry what callbacks raise to the caller."""
         with self._exclusive() as handle:
+            self._placement = None  # (numpy() asks GE again)
             if api.GeApiWrapper_Tensor_GetPlacement(handle) != origin:
                 raise ValueError(refusal)
             with _callback_errors.collecting() as errors:
@@ -473,7 +481,13 @@ class Tensor(NativeObject):
         tid = _get_ident()
         handle = self._enter()  # raises for a closed tensor
         try:
-            if api.GeApiWrapper_Tensor_GetPlacement(handle) == _DEVICE:
+            try:  # read in flight: _move() (which changes it) waits for this call
+                placement = self._placement
+            except AttributeError:  # (a tensor built without __init__: an output)
+                placement = None
+            if placement is None:
+                placement = self._placement = api.GeApiWrapper_Tensor_GetPlacement(handle)
+            if placement == _DEVICE:
                 if raw:
                     return read_raw(handle, dims, np_dtype, True)
                 raise ValueError(

@@ -393,6 +393,34 @@ def test_moves_check_the_placement_before_c(
     assert spy.names() == ["GeApiWrapper_Tensor_ToDevice", "GeApiWrapper_Tensor_ToHost"] * 2
 
 
+def test_numpy_reads_from_where_the_data_is_after_each_move(
+    acl: StubControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numpy() keeps the placement it read (from_numpy knows it); each move makes it
+    ask again: a device tensor is read with aclrtMemcpy, a host one with memmove
+    (on CANN, memmove from a device address crashes; on the stand-in both work,
+    hence the spy)."""
+    array = np.arange(5, dtype=np.float32)
+    spy = Spy(monkeypatch, "aclrtMemcpy", "GeApiWrapper_Tensor_GetPlacement")
+    with Tensor.from_numpy(array) as tensor:
+        for _ in range(2):
+            np.testing.assert_array_equal(tensor.numpy(), array)
+        assert spy.names() == []  # known: a host tensor
+        tensor.to_device()
+        for _ in range(2):
+            np.testing.assert_array_equal(tensor.numpy(), array)
+        placement, memcpy = "GeApiWrapper_Tensor_GetPlacement", "aclrtMemcpy"
+        assert spy.names() == [placement, placement, memcpy, memcpy]  # _move's, numpy()'s
+        del spy.calls[:]
+        tensor.to_host()
+        np.testing.assert_array_equal(tensor.numpy(), array)
+        assert spy.names() == [placement, placement]
+    with Tensor(array, shape=[5], placement=Placement.PLACEMENT_DEVICE) as tensor:
+        del spy.calls[:]
+        np.testing.assert_array_equal(tensor.numpy(), array)
+        assert spy.names() == ["GeApiWrapper_Tensor_GetPlacement", "aclrtMemcpy"]
+
+
 def test_move_failures(acl: StubControl) -> None:
     with Tensor.from_numpy(np.zeros(2)) as tensor:
         acl.fail_next("GeApiWrapper_Tensor_ToDevice", status.ACL_ERROR_GE_MEMORY_ALLOCATION)
