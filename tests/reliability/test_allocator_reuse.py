@@ -172,17 +172,20 @@ def test_register_unregister_register_again(
     _idle_pool_is_sound()
 
 
-@pytest.mark.parametrize("holder", ["output", "loaded graph"])
+@pytest.mark.parametrize("holder", ["output", "loaded graph", "session"])
 def test_callbacks_ge_still_holds_are_never_reused(
     ge_stub: Any, two_streams: tuple[ge.acl.Stream, ge.acl.Stream], holder: str
 ) -> None:
-    """Unregistered, but GE still holds the allocator (a block is out): registrations
-    coming and going meanwhile never get its callbacks, and its block's FreeFn
-    reaches it (a reused set would send it to another allocator, which never
-    made the block, or through a freed callback: the strict stand-in aborts)."""
+    """Unregistered, but GE still holds the allocator (a block is out: an output, or
+    the memory of a graph loaded with it, which goes with the graph or with its
+    session): registrations coming and going meanwhile (through another session)
+    never get its callbacks, and its blocks' FreeFn reaches it (a reused set
+    would send them to another allocator, which never made them, or through a
+    freed callback: the strict stand-in aborts)."""
     s1, s2 = two_streams
     held, other = Counting("held"), Counting("other")
-    with ge.Session() as session:
+    with ge.Session() as churn:
+        session = ge.Session()
         _graph(session)
         if holder == "output":  # GE loads the graph (its own memory) with its default
             _check_output(s2, _run(session, s2))
@@ -191,22 +194,24 @@ def test_callbacks_ge_still_holds_are_never_reused(
         assert trampoline is not None
         thunks = trampoline.thunks
         outputs = _run(session, s1)
-        if holder == "loaded graph":  # the graph's memory is all that stays out
+        if holder != "output":  # the graph's memory is all that stays out
             _check_output(s1, outputs)
         session.unregister_external_allocator(s1)
         assert ge_stub.callback_counts()["on_destroy"] == 0 and not trampoline.destroyed
         for _ in range(5):
-            session.register_external_allocator(s2, other)
+            churn.register_external_allocator(s2, other)
             assert registry.current[s2.handle].trampoline.thunks is not thunks  # type: ignore[union-attr]
-            session.unregister_external_allocator(s2)
+            churn.unregister_external_allocator(s2)
             gc.collect()
             _idle_pool_is_sound()
         assert trampoline.thunks is thunks and thunks.trampoline is trampoline
         assert ge_stub.callback_counts()["on_destroy"] == 5  # not the held one
         if holder == "output":
             _check_output(s1, outputs)  # the FreeFn of its last block, then OnDestroy
-        else:
+        elif holder == "loaded graph":
             session.remove_graph(1)  # the graph's memory: its last blocks
+        assert ge_stub.callback_counts()["on_destroy"] == (5 if holder == "session" else 6)
+        session.close()  # (for "session": the graphs go with it, and their memory)
         assert trampoline.destroyed and ge_stub.callback_counts()["on_destroy"] == 6
     assert held.mallocs == held.frees > 0 and held.out == {}
     assert held.errors == other.errors == [] and other.mallocs == 0
