@@ -19,7 +19,10 @@ command line on stdin, so that the parent can alternate the two sides batch
 by batch: ``{"warm": OP, "batch_ns": N, "fixed_inner": K}`` warms ``OP`` up
 and answers the batch length; ``{"batch": OP, "inner": K}`` times one batch
 and answers its wall and thread CPU nanoseconds; ``{"quit": true}`` tears
-down. The cyclic GC is off while serving. ``trace``: each operation is run
+down. The cyclic GC is off while serving; the warm-up answer also says how
+many objects one call leaves in reference cycles, and a side whose calls
+leave some has the collection of its young generation timed with each batch
+(what the other side frees by reference counting is timed too). ``trace``: each operation is run
 once after a warm-up call, and the C symbols that the second call made are
 recorded (last line of stdout).
 
@@ -319,11 +322,51 @@ def our_operations() -> tuple[dict[str, Callable[[], object]], Callable[[], None
     return ops, teardown
 
 
+GARBAGE_PROBE = 200
+"""Calls run after warm-up to count the cyclic garbage one call leaves."""
+
+
+def cyclic_garbage_per_call(op: Callable[[], object], calls: int = GARBAGE_PROBE) -> float:
+    """Objects in reference cycles that one call of ``op`` leaves for the cyclic GC.
+
+    The batches run with the GC off: what a call frees by reference counting is
+    timed, what it leaves in cycles is not (and piles up). A side whose calls
+    leave cycles is charged for collecting them (see :func:`_charged_batch`)."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(calls):
+            op()
+        return gc.collect() / calls
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _charged_batch(case: Any, inner: int, garbage: float) -> tuple[int, int]:
+    """One timed batch; when the operation leaves cyclic garbage, collecting it
+    (the young generation, where it all is) is timed with the batch, so that
+    both sides pay for freeing what their calls made."""
+    import time
+
+    from benchmarks._timing import _timed_batch
+
+    wall, cpu = _timed_batch(case, inner)
+    if garbage:
+        cpu_start, start = time.thread_time_ns(), time.perf_counter_ns()
+        gc.collect(0)
+        wall += time.perf_counter_ns() - start
+        cpu += time.thread_time_ns() - cpu_start
+    return wall, cpu
+
+
 def serve(ops: dict[str, Callable[[], object]], channel: Any) -> None:
     """Answer the parent's commands (see the module's notes) until it says quit."""
-    from benchmarks._timing import Case, Plan, _timed_batch, calibrate, gc_paused, warm_up
+    from benchmarks._timing import Case, Plan, calibrate, gc_paused, warm_up
 
     cases = {name: Case(name, op) for name, op in ops.items()}
+    garbage: dict[str, float] = {}
     print(json.dumps({"ready": True, "missing": MISSING}), file=channel, flush=True)
     with gc_paused():
         for line in sys.stdin:
@@ -331,16 +374,23 @@ def serve(ops: dict[str, Callable[[], object]], channel: Any) -> None:
             if "quit" in command:
                 break
             if "warm" in command:
-                case = cases[command["warm"]]
+                name = command["warm"]
+                case = cases[name]
                 plan = Plan(
                     warmup=command.get("warmup", 100),
                     batch_ns=command["batch_ns"],
                     fixed_inner=command.get("fixed_inner"),
                 )
                 warm_up(case, plan)
-                answer: dict[str, Any] = {"inner": calibrate([case], plan)}
+                calls = 1 if command.get("fixed_inner") == 1 else GARBAGE_PROBE
+                garbage[name] = cyclic_garbage_per_call(case.op, calls)
+                answer: dict[str, Any] = {
+                    "inner": calibrate([case], plan),
+                    "garbage": garbage[name],
+                }
             else:
-                wall, cpu = _timed_batch(cases[command["batch"]], command["inner"])
+                name = command["batch"]
+                wall, cpu = _charged_batch(cases[name], command["inner"], garbage.get(name, 0.0))
                 answer = {"wall": wall, "cpu": cpu}
             print(json.dumps(answer), file=channel, flush=True)
 

@@ -67,6 +67,12 @@ NOTES = [
     "lists); read: ours "
     "numpy(), CANN get_data(). Runs: float32[16] inputs, one output, outputs freed; async: "
     "default allocator, aclrtSynchronizeStream each call.",
+    "peer: the batches run with the cyclic GC off; an operation whose calls leave objects in "
+    "reference cycles (counted after warm-up, in each row's JSON as cyclic_garbage_per_call) has "
+    "the collection of the young generation timed with each of its batches, so that each side "
+    "pays for freeing what it made. (Before issue 13's phase 3, this package's "
+    "register + unregister left 19 such objects per call, its four callbacks, uncollected and "
+    "untimed; CANN's frees its callbacks in OnDestroy.)",
 ]
 
 
@@ -161,15 +167,17 @@ class _Side:
 def _interleaved(name: str, sides: dict[str, _Side], rounds: int) -> dict[str, Timing]:
     """Batches of ``name`` on both sides, alternating within each round."""
     slow = name in SLOW
-    inner = {
+    warmed = {
         side: child.ask(
             warm=name,
             batch_ns=5_000_000,
             warmup=1 if slow else 100,
             fixed_inner=1 if slow and side == "cann" else None,
-        )["inner"]
+        )
         for side, child in sides.items()
     }
+    inner = {side: answer["inner"] for side, answer in warmed.items()}
+    GARBAGE[name] = {side: answer["garbage"] for side, answer in warmed.items()}
     wall: dict[str, list[float]] = {side: [] for side in sides}
     cpu: dict[str, list[float]] = {side: [] for side in sides}
     order = list(sides)
@@ -183,6 +191,9 @@ def _interleaved(name: str, sides: dict[str, _Side], rounds: int) -> dict[str, T
         for side in sides
     }
 
+
+GARBAGE: dict[str, dict[str, float]] = {}
+"""Operation -> side -> objects one call leaves in reference cycles (last run)."""
 
 SLOW = ("create", "read")
 """Operations that take about a second on CANN's side: one call per batch there."""
@@ -239,6 +250,7 @@ def run(quick: bool, directory: Optional[Path] = None) -> list[Row]:
                 extra={
                     "cann_symbols_called": trace["calls"][name],
                     "cann_median_ns": statistics.median(cann.samples),
+                    "cyclic_garbage_per_call": GARBAGE.get(name, {}),
                 },
             )
         )

@@ -33,13 +33,15 @@ from typing import Any, Optional
 
 from ge import _lifecycle
 from ge._allocator_bridge import Trampoline
-from ge._callback_errors import collecting, live_trampolines
+from ge._callback_errors import idle_work, live_trampolines, report, run_idle_work
 from ge._ffi import api
 from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import check_ge, ge_error
 from ge.allocator.allocator import Allocator
 
 __all__ = ["Registration", "Registry", "registry"]
+
+_get_ident = threading.get_ident
 
 
 @dataclass
@@ -61,6 +63,12 @@ class Registry:
         self.alive: dict[int, Trampoline] = {} if alive is None else alive
         self._graveyard: list[Trampoline] = []
         self._deferred: dict[int, list[BaseException]] = {}
+        self._last_stream = StreamHandle(0)
+        """The typed handle of the stream of the last registration or unregistration
+        (made again only for another stream: they come in pairs)."""
+        self._in_call: Optional[tuple[int, list[BaseException]]] = None
+        """While :meth:`register`/:meth:`unregister` make their GE call (under
+        ``lock``): their thread and where its OnDestroy failures go."""
 
     # -- lookups (GIL-atomic reads, no lock) ------------------------------------
 
@@ -103,40 +111,83 @@ class Registry:
         """``RegisterExternalAllocator`` of ``allocator`` on ``stream`` through the
         session ``session``: GE's status, and what callbacks raised meanwhile
         (GE's ``OnDestroy`` of the allocator it replaced, or of this one if it
-        refused it)."""
-        # collecting() outside the lock: leaving it may run idle work (a deferred
-        # release, whose FreeFn is user code), never under the registry's lock
-        with collecting() as errors, self.lock:
-            trampoline = self._new_trampoline(allocator, stream)
-            status = api.GeApiWrapper_Session_RegisterExternalAllocator(
-                session,
-                StreamHandle(stream),
-                trampoline.c_malloc,
-                trampoline.c_free,
-                trampoline.c_get_addr,
-                trampoline.c_on_destroy,
-                trampoline.token,
-            )
+        refused it: see :meth:`on_destroy_failed`)."""
+        trampoline = Trampoline(allocator, stream, self)  # callbacks from the pool
+        thunks: Any = trampoline.thunks
+        self.alive[trampoline.token] = trampoline  # before GE can call it
+        on = self._last_stream
+        if on.value != stream:
+            on = self._last_stream = StreamHandle(stream)
+        errors: list[BaseException] = []
+        with self.lock:
+            outer = self._in_call
+            try:
+                self._in_call = (_get_ident(), errors)
+                status = api.GeApiWrapper_Session_RegisterExternalAllocator(
+                    session,
+                    on,
+                    thunks.c_malloc,
+                    thunks.c_free,
+                    thunks.c_get_addr,
+                    thunks.c_on_destroy,
+                    trampoline.token,
+                )
+            finally:
+                self._in_call = outer
             if status:
                 self._discard(trampoline)
             else:
                 self.current[stream] = Registration(session_id, trampoline)
-        self.bury()
+        if self._graveyard:
+            self.bury()
+        if idle_work:  # (a deferred release, whose FreeFn is user code: not under the lock)
+            run_idle_work()
         return int(status), errors
 
     def unregister(self, session: Any, stream: int) -> list[BaseException]:
         """``UnregisterExternalAllocator`` of ``stream`` through the session
         ``session``: what GE (first) and the callbacks (OnDestroy) raised."""
-        with collecting() as errors, self.lock:  # idle work outside the lock (above)
-            status = api.GeApiWrapper_Session_UnregisterExternalAllocator(
-                session, StreamHandle(stream)
-            )
+        on = self._last_stream
+        if on.value != stream:
+            on = self._last_stream = StreamHandle(stream)
+        errors: list[BaseException] = []
+        with self.lock:
+            outer = self._in_call
+            try:
+                self._in_call = (_get_ident(), errors)
+                status = api.GeApiWrapper_Session_UnregisterExternalAllocator(session, on)
+            finally:
+                self._in_call = outer
             if not status:
                 self.current.pop(stream, None)
-        self.bury()
+        if self._graveyard:
+            self.bury()
+        if idle_work:  # (as in register)
+            run_idle_work()
         if status:
             errors.insert(0, ge_error("UnregisterExternalAllocator", status, {"stream": stream}))
         return errors
+
+    def on_destroy_failed(self, trampoline: Trampoline, exc: BaseException) -> None:
+        """OnDestroy raised on entry (see ``ge._allocator_bridge._unraisable``): GE
+        dropped the allocator all the same, so the trampoline is retired, and the
+        exception goes to the call that caused it.
+
+        The only callback GE runs inside ``Register``/``Unregister`` is OnDestroy
+        (package code, which fails only on entry), and it runs on the calling
+        thread: while :meth:`register`/:meth:`unregister` hold the lock around
+        their GE call they name their thread and error list in ``_in_call``
+        (cheaper than a :func:`~ge._callback_errors.collecting` block), and the
+        failure goes there; elsewhere (an output's free, a graph's removal) it is
+        reported like any callback's."""
+        in_call = self._in_call
+        if in_call is not None and in_call[0] == _get_ident():
+            in_call[1].append(exc)
+        else:
+            report(exc, trampoline._defer)
+        if not trampoline.destroyed:
+            trampoline.destroyed = True
+            self.retire(trampoline)
 
     def release_owned(self, session: Any, session_id: int) -> tuple[list[int], list[BaseException]]:
         """Unregister every allocator the session ``session_id`` (handle ``session``)
@@ -168,32 +219,36 @@ class Registry:
 
     # -- trampolines ------------------------------------------------------------
 
-    def _new_trampoline(self, allocator: Allocator, stream: int) -> Trampoline:
-        """A trampoline kept alive until GE calls its OnDestroy."""
-        trampoline = Trampoline(allocator, stream, self)
-        self.alive[trampoline.token] = trampoline
-        return trampoline
-
     def _discard(self, trampoline: Trampoline) -> None:
         """A registration that failed: GE never kept the allocator (its OnDestroy,
-        if GE made it, already came inside the call), so drop the trampoline."""
+        if GE made it, already came inside the call and retired it), so its
+        callbacks go back to the pool now."""
         if not trampoline.destroyed:
             self.alive.pop(trampoline.token, None)
+            trampoline.release()
 
     def retire(self, trampoline: Trampoline) -> None:
         """OnDestroy: GE is done with it. Called from inside the callback, so the
-        callback objects go to a graveyard, released later outside any callback.
+        callbacks go to a graveyard, released later outside any callback.
         Only GIL-atomic operations here: no lock, whatever thread this is."""
         self.alive.pop(trampoline.token, None)
         self._graveyard.append(trampoline)
 
     def bury(self) -> None:
-        """Release retired trampolines; call only from Python, never from a callback
-        (nor with a lock held: it may run an allocator's ``free``)."""
-        graves = self._graveyard[:]
-        del self._graveyard[:]
-        for trampoline in graves:
-            trampoline.free_leftovers()
+        """Release retired trampolines (their leftover blocks back to their
+        allocators, their callbacks back to the pool); call only from Python,
+        never from a callback (nor with a lock held: it may run an allocator's
+        ``free``). Each retired trampoline is taken by one thread only
+        (``list.pop`` is atomic), so its callbacks go back to the pool once."""
+        graveyard = self._graveyard
+        while graveyard:
+            try:
+                trampoline = graveyard.pop()
+            except IndexError:  # another thread took the last one
+                return
+            if trampoline.blocks:
+                trampoline.free_leftovers()
+            trampoline.release()
 
     # -- exceptions no caller was waiting for ------------------------------------------
 

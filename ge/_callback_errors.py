@@ -96,6 +96,18 @@ def when_idle(work: Callable[[], None]) -> None:
         _idle_work.append(work)
 
 
+idle_work = _idle_work
+"""The idle work waiting (read it to skip a call to :func:`run_idle_work`)."""
+
+
+def run_idle_work() -> None:
+    """Run the idle work now, unless this thread is inside a :func:`collecting`
+    block (then it runs when the outermost one is left): for a call that makes
+    no such block of its own (``ge._allocator_registry``'s registrations)."""
+    if _idle_work and not getattr(_local, "stack", None):
+        _run_idle_work()
+
+
 def _run_idle_work() -> None:
     work = _idle_work[:]
     del _idle_work[:]

@@ -14,6 +14,7 @@ This package's additions: ``Tensor.from_numpy``, ``numpy()``, ``__array__``,
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import threading
@@ -40,7 +41,13 @@ from ge.graph._tensor_read import (
     read_raw,
     read_text,
 )
-from ge.graph.dtypes import from_numpy_dtype, itemsize, to_numpy_dtype
+from ge.graph.dtypes import (
+    _from_numpy_cache,
+    _to_numpy_cache,
+    from_numpy_dtype,
+    itemsize,
+    to_numpy_dtype,
+)
 from ge.graph.shape import Shape, as_shape_dims
 from ge.graph.tensor_desc import TensorDesc, enum_from_ge, format_from_ge
 from ge.graph.types import DataType, Format, Placement, coerce_enum
@@ -65,6 +72,31 @@ def _run_failure(
         message = f"GE returned {what}"
     return failure(api_name, message, context)
 
+
+def _as_plain_array(array: object) -> np.ndarray[Any, Any]:
+    """``from_numpy``'s argument as an exact ``ndarray``: a numpy scalar as a 0-d
+    array; a subclass viewed as an ``ndarray`` (a subclass may lie in shape,
+    dtype, nbytes..., the buffer's own are read from C); else ``TypeError``."""
+    if isinstance(array, np.generic):
+        return np.asarray(array)
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array must be a numpy.ndarray, not {type(array).__name__}")
+    return np.ndarray.view(array, np.ndarray)
+
+
+def _as_format(value: object) -> Format:
+    return coerce_enum(Format, value, "format", _messages.FORMAT)
+
+
+_ndarray = np.ndarray
+_empty = np.empty
+_memmove = ctypes.memmove
+_addressof = ctypes.addressof
+_c_char_from_buffer = ctypes.c_char.from_buffer
+_get_ident = threading.get_ident
+_ES_DATA_TYPES = _tensor_create.ES_DATA_TYPES
+_dims_cache = _tensor_create._dims_cache
+"""``EsCreateEsCTensor``'s dims of each shape seen (made by ``fill_from_array``)."""
 
 _live_allocators = registry.alive
 """Every live Python allocator trampoline (the registry's table, read without a lock)."""
@@ -97,13 +129,18 @@ class Tensor(NativeObject):
     the direct way from numpy.
     """
 
-    __slots__ = ("_dims", "_dtype")
+    __slots__ = ("_dims", "_dtype", "_placement")
 
     _kind: ClassVar[str] = "tensor"
     _handle_type: ClassVar[Optional[type]] = TensorHandle
 
     _dims: Optional[tuple[int, ...]]
     _dtype: Optional[DataType]
+    _placement: Optional[int]
+    """GE's placement, once read by :meth:`numpy` (or known: from_numpy makes host
+    tensors); None or unset: ask GE. Only ``_move`` changes it, exclusively
+    (no call in flight), and it forgets it first; it is read and written by
+    calls counted in flight only."""
 
     def __init__(
         self,
@@ -145,18 +182,48 @@ class Tensor(NativeObject):
         format: Union[Format, int] = Format.FORMAT_ND,
     ) -> Self:
         """A host tensor holding a copy of ``array`` (any strides and byte order)."""
-        if isinstance(array, np.generic):
-            array = np.asarray(array)
-        if not isinstance(array, np.ndarray):
-            raise TypeError(f"array must be a numpy.ndarray, not {type(array).__name__}")
-        if type(array) is not np.ndarray:  # a subclass may lie in shape, dtype, nbytes...:
-            array = np.ndarray.view(array, np.ndarray)  # ...the buffer's own, from C
-        fmt = coerce_enum(Format, format, "format", _messages.FORMAT)
-        dt = from_numpy_dtype(array.dtype)
+        # The data path's hot call: what runs after GE's copy finds the core's
+        # cache full of the copied bytes (at 1 MiB, each line touched is a miss),
+        # so the common case (an exact ndarray of a type EsCreateEsCTensor takes,
+        # C-contiguous, native order) is written out here: no call of the
+        # package's own but the C one. Anything else goes the general way.
+        if type(array) is not _ndarray:
+            array = _as_plain_array(array)
+        fmt = format if type(format) is Format else _as_format(format)
+        dtype = array.dtype
+        dt = _from_numpy_cache.get(dtype)
+        if dt is None:
+            dt = from_numpy_dtype(dtype)
         tensor = cls.__new__(cls)
         tensor._dims = None
         tensor._dtype = dt
+        if dt in _ES_DATA_TYPES and dtype.isnative:
+            try:  # the address only of a writable, C-contiguous, non-empty array
+                address = _addressof(_c_char_from_buffer(array))  # type: ignore[arg-type]
+            except (TypeError, ValueError, BufferError):
+                address = 0
+            dims: tuple[int, ...] = array.shape
+            c_dims = _dims_cache.get(dims)
+            if address and c_dims is not None:
+                # NativeObject.__init__ written out: the fields first, the handle last
+                tensor._calls = []
+                tensor._owner = None
+                tensor._release_locks = ()
+                tensor._epoch = _lifecycle.native_epoch
+                handle = api.EsCreateEsCTensor(address, c_dims, len(dims), dt, fmt)
+                if not handle:
+                    raise ge_error(
+                        "CreateTensor",
+                        None,
+                        {"shape": dims, "data_type": dt.name, "format": fmt.name},
+                    )
+                tensor._param = handle  # a TensorHandle (the restype)
+                tensor._handle = handle.value  # last: the tensor owns it from here
+                tensor._dims = dims
+                tensor._placement = _HOST  # EsCreateEsCTensor makes host tensors
+                return tensor
         tensor._dims = _tensor_create.fill_from_array(tensor, array, dt, fmt)
+        tensor._placement = _HOST  # both ways make host tensors
         return tensor
 
     @classmethod
@@ -433,6 +500,7 @@ class Tensor(NativeObject):
         no-op in GE). The old block may be freed through an allocator's FreeFn,
         so carry what callbacks raise to the caller."""
         with self._exclusive() as handle:
+            self._placement = None  # (numpy() asks GE again)
             if api.GeApiWrapper_Tensor_GetPlacement(handle) != origin:
                 raise ValueError(refusal)
             with _callback_errors.collecting() as errors:
@@ -444,22 +512,56 @@ class Tensor(NativeObject):
     def numpy(self) -> np.ndarray[Any, Any]:
         """A new array (owning its memory) with a copy of the data, of the
         tensor's shape (however long GE's storage is)."""
-        dims = self._get_dims()
-        np_dtype = to_numpy_dtype(self.get_data_type())
-        raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
-        handle = self._enter()  # the explicit form of _calling(): the data path's hot call
+        dims = self._dims
+        dt = self._dtype
+        if dims is None or dt is None:  # not asked yet (an output of a run)
+            dims = self._get_dims()
+            dt = self.get_data_type()
+        np_dtype = _to_numpy_cache.get(dt)
+        if np_dtype is None:
+            np_dtype = to_numpy_dtype(dt)
+        bound = api.__dict__  # the raw-bytes functions, once bound (else: has())
+        get_data = bound.get(RAW_GET_DATA)
+        get_size = bound.get(RAW_GET_SIZE)
+        raw = get_data is not None and get_size is not None
+        if not raw:
+            raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
+        tid = _get_ident()
+        handle = self._enter()  # raises for a closed tensor
         try:
-            on_device = api.GeApiWrapper_Tensor_GetPlacement(handle) == _DEVICE
-            if raw:
-                return read_raw(handle, dims, np_dtype, on_device)
-            if on_device:
+            try:  # read in flight: _move() (which changes it) waits for this call
+                placement = self._placement
+            except AttributeError:  # (a tensor built without __init__: an output)
+                placement = None
+            if placement is None:
+                placement = self._placement = api.GeApiWrapper_Tensor_GetPlacement(handle)
+            if placement == _DEVICE:
+                if raw:
+                    return read_raw(handle, dims, np_dtype, True)
                 raise ValueError(
                     "this tensor's data is on the device and this GE has no raw-bytes access "
                     "to it: call to_host() first"
                 )
-            return read_text(handle, dims, np_dtype)
-        finally:
-            self._leave()
+            if not raw:
+                return read_text(handle, dims, np_dtype)
+            if get_data is None or get_size is None:  # bound by has() just now
+                return read_raw(handle, dims, np_dtype, False)
+            # read_raw's host path, written out (see from_numpy: the cache is cold)
+            out = _empty(dims, np_dtype)
+            logical = out.nbytes
+            source = get_data(handle) if logical and get_size(handle) >= logical else None
+            if not source:  # no data, too little, or nothing to copy: read_raw says which
+                return read_raw(handle, dims, np_dtype, False)
+            try:  # a new array: the buffer protocol gives its address (not for bfloat16)
+                target = _addressof(_c_char_from_buffer(out))  # type: ignore[arg-type]
+            except (TypeError, ValueError, BufferError):
+                return read_raw(handle, dims, np_dtype, False)
+            _memmove(target, source, logical)
+            return out
+        finally:  # _leave() with C calls only (an interrupt lands after the removal)
+            self._calls.remove(tid)
+            if self._owner is not None:
+                self._unenter_notify()
 
     def get_data(self) -> TensorLike:
         """The values: a number for a scalar, else nested lists (through numpy)."""

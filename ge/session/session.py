@@ -349,22 +349,48 @@ class Session(NativeObject):
 
     def register_external_allocator(self, stream: StreamLike, allocator: Allocator) -> None:
         """Let GE take ``stream``'s memory from ``allocator`` (replacing any other)."""
-        s = ge_stream_handle(stream, _messages.ALLOCATOR_STREAM)
-        if not isinstance(allocator, Allocator):
-            raise TypeError(_messages.ALLOCATOR)
-        with self._calling("RegisterExternalAllocator", None, s) as handle:
+        s = _allocator_stream(stream)
+        if Allocator not in type(allocator).__mro__ and not isinstance(allocator, Allocator):
+            raise TypeError(_messages.ALLOCATOR)  # (the MRO first: ABCMeta's check costs more)
+        tid = _get_ident()
+        handle = self._enter("RegisterExternalAllocator", None, s)
+        try:
             status, errors = registry.register(handle, self._session_id, s, allocator)
-        errors.extend(registry.take_deferred(s))
-        _finish(status, "RegisterExternalAllocator", {"stream": s}, errors)
+        finally:
+            self._calls.remove(tid)  # _leave() with C calls only (interrupts)
+            if self._owner is not None:
+                self._unenter_notify()
+        if registry._deferred:
+            errors.extend(registry.take_deferred(s))
+        if status or errors:
+            _finish(status, "RegisterExternalAllocator", {"stream": s}, errors)
 
     def unregister_external_allocator(self, stream: StreamLike) -> None:
         """Drop ``stream``'s allocator. GE releases it once nothing holds it: its
         blocks (outputs, memory of graphs loaded with it) are all freed."""
-        s = ge_stream_handle(stream, _messages.ALLOCATOR_STREAM)
-        with self._calling("UnregisterExternalAllocator", None, s) as handle:
+        s = _allocator_stream(stream)
+        tid = _get_ident()
+        handle = self._enter("UnregisterExternalAllocator", None, s)
+        try:
             errors = registry.unregister(handle, s)
-        errors.extend(registry.take_deferred(s))
-        raise_with(None, errors)
+        finally:
+            self._calls.remove(tid)  # _leave() with C calls only (interrupts)
+            if self._owner is not None:
+                self._unenter_notify()
+        if registry._deferred:
+            errors.extend(registry.take_deferred(s))
+        if errors:
+            raise_with(None, errors)
+
+
+def _allocator_stream(stream: object) -> int:
+    """The stream argument of the allocator calls as its handle (a live
+    :class:`Stream` read directly; anything else through ``ge_stream_handle``)."""
+    if type(stream) is Stream:
+        handle: Optional[int] = stream._handle
+        if handle is not None:
+            return handle
+    return ge_stream_handle(stream, _messages.ALLOCATOR_STREAM)
 
 
 def _context(graph: Optional[int], stream: Optional[int]) -> dict[str, object]:

@@ -22,7 +22,12 @@ TIMEOUT = 20.0
 
 
 @pytest.mark.parametrize(
-    "scenario", ["keyboard_interrupt_on_malloc_entry", "recursion_limit_on_free_entry"]
+    "scenario",
+    [
+        "keyboard_interrupt_on_malloc_entry",
+        "recursion_limit_on_free_entry",
+        "keyboard_interrupt_on_on_destroy_entry",
+    ],
 )
 def test_failure_on_callback_entry(ge_stub_library: str, scenario: str) -> None:
     done = run_scenario(SCRIPT, scenario, str(TIMEOUT), timeout=TIMEOUT + 15, what="a hang")

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import pytest
 
+from ge import _allocator_bridge
 from ge._allocator_bridge import Trampoline, refuse_reentry
 from ge._callback_errors import collecting
 from ge.allocator import Allocator, MemBlock
@@ -24,6 +25,10 @@ class Keeper:
 
     def retire(self, trampoline: Trampoline) -> None:
         self.retired.append(trampoline)
+
+    def on_destroy_failed(self, trampoline: Trampoline, exc: BaseException) -> None:
+        self.deferred.append((trampoline.stream, exc))
+        self.retire(trampoline)
 
 
 class Pool(Allocator):
@@ -143,3 +148,28 @@ def test_refuse_reentry_only_inside_a_callback_of_this_thread(bridge: Any) -> No
         refuse_reentry(trampoline, "running a graph")
     finally:
         trampoline.owner = None
+
+
+def test_callbacks_are_reused_once_released_and_serve_their_new_trampoline(bridge: Any) -> None:
+    first, pool, keeper = bridge
+    callbacks = first.thunks
+    other = Trampoline(Pool(), 0x5E01, keeper)
+    assert other.thunks is not callbacks  # in use: never handed out twice
+    first.release()  # what the registry does after OnDestroy
+    first.release()  # once only
+    assert first.thunks is None and callbacks.trampoline is None
+    assert _allocator_bridge._idle.count(callbacks) == 1
+    with pytest.raises(RuntimeError, match="released"):
+        first.c_malloc  # noqa: B018
+    second_pool = Pool()
+    second = Trampoline(second_pool, 0x5E02, keeper)
+    assert second.thunks is callbacks and callbacks.trampoline is second
+    assert second.c_malloc is callbacks.c_malloc  # the same C function GE gets
+    block_id = second.c_malloc(None, 16)
+    assert second.blocks[block_id].size == 16 and first.blocks == {}
+    second_pool.fail = OSError("second's free")
+    second.c_free(None, block_id)  # no caller waiting: kept for the new registration's stream
+    assert second_pool.freed and pool.freed == []
+    assert keeper.deferred == [(0x5E02, second_pool.fail)]
+    second.release()
+    other.release()

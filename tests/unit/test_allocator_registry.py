@@ -121,12 +121,15 @@ def test_deferred_exceptions_and_the_graveyard() -> None:
     assert own.take_deferred(1) == [first, second] and own.take_deferred(1) == []
     own.defer(3, first)
     assert own.take_all_deferred() == [second, first] and own.take_all_deferred() == []
-    fake: Any = type("T", (), {"token": 5, "free_leftovers": lambda self: None})()
+    released: list[int] = []
+    fake: Any = type(
+        "T", (), {"token": 5, "blocks": {}, "release": lambda self: released.append(self.token)}
+    )()
     own.alive[5] = fake
     own.retire(fake)
     assert 5 not in own.alive and own._graveyard == [fake]
     own.bury()
-    assert own._graveyard == []
+    assert own._graveyard == [] and released == [5]  # its callbacks back to the pool
     own.current[1] = None  # type: ignore[assignment]
     own.defer(1, first)
     own.forget()

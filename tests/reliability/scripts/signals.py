@@ -114,8 +114,46 @@ def recursion_limit_on_free_entry(deadline: float) -> None:
     stream.destroy()
 
 
+def keyboard_interrupt_on_on_destroy_entry(deadline: float) -> None:
+    """KeyboardInterrupt on entry to OnDestroy (inside the unregistration that drops
+    the allocator): the unregistration raises it; GE dropped the allocator all the
+    same, so the registration is retired and its callbacks go back to the pool
+    (not kept for good); registering the allocator again works."""
+    from ge import _allocator_bridge
+    from ge._allocator_registry import registry
+
+    session, stream, alloc = setup()
+    trampoline = registry.current[stream.handle].trampoline
+    assert trampoline is not None
+    thunks = trampoline.thunks
+    sys.settrace(interrupt_on_entry("_on_destroy"))
+    try:
+        session.unregister_external_allocator(stream)
+    except KeyboardInterrupt as exc:
+        assert str(exc).startswith("on entry to _on_destroy"), exc
+    else:
+        raise AssertionError("the KeyboardInterrupt was lost")
+    finally:
+        sys.settrace(None)
+    assert trampoline.destroyed and trampoline.token not in registry.alive
+    assert trampoline.thunks is None and thunks in _allocator_bridge._idle
+    session.register_external_allocator(stream, alloc)
+    for out in run(session, stream):
+        stream.synchronize()
+        with out:
+            np.testing.assert_array_equal(out.numpy(), 2 * np.arange(4, dtype=np.float32))
+    session.close()
+    stream.destroy()
+    assert alloc.mallocs - alloc.frees == 0, (alloc.mallocs, alloc.frees)
+
+
 SCENARIOS: dict[str, Callable[[float], None]] = {
-    f.__name__: f for f in (keyboard_interrupt_on_malloc_entry, recursion_limit_on_free_entry)
+    f.__name__: f
+    for f in (
+        keyboard_interrupt_on_malloc_entry,
+        recursion_limit_on_free_entry,
+        keyboard_interrupt_on_on_destroy_entry,
+    )
 }
 
 

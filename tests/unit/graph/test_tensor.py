@@ -20,8 +20,9 @@ from hypothesis.extra import numpy as hnp
 
 from ge import _callback_errors, _ffi
 from ge._ffi import api, status
+from ge._ffi.handles import TensorHandle
 from ge.error import AclError, GeError
-from ge.graph import DataType, Format, Placement, Shape, Tensor
+from ge.graph import DataType, Format, Placement, Shape, Tensor, _tensor_create
 from ge.graph.dtypes import from_numpy_dtype
 from ge.graph.tensor import RAW_GET_DATA, RAW_GET_SIZE, LossyTextWarning
 from ge.testing import StubControl
@@ -392,6 +393,34 @@ def test_moves_check_the_placement_before_c(
     assert spy.names() == ["GeApiWrapper_Tensor_ToDevice", "GeApiWrapper_Tensor_ToHost"] * 2
 
 
+def test_numpy_reads_from_where_the_data_is_after_each_move(
+    acl: StubControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numpy() keeps the placement it read (from_numpy knows it); each move makes it
+    ask again: a device tensor is read with aclrtMemcpy, a host one with memmove
+    (on CANN, memmove from a device address crashes; on the stand-in both work,
+    hence the spy)."""
+    array = np.arange(5, dtype=np.float32)
+    spy = Spy(monkeypatch, "aclrtMemcpy", "GeApiWrapper_Tensor_GetPlacement")
+    with Tensor.from_numpy(array) as tensor:
+        for _ in range(2):
+            np.testing.assert_array_equal(tensor.numpy(), array)
+        assert spy.names() == []  # known: a host tensor
+        tensor.to_device()
+        for _ in range(2):
+            np.testing.assert_array_equal(tensor.numpy(), array)
+        placement, memcpy = "GeApiWrapper_Tensor_GetPlacement", "aclrtMemcpy"
+        assert spy.names() == [placement, placement, memcpy, memcpy]  # _move's, numpy()'s
+        del spy.calls[:]
+        tensor.to_host()
+        np.testing.assert_array_equal(tensor.numpy(), array)
+        assert spy.names() == [placement, placement]
+    with Tensor(array, shape=[5], placement=Placement.PLACEMENT_DEVICE) as tensor:
+        del spy.calls[:]
+        np.testing.assert_array_equal(tensor.numpy(), array)
+        assert spy.names() == ["GeApiWrapper_Tensor_GetPlacement", "aclrtMemcpy"]
+
+
 def test_move_failures(acl: StubControl) -> None:
     with Tensor.from_numpy(np.zeros(2)) as tensor:
         acl.fail_next("GeApiWrapper_Tensor_ToDevice", status.ACL_ERROR_GE_MEMORY_ALLOCATION)
@@ -436,12 +465,21 @@ def test_storage_shorter_than_the_shape_is_a_ge_error(
 # -- GE failures and values GE reports --------------------------------------------
 
 
-def test_create_failure_is_a_ge_error(ge_stub: StubControl) -> None:
+@pytest.mark.parametrize("dims_known", [False, True], ids=["first shape", "known shape"])
+def test_create_failure_is_a_ge_error(ge_stub: StubControl, dims_known: bool) -> None:
+    """Both ways from_numpy creates (a shape's first tensor, whose C dims it makes;
+    the written-out path of a known shape)."""
+    _tensor_create._dims_cache.clear()
+    if dims_known:
+        Tensor.from_numpy(np.ones(3, np.float32)).close()
     ge_stub.fail_next("EsCreateEsCTensor", status.FAILED)
     with pytest.raises(GeError, match="CreateTensor") as info:
         Tensor.from_numpy(np.zeros(3, np.float32))
     assert info.value.api_name == "CreateTensor"
     assert info.value.context["shape"] == (3,)
+    assert "injected fault" in info.value.error_message
+    gc.collect()
+    assert ge_stub.live_counts()["tensors"] == 0
     ge_stub.fail_next("GeApiWrapper_Tensor_CreateTensor", status.FAILED)
     with pytest.raises(GeError, match="CreateTensor"):
         Tensor()
@@ -605,6 +643,26 @@ def test_bf16_without_ml_dtypes(ge_stub: StubControl, monkeypatch: pytest.Monkey
             Tensor([1.0], data_type=DataType.DT_BF16)
         assert tensor.nbytes == 6
         assert tensor.dtype is DataType.DT_BF16
+
+
+def test_from_numpy_owns_its_handle_as_the_general_constructor_does(ge_stub: StubControl) -> None:
+    """from_numpy writes NativeObject.__init__ out (its hot path): the same state as
+    a tensor made through it, for a known shape and a new one, and the same
+    protocol afterwards (counted calls, close, closed errors)."""
+    _tensor_create._dims_cache.clear()
+    for _ in range(2):  # a shape's first tensor, then the written-out path
+        fast = Tensor.from_numpy(np.ones((2, 3), np.float32))
+        general = Tensor(np.ones((2, 3), np.float32), shape=[2, 3])
+        for name in ("_calls", "_owner", "_release_locks", "_epoch", "_dims", "_dtype"):
+            assert getattr(fast, name) == getattr(general, name), name
+        assert type(fast._param) is type(general._param) is TensorHandle
+        assert fast._handle == fast._param.value and fast._handle
+        np.testing.assert_array_equal(fast.numpy(), general.numpy())
+        fast.close()
+        general.close()
+        with pytest.raises(ValueError, match="closed"):
+            fast.numpy()
+    assert ge_stub.live_counts()["tensors"] == 0
 
 
 def test_from_numpy_misuse(ge_stub: StubControl) -> None:
