@@ -24,7 +24,7 @@ import numpy as np
 from ge import _callback_errors
 from ge._acl_state import state
 from ge._checks import SIZE_T_MAX, as_int
-from ge._ffi import api
+from ge._ffi import api, out_param
 from ge._ffi.errors import AclError
 from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import acl_error, check_acl
@@ -65,9 +65,11 @@ class Stream(NativeObject):
     def __init__(self) -> None:
         self._keepalive = []
         self._lock = threading.RLock()
-        out = StreamHandle()
-        check_acl(api.aclrtCreateStream(ctypes.byref(out)), "aclrtCreateStream")
-        if not out.value:
+        out = out_param(StreamHandle)  # freed in C if an interrupt drops it (ge._ffi.owned)
+        code = api.aclrtCreateStream(ctypes.byref(out))
+        if code or not out.value:
+            out.__class__ = StreamHandle  # nothing to free
+            check_acl(code, "aclrtCreateStream")
             raise RuntimeError("aclrtCreateStream succeeded but returned a NULL stream")
         super().__init__(out)
         state.track_stream(self, out.value)
@@ -78,8 +80,17 @@ class Stream(NativeObject):
         Raises what the allocator callbacks that the finished work triggers
         (a ``FreeFn`` of a freed output) raise.
         """
-        handle = self._enter()  # the explicit form of _calling(): on every async run's path
+        # The explicit form of _calling() (on every async run's path), with C calls
+        # only at its edges: counted inside the try, left by a builtin (tolerant:
+        # _enter may have been interrupted before it counted itself).
+        calls = self._calls
+        tid = _get_ident()
         try:
+            calls.append(tid)
+            if self._handle is None or self._owner is not None:
+                calls.remove(tid)
+                self._enter()  # waits for an owner, or raises closed
+            handle = self._param
             pending = len(self._keepalive)  # what was queued before (one atomic read)
             if _live_allocators or _callback_errors.inside_call():
                 with _callback_errors.collecting() as errors:
@@ -91,7 +102,12 @@ class Stream(NativeObject):
                 with self._lock:
                     del self._keepalive[:pending]
         finally:
-            self._leave()
+            try:  # noqa: SIM105 (suppress() is a Python call a signal could land on)
+                calls.remove(tid)
+            except ValueError:
+                pass
+            if self._owner is not None:
+                self._unenter_notify()
         if code or errors:
             _callback_errors.raise_with(
                 _failure(code, "aclrtSynchronizeStream", {"stream": handle.value}), errors
@@ -108,6 +124,7 @@ class Stream(NativeObject):
 
     def _release(self, handle: Any) -> list[BaseException]:
         with _callback_errors.collecting() as errors:
+            handle.__class__ = StreamHandle  # disarmed (ge._ffi.owned), no call before C's
             code = api.aclrtDestroyStream(handle)
         if code:  # still alive: close() gives the handle back
             _callback_errors.raise_with(
@@ -152,6 +169,7 @@ StreamLike = Union[Stream, int]
 
 
 _live_allocators = _callback_errors.live_trampolines
+_get_ident = threading.get_ident
 """Every live Python allocator trampoline (read without a lock)."""
 
 

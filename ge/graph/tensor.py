@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
@@ -25,7 +26,7 @@ from ge import _callback_errors, _ffi, _lifecycle, _messages
 from ge._allocator_registry import registry
 from ge._callback_errors import detached
 from ge._checks import fspath_bytes
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.handles import TensorHandle
 from ge._ffi.marshal import check_ge, failure, ge_error
 from ge._native import NativeObject
@@ -66,6 +67,7 @@ def _run_failure(
 
 
 _live_allocators = registry.alive
+_get_ident = threading.get_ident
 """Every live Python allocator trampoline (the registry's table, read without a lock)."""
 
 _HOST = int(Placement.PLACEMENT_HOST)
@@ -98,6 +100,7 @@ class Tensor(NativeObject):
 
     _kind: ClassVar[str] = "tensor"
     _handle_type: ClassVar[Optional[type]] = TensorHandle
+    _c_finalize: ClassVar[bool] = True
 
     _dims: Optional[tuple[int, ...]]
     _dtype: Optional[DataType]
@@ -160,7 +163,7 @@ class Tensor(NativeObject):
     def _adopt(cls, handle: Any) -> Self:
         """Wrap a tensor handle (an ``int``, or the ``TensorHandle`` C returned) this
         object now owns (freed when it is closed)."""
-        if type(handle) is not TensorHandle and (
+        if not isinstance(handle, TensorHandle) and (
             isinstance(handle, bool) or not isinstance(handle, int)
         ):
             raise TypeError(f"handle must be an int, not {type(handle).__name__}")
@@ -239,15 +242,21 @@ class Tensor(NativeObject):
         # With no Python allocator alive in the process no callback can run
         # (a block of one keeps it alive until freed): no collecting block.
         if not _live_allocators:
+            if handle.__class__ is not TensorHandle:  # an output's is plain already
+                handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
             return []
         with _callback_errors.collecting() as errors:
+            if handle.__class__ is not TensorHandle:
+                handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned)
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
         return errors
 
     def _finalize(self, handle: Any) -> None:
         # No caller to raise to: what FreeFn raises is kept for the next
         # session call on the output's stream (ge._allocator_bridge).
+        if handle.__class__ is not TensorHandle:
+            handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
         api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
 
     # -- description --------------------------------------------------------
@@ -335,7 +344,7 @@ class Tensor(NativeObject):
     def get_tensor_desc(self) -> TensorDesc:
         """A copy of the description: changing it does not change the tensor."""
         with self._calling() as handle:
-            desc = api.GeApiWrapper_Tensor_GetTensorDesc(handle)
+            desc = made.GeApiWrapper_Tensor_GetTensorDesc(handle)
             if not desc:
                 raise ge_error("GetTensorDesc", None, {})
             return TensorDesc._adopt(desc)  # a TensorDescHandle: kept as is
@@ -398,8 +407,17 @@ class Tensor(NativeObject):
         dims = self._get_dims()
         np_dtype = to_numpy_dtype(self.get_data_type())
         raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
-        handle = self._enter()  # the explicit form of _calling(): the data path's hot call
+        # The explicit form of _calling() (the data path's hot call), with C calls
+        # only at its edges: counted inside the try, left by a builtin (tolerant:
+        # _enter may have been interrupted before it counted itself).
+        calls = self._calls
+        tid = _get_ident()
         try:
+            calls.append(tid)
+            if self._handle is None or self._owner is not None:
+                calls.remove(tid)
+                self._enter()  # waits for an owner, or raises closed
+            handle = self._param
             on_device = api.GeApiWrapper_Tensor_GetPlacement(handle) == _DEVICE
             if raw:
                 return read_raw(handle, dims, np_dtype, on_device)
@@ -410,7 +428,12 @@ class Tensor(NativeObject):
                 )
             return read_text(handle, dims, np_dtype)
         finally:
-            self._leave()
+            try:  # noqa: SIM105 (suppress() is a Python call a signal could land on)
+                calls.remove(tid)
+            except ValueError:
+                pass
+            if self._owner is not None:
+                self._unenter_notify()
 
     def get_data(self) -> TensorLike:
         """The values: a number for a scalar, else nested lists (through numpy)."""

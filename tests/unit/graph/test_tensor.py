@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ge import _callback_errors, _ffi
-from ge._ffi import api, status
+from ge._ffi import api, made, status
+from ge._ffi.owned import Owning
+from ge._ffi.signatures import SPECS
 from ge.error import AclError, GeError
 from ge.graph import DataType, Format, Placement, Shape, Tensor
 from ge.graph.dtypes import from_numpy_dtype
@@ -150,6 +152,9 @@ def padded(array: Any, padding: bytes) -> Tensor:
     return Tensor._adopt(int(handle))
 
 
+OWNING = {spec.name for spec in SPECS if isinstance(spec.restype, Owning)}
+
+
 class Spy:
     """Records the calls of C functions (replacing ``api.<name>``)."""
 
@@ -163,6 +168,14 @@ class Spy:
                 return _real(*args)
 
             monkeypatch.setattr(api, name, spy)
+            if name in OWNING:  # the package calls it as an owning result (ge._ffi.owned)
+                real_owning = getattr(made, name)
+
+                def spy_owning(*args: Any, _name: str = name, _real: Any = real_owning) -> Any:
+                    self.calls.append((_name, args))
+                    return _real(*args)
+
+                monkeypatch.setattr(made, name, spy_owning)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
