@@ -63,7 +63,10 @@ _turns = threading.Condition(threading.RLock())
 """Closers, exclusive users and the calls that wait for them, for every object.
 
 Re-entrant: a signal handler may close an object while the main thread,
-which it interrupted, holds the condition's lock."""
+which it interrupted, holds the condition's lock. Taken as ``with
+_turns._lock:``, the ``_thread.RLock`` itself, whose ``__enter__`` and
+``__exit__`` are C: ``Condition.__enter__`` is Python code, on whose return a
+signal's exception would leave the lock held for good."""
 
 
 _deferred: list[NativeObject] = []
@@ -267,14 +270,14 @@ class NativeObject:
     def _unenter_notify(self) -> None:
         """A call left: wake the owner that may wait for it."""
         if self._owner is not None:
-            with _turns:
+            with _turns._lock:  # type: ignore[attr-defined]
                 _turns.notify_all()
 
     def _leave(self) -> None:
         """End a call started by :meth:`_enter` on this thread."""
         self._calls.remove(_get_ident())
         if self._owner is not None:  # somebody may wait for the calls to leave
-            with _turns:
+            with _turns._lock:  # type: ignore[attr-defined]
                 _turns.notify_all()
 
     def _wait_for_owner(self, tid: int) -> None:
@@ -282,7 +285,7 @@ class NativeObject:
         calls = self._calls
         calls.remove(tid)
         try:
-            with _turns, _waiter:
+            with _turns._lock, _waiter:  # type: ignore[attr-defined]
                 _turns.notify_all()  # the owner may be waiting for this call
                 while self._owner is not None:
                     _wait_turn()
@@ -321,7 +324,7 @@ class NativeObject:
     def _take_turn(self) -> Any:
         self._refuse_inside_allocator()
         tid = _get_ident()
-        with _turns, _waiter:
+        with _turns._lock, _waiter:  # type: ignore[attr-defined]
             while self._owner is not None:
                 _wait_turn()
             if tid in self._calls:
@@ -342,7 +345,7 @@ class NativeObject:
         return self._param
 
     def _give_turn(self) -> None:
-        with _turns:
+        with _turns._lock:  # type: ignore[attr-defined]
             self._owner = None
             _turns.notify_all()
 
@@ -386,7 +389,7 @@ class NativeObject:
 
     # -- closing --------------------------------------------------------------
 
-    def _detach(self) -> Optional[int]:
+    def _detach(self, tid: Optional[int] = None) -> Optional[int]:
         """Take the handle away from this object once no call uses it.
 
         Exactly one caller gets the handle, and keeps the object's turn until
@@ -399,7 +402,8 @@ class NativeObject:
             handle, self._handle = self._handle, None  # its calls are not ours to wait for
             return handle
         global _waiting
-        tid = _get_ident()
+        if tid is None:
+            tid = _get_ident()
         turns = _turns
         try:  # ``with _turns:`` as two C calls (every close passes here); an interrupt
             turns.acquire()  # after the acquire is inside the ``try``: released
@@ -434,7 +438,7 @@ class NativeObject:
         """The handle :meth:`_detach` returned is released (or given back): end the turn."""
         self._owner = None  # a waiter counts itself before it looks at the owner (GIL)
         if _waiting:
-            with _turns:
+            with _turns._lock:  # type: ignore[attr-defined]
                 _turns.notify_all()
 
     def close(self) -> None:
@@ -449,7 +453,7 @@ class NativeObject:
         outer = self._owner == tid  # closing it already, further up this thread
         releasing = False
         try:
-            handle = self._detach()
+            handle = self._detach(tid)
             if handle is None or self._wiped():
                 return
             self._release_locks = ()  # what it needs from an allocator ends with it
@@ -472,7 +476,7 @@ class NativeObject:
             if not outer and self._owner == tid:
                 self._owner = None  # the turn ends (a waiter looks again within _POLL)
                 if _waiting:
-                    with _turns:
+                    with _turns._lock:  # type: ignore[attr-defined]
                         _turns.notify_all()
         if errors:
             raise_first(errors)

@@ -62,7 +62,7 @@ def _bind(spec: FunctionSpec, owning: bool = False) -> Any:
                 if owning:
                     owned.set_restype(fn, spec.restype, _bind_named)
                 else:
-                    fn.restype = spec.restype.kind
+                    fn.restype = spec.restype.plain or spec.restype.kind
             else:
                 fn.restype = spec.restype
             fn.argtypes = spec.argtypes
@@ -73,9 +73,14 @@ def _bind(spec: FunctionSpec, owning: bool = False) -> Any:
 
 
 def _bind_named(name: str) -> Any:
-    """The declared function ``name``, bound apart from ``api`` (a destroy function
-    of ``ge._ffi.owned``; never an owning one itself)."""
-    return _bind(SPECS_BY_NAME[name])
+    """The declared function ``name`` (a destroy function of ``ge._ffi.owned``;
+    never an owning one itself), also bound as ``api.<name>`` from now on: the
+    release that disarms a handle calls it with no Python call in between
+    (``_Api.__getattr__`` on a first use would be one, where a signal lands)."""
+    fn = _bind(SPECS_BY_NAME[name])
+    if not _forked:
+        api.__dict__.setdefault(name, fn)
+    return fn
 
 
 def out_param(kind: Any) -> Any:

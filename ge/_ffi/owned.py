@@ -48,7 +48,6 @@ from typing import Any, Callable, NamedTuple, Optional
 from ge._ffi.handles import (
     GraphBuilderHandle,
     GraphHandle,
-    Handle,
     SessionHandle,
     StreamHandle,
     TensorDescHandle,
@@ -68,6 +67,12 @@ class HostBlock(c_void_p):
     __slots__ = ()
 
 
+class Text(c_void_p):
+    """A caller-owned C string (``Graph_GetName``...), freed with ``FreeString``."""
+
+    __slots__ = ()
+
+
 class Owning(NamedTuple):
     """The ``restype`` marker of a function returning an owned handle of ``kind``,
     which ``destroy`` (a declared C function taking the handle) frees."""
@@ -75,6 +80,8 @@ class Owning(NamedTuple):
     kind: type[c_void_p]
     destroy: str
     returns_status: bool
+    plain: Any = None
+    """The ``restype`` for ``ge._ffi.api`` (None: ``kind``)."""
 
 
 DESTROYERS: dict[type[c_void_p], Owning] = {
@@ -88,12 +95,13 @@ DESTROYERS: dict[type[c_void_p], Owning] = {
         Owning(StreamHandle, "aclrtDestroyStream", True),
         Owning(DeviceBlock, "aclrtFree", True),
         Owning(HostBlock, "aclrtFreeHost", True),
+        Owning(Text, "GeApiWrapper_FreeString", False, c_void_p),  # api: an int, as ever
     )
 }
 """Each kind a C function hands over, and the C function that frees it."""
 
 
-def owning(kind: type[Handle]) -> Owning:
+def owning(kind: type[c_void_p]) -> Owning:
     """The ``restype`` marker of a function returning a new ``kind`` the caller owns."""
     return DESTROYERS[kind]
 

@@ -35,7 +35,7 @@ from ge._ffi.handles import (
     TensorHandle,
     TensorHolderHandle,
 )
-from ge._ffi.owned import owning
+from ge._ffi.owned import Text, owning
 from ge._ffi.std_map import StdMap
 
 Status = c_uint32
@@ -234,7 +234,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         "GeApiWrapper_Tensor_GetTensorDesc", owning(TensorDescHandle), (TensorHandle,), GRAPH
     ),
     # Caller-owned text (a malloc'd copy): the pointer, freed with FreeString.
-    FunctionSpec("GeApiWrapper_Tensor_GetData", c_void_p, (TensorHandle,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetData", owning(Text), (TensorHandle,), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (TensorHandle,), GE),
     FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (TensorHandle,), GE),
     # Raw-bytes fast path: ge::Tensor::GetData() const / GetSize() const, in
@@ -297,7 +297,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     # Graph
     FunctionSpec("GeApiWrapper_Graph_CreateGraph", owning(GraphHandle), (c_char_p,), GRAPH),
     FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (GraphHandle,), GRAPH),
-    FunctionSpec("GeApiWrapper_Graph_GetName", c_void_p, (GraphHandle,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_GetName", owning(Text), (GraphHandle,), GRAPH),
     FunctionSpec("GeApiWrapper_FreeString", None, (c_void_p,), GRAPH),
     FunctionSpec(
         "GeApiWrapper_Graph_SaveToAir", c_uint32, (GraphHandle, c_char_p), GRAPH, optional=True
@@ -307,10 +307,14 @@ SPECS: tuple[FunctionSpec, ...] = (
     ),
     # Graph text (caller-owned, freed with FreeString) and the nodes behind holders
     FunctionSpec(
-        "GeApiWrapper_Graph_Dump_To_Stream", c_void_p, (GraphHandle, c_int32), GRAPH, optional=True
+        "GeApiWrapper_Graph_Dump_To_Stream",
+        owning(Text),
+        (GraphHandle, c_int32),
+        GRAPH,
+        optional=True,
     ),
-    FunctionSpec("GeApiWrapper_GNode_GetName", c_void_p, (GNodeHandle,), GRAPH, optional=True),
-    FunctionSpec("GeApiWrapper_GNode_GetType", c_void_p, (GNodeHandle,), GRAPH, optional=True),
+    FunctionSpec("GeApiWrapper_GNode_GetName", owning(Text), (GNodeHandle,), GRAPH, optional=True),
+    FunctionSpec("GeApiWrapper_GNode_GetType", owning(Text), (GNodeHandle,), GRAPH, optional=True),
     # Eager-style builder (esb_funcs.h)
     FunctionSpec("EsCreateGraphBuilder", owning(GraphBuilderHandle), (c_char_p,), BUILDER),
     FunctionSpec("EsDestroyGraphBuilder", None, (GraphBuilderHandle,), BUILDER),

@@ -113,7 +113,7 @@ class Graph(NativeObject):
     def name(self) -> str:
         """The graph's name, as GE has it."""
         with self._calling() as handle:
-            name = take_string(api.GeApiWrapper_Graph_GetName(handle))
+            name = take_string(made.GeApiWrapper_Graph_GetName(handle))
         if name is None:
             raise ge_error("GetName", None, {})
         return name
@@ -166,7 +166,7 @@ class Graph(NativeObject):
         """The graph as text: ``kReadable`` (one line per node), ``kTxt`` (GE's
         model text) or ``kOnnx``."""
         fmt = _dump_format(format)
-        dump: Any = api.GeApiWrapper_Graph_Dump_To_Stream
+        dump: Any = made.GeApiWrapper_Graph_Dump_To_Stream
         with self._calling() as handle:
             text = take_string(dump(handle, int(fmt)))
         if text is None:

@@ -13,6 +13,7 @@ is printed and that every native count is back to zero.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,12 @@ RUN_PATHS_GAP = (
 )
 
 
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="CPython 3.9 and 3.10 run pending signal handlers before most instructions, "
+    "also the first one of a finally block (before its release call): the package's "
+    "hand-overs are airtight against 3.11+'s check points only (README, Signals)",
+)
 @pytest.mark.parametrize(
     "scenario, seed",
     [("lifecycle", seed) for seed in STORM_SEEDS]

@@ -175,6 +175,8 @@ def storm(seed: int, seconds: float) -> None:
         closer = threading.Thread(target=obj.close, daemon=True)
         closer.start()
         closer.join(10)
+        if closer.is_alive():
+            faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
         assert not closer.is_alive(), f"close() of the {name} hangs"
     keep.clear()
     gc.collect()

@@ -176,6 +176,15 @@ def _closed_objects(stream: Any) -> Iterator[tuple[object, str]]:
     builder = GraphBuilder("b")
     builder.close()
     yield builder, "EsDestroyGraphBuilder"
+    builder = GraphBuilder("built")
+    holder = builder.input(0, np.float32, (2,))
+    assert holder._as_parameter_ is holder._handle  # the builder is open
+    builder.build([holder + holder]).close()  # the builder is built and closed
+    yield holder, "EsSetDataType"
+    builder = GraphBuilder("closed")
+    holder = builder.input(0, np.float32, (2,))
+    builder.close()
+    yield holder, "EsGetProducer"
     stream.destroy()
     yield stream, "aclrtSynchronizeStream"
 
