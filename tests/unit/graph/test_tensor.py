@@ -267,7 +267,7 @@ def test_text_path_errors(
     with odd, pytest.raises(GeError, match="<invalid>"):
         odd.numpy()
     with Tensor.from_numpy(np.ones(3, np.float32)) as tensor:
-        monkeypatch.setattr(api, "GeApiWrapper_Tensor_GetData", lambda handle: None)
+        monkeypatch.setattr(made, "GeApiWrapper_Tensor_GetData", lambda handle: None)
         with pytest.raises(GeError, match="GetData"):
             tensor.numpy()
 
