@@ -32,6 +32,7 @@ class Releasable(Protocol):
     """What this module needs of a stream or buffer (a ``NativeObject``)."""
 
     _calls: list[int]
+    _owner: Optional[int]
 
     def _detach(self) -> Optional[int]: ...
 
@@ -162,6 +163,7 @@ def _release_dropping_errors(obj: Releasable) -> bool:
         with contextlib.suppress(Exception):
             obj._release(obj._param)  # the typed handle (ge._ffi.handles)
     finally:
+        obj._owner = None  # the turn ends with a plain store (a signal cannot skip it)
         obj._released()
     return True
 

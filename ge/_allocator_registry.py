@@ -34,8 +34,8 @@ from typing import Any, Optional
 from ge import _lifecycle
 from ge._allocator_bridge import Trampoline
 from ge._callback_errors import idle_work, live_trampolines, report, run_idle_work
-from ge._ffi import api
-from ge._ffi.handles import StreamHandle
+from ge._ffi import api, made
+from ge._ffi.handles import SessionHandle, StreamHandle
 from ge._ffi.marshal import check_ge, ge_error
 from ge.allocator.allocator import Allocator
 
@@ -206,7 +206,7 @@ class Registry:
         streams = self.streams()
         if not streams:
             return []
-        session = api.GeApiWrapper_Session_CreateSession()
+        session = made.GeApiWrapper_Session_CreateSession()
         if not session:
             return [ge_error("CreateSession", None, {})]
         errors: list[BaseException] = []
@@ -214,6 +214,7 @@ class Registry:
             for stream in streams:
                 errors.extend(self.unregister(session, stream))
         finally:
+            session.__class__ = SessionHandle  # disarmed (ge._ffi.owned): destroyed here
             api.GeApiWrapper_Session_DestroySession(session)
         return errors
 

@@ -57,6 +57,8 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from ge._ffi import owned
+
 
 class ExitPhase(enum.IntEnum):
     """The phases of process exit, run in increasing order."""
@@ -166,6 +168,7 @@ def _run_exit_hooks() -> None:
         with contextlib.suppress(BaseException):  # nobody to report to here
             hook()
     _exiting = True
+    owned.retire()  # and handles no object took are left to the operating system
 
 
 def on_fork(hook: Callable[[], None]) -> None:

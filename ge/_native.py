@@ -46,15 +46,18 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from ctypes import c_void_p
+from functools import partial
 from itertools import repeat
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any, ClassVar, NoReturn, Optional
 
 from typing_extensions import Self
 
 from ge import _callback_errors, _lifecycle
 from ge._callback_errors import detached, raise_first
+from ge._ffi import _bind_named, owned, rearm
+from ge._ffi.errors import GeError
 from ge._ffi.handles import CLOSED
 
 _get_ident = threading.get_ident
@@ -62,7 +65,10 @@ _turns = threading.Condition(threading.RLock())
 """Closers, exclusive users and the calls that wait for them, for every object.
 
 Re-entrant: a signal handler may close an object while the main thread,
-which it interrupted, holds the condition's lock."""
+which it interrupted, holds the condition's lock. Taken as ``with
+_turns._lock:``, the ``_thread.RLock`` itself, whose ``__enter__`` and
+``__exit__`` are C: ``Condition.__enter__`` is Python code, on whose return a
+signal's exception would leave the lock held for good."""
 
 
 _deferred: list[NativeObject] = []
@@ -94,7 +100,7 @@ def wake_waiters() -> None:
     """A batch of :data:`_runs` left while some thread waits on ``_turns``
     (``_waiting``): wake them, a closer may wait for it. Call it after the
     ``pop``, only when ``_waiting`` (the common leave takes no lock)."""
-    with _turns:
+    with _turns._lock:  # type: ignore[attr-defined]
         _turns.notify_all()
 
 
@@ -134,15 +140,20 @@ _waiting = 0
 notifies only when some thread waits (the common close takes no lock twice)."""
 
 
+_POLL = 0.005
+"""Seconds between two looks of a waiting closer or exclusive user: a call leaves
+(and a turn ends) with C-level operations only, which cannot notify."""
+
+
 def _wait_turn() -> bool:
-    """``_turns.wait()`` (its lock held); during the exit hooks only until their
-    deadline: False once it passed."""
+    """``_turns.wait()`` (its lock held) for at most :data:`_POLL`; during the exit
+    hooks only until their deadline: False once it passed."""
     deadline = _lifecycle.exit_deadline
     if deadline is None:
-        _turns.wait()
+        _turns.wait(_POLL)
         return True
     remaining = deadline - time.monotonic()
-    return remaining > 0 and (_turns.wait(remaining) or time.monotonic() < deadline)
+    return remaining > 0 and (_turns.wait(min(remaining, _POLL)) or time.monotonic() < deadline)
 
 
 class _Waiter:
@@ -174,6 +185,7 @@ def _after_fork_in_child() -> None:
 
 
 _lifecycle.on_fork(_after_fork_in_child)
+_lifecycle.on_forget(rearm)  # what the wiped state owned is never freed in C
 
 
 class NativeObject:
@@ -207,6 +219,13 @@ class NativeObject:
     """The ctypes handle kind (``ge._ffi.handles``); None: a plain address
     (device memory), passed as the ``int``."""
 
+    _c_finalize: ClassVar[bool] = False
+    """True: releasing the handle is its kind's destroy function and nothing else,
+    so the finalizer leaves it to the owning instance (``ge._ffi.owned``), which
+    frees it in C, with no Python frame a signal could cut short. Such a kind
+    arms every handle it adopts, and its class may set ``__del__ = C_FINALIZER``
+    when nothing else needs the Python finalizer."""
+
     _handle: Optional[int]
     _param: Any
     """The handle as its kind's ctypes instance (never changed once set)."""
@@ -223,13 +242,25 @@ class NativeObject:
         self._release_locks = ()
         self._epoch = _lifecycle.native_epoch
         kind: Any = self._handle_type
-        if kind is None:
+        if kind is not None:
+            if not isinstance(handle, kind):  # an int adopted by hand
+                handle = kind(handle)
+            if self._c_finalize and type(handle) is kind:  # plain: armed here, in place
+                armed = owned.armed_class(kind, _bind_named)
+                handle.__class__ = armed
+            # What C returned stays as it is, an owning instance (ge._ffi.owned):
+            # freed in C if this object goes without releasing it. No call below,
+            # so no signal handler runs between the two stores.
             self._param = handle
-        elif type(handle) is kind:
-            self._param, handle = handle, handle.value
+            self._handle = handle.value  # last: the object owns the handle from here
+        elif handle.__class__ is not int and isinstance(handle, c_void_p):  # an owning
+            # out-parameter of an address (ge._ffi.owned)
+            value = handle.value
+            self._param = value
+            handle.__class__, self._handle = c_void_p, value  # disarmed and owned, no call between
         else:
-            self._param = kind(handle)
-        self._handle = handle  # last: the object owns the handle from here
+            self._param = handle
+            self._handle = handle
 
     def _wiped(self) -> bool:
         """Whether the native state this handle lived in was wiped (tests)."""
@@ -277,39 +308,46 @@ class NativeObject:
     def _unenter_notify(self) -> None:
         """A call left: wake the owner that may wait for it."""
         if self._owner is not None:
-            with _turns:
+            with _turns._lock:  # type: ignore[attr-defined]
                 _turns.notify_all()
 
     def _leave(self) -> None:
         """End a call started by :meth:`_enter` on this thread."""
         self._calls.remove(_get_ident())
         if self._owner is not None:  # somebody may wait for the calls to leave
-            with _turns:
+            with _turns._lock:  # type: ignore[attr-defined]
                 _turns.notify_all()
 
     def _wait_for_owner(self, tid: int) -> None:
         """Step aside while another thread closes or changes the object."""
         calls = self._calls
         calls.remove(tid)
-        with _turns, _waiter:
-            _turns.notify_all()  # the owner may be waiting for this call
-            while self._owner is not None:
-                _wait_turn()
+        try:
+            with _turns._lock, _waiter:  # type: ignore[attr-defined]
+                _turns.notify_all()  # the owner may be waiting for this call
+                while self._owner is not None:
+                    _wait_turn()
+        finally:  # counted again even when interrupted: the caller undoes its enter
             calls.append(tid)
 
     def _calling(self, *why: Any) -> _Calling:
-        """``with obj._calling() as handle:``: :meth:`_enter` (with ``why``) and
-        :meth:`_leave`, the in-flight guard of every call on the object."""
-        return _CallingFor(self, why) if why else _Calling(self)
+        """``with obj._calling() as handle:``, the in-flight guard of every call on
+        the object: enters as :meth:`_enter` does (``why`` for the closed error)
+        and leaves as :meth:`_leave` does, with C-level operations only
+        (:class:`_Guard`)."""
+        guard = _Calling()
+        guard.leave = int  # nothing to undo yet
+        guard.obj = self
+        guard.why = why
+        return guard
 
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[Any]:
-        """Use the handle alone: new calls wait, calls in flight are waited for."""
-        handle = self._take_turn()
-        try:
-            yield handle
-        finally:
-            self._give_turn()
+    def _exclusive(self) -> _Exclusive:
+        """``with obj._exclusive() as handle:``: use the handle alone (new calls wait,
+        calls in flight are waited for); the turn ends with a C-level store."""
+        guard = _Exclusive()
+        guard.leave = int
+        guard.obj = self
+        return guard
 
     def _refuse_inside_allocator(self) -> None:
         """Raise instead of deadlocking on an allocator lock this thread holds."""
@@ -324,14 +362,18 @@ class NativeObject:
     def _take_turn(self) -> Any:
         self._refuse_inside_allocator()
         tid = _get_ident()
-        with _turns, _waiter:
+        with _turns._lock, _waiter:  # type: ignore[attr-defined]
             while self._owner is not None:
                 _wait_turn()
             if tid in self._calls or (_runs and _in_run(self, tid)):
                 raise RuntimeError(self._reentry_message())
             self._owner = tid
-            while self._calls or (_runs and _in_run(self)):
-                _wait_turn()
+            try:
+                while self._calls or (_runs and _in_run(self)):
+                    _wait_turn()
+            except BaseException:  # interrupted while waiting: the turn is not kept
+                self._owner = None
+                raise
             handle = self._handle
             if handle is None:
                 self._owner = None
@@ -341,7 +383,7 @@ class NativeObject:
         return self._param
 
     def _give_turn(self) -> None:
-        with _turns:
+        with _turns._lock:  # type: ignore[attr-defined]
             self._owner = None
             _turns.notify_all()
 
@@ -385,7 +427,7 @@ class NativeObject:
 
     # -- closing --------------------------------------------------------------
 
-    def _detach(self) -> Optional[int]:
+    def _detach(self, tid: Optional[int] = None) -> Optional[int]:
         """Take the handle away from this object once no call uses it.
 
         Exactly one caller gets the handle, and keeps the object's turn until
@@ -398,7 +440,8 @@ class NativeObject:
             handle, self._handle = self._handle, None  # its calls are not ours to wait for
             return handle
         global _waiting
-        tid = _get_ident()
+        if tid is None:
+            tid = _get_ident()
         turns = _turns
         try:  # ``with _turns:`` as two C calls (every close passes here); an interrupt
             turns.acquire()  # after the acquire is inside the ``try``: released
@@ -433,30 +476,64 @@ class NativeObject:
         """The handle :meth:`_detach` returned is released (or given back): end the turn."""
         self._owner = None  # a waiter counts itself before it looks at the owner (GIL)
         if _waiting:
-            with _turns:
+            with _turns._lock:  # type: ignore[attr-defined]
                 _turns.notify_all()
 
     def close(self) -> None:
-        """Release the native object once no call uses it; harmless when closed."""
+        """Release the native object once no call uses it; harmless when closed.
+
+        Interrupted (a signal's exception) before the release, the object stays
+        open; the turn it took always ends, with a C-level store.
+        """
         if getattr(self, "_release_locks", None):
             self._refuse_inside_allocator()
-        handle = self._detach()
-        if handle is None:
-            return
-        if self._wiped():
-            self._released()
-            return
-        self._release_locks = ()  # what it needs from an allocator ends with it
+        tid = _get_ident()
+        outer = self._owner == tid  # closing it already, further up this thread
+        releasing = False
         try:
-            errors = self._release(self._param)
-        except BaseException:
-            if self._reopen_if_release_fails:
-                self._handle = handle
+            handle = self._detach(tid)
+            if handle is None or self._wiped():
+                return
+            self._release_locks = ()  # what it needs from an allocator ends with it
+            releasing = True
+            errors = self._release(self._param)  # disarms it right before C frees it
+        except BaseException as exc:
+            if (
+                not outer
+                and self._owner == tid
+                and self._handle is None
+                and (
+                    not releasing
+                    or self._armed()
+                    or (self._reopen_if_release_fails and isinstance(exc, GeError))
+                )
+            ):
+                self._reopen()  # not released (an interrupt, or C refused)
             raise
         finally:
-            self._released()
+            if not outer and self._owner == tid:
+                self._owner = None  # the turn ends (a waiter looks again within _POLL)
+                if _waiting:
+                    with _turns._lock:  # type: ignore[attr-defined]
+                        _turns.notify_all()
         if errors:
             raise_first(errors)
+
+    def _armed(self) -> bool:
+        """Whether the handle is still the owning instance C returned (never released)."""
+        kind = self._handle_type
+        return kind is not None and owned.armed_now(kind) is type(self._param)
+
+    def _reopen(self) -> None:
+        """Give the handle back to this object (its release did not happen)."""
+        param = self._param
+        kind = self._handle_type
+        if kind is None:
+            self._handle = param
+            return
+        cls = owned.armed_class(kind, _no_resolve) if kind in owned.DESTROYERS else kind
+        param.__class__ = cls  # armed again (it was when the object owned it)
+        self._handle = param.value
 
     def __enter__(self) -> Self:
         return self
@@ -479,11 +556,14 @@ class NativeObject:
             _callback_errors.when_idle(release_deferred)
             return
         # Unreachable, so no call is in flight: take the handle without waiting.
+        self._handle = None
+        param = self._param
+        if self._c_finalize and self._armed():
+            return  # freed in C when the owning instance goes, with this object
         # Its callbacks' errors go to their stream, never to the call this
         # thread happens to be making when the collector runs (detached).
-        self._handle = None
         with contextlib.suppress(BaseException), detached():
-            self._finalize(self._param)
+            self._finalize(param)
 
     def __copy__(self) -> NoReturn:
         raise RuntimeError(f"{type(self).__name__} does not support copy")
@@ -495,30 +575,93 @@ class NativeObject:
         raise TypeError(f"cannot pickle {type(self).__name__}: it owns a native handle")
 
 
-class _Calling:
-    """The context manager of :meth:`NativeObject._calling` (a class: cheaper
-    than a generator, and it is on every call)."""
+C_FINALIZER: Any = owned.INERT
+"""``__del__`` of a kind whose every handle is armed (``_c_finalize``): no Python
+finalizer, whose entry a signal could cut short; the owning instance frees the
+native object in C when it goes with the object."""
 
-    __slots__ = ("_obj",)
 
-    def __init__(self, obj: NativeObject) -> None:
-        self._obj = obj
+def _no_resolve(name: str) -> Any:
+    raise RuntimeError(f"{name} is not bound yet")
 
-    def __enter__(self) -> Any:
-        return self._obj._enter()
+
+class _Guard:
+    """The base of the guards: an interrupt can never leave what they undo undone.
+
+    ``__enter__`` does its work (counts the call, takes the turn), and at once
+    stores in ``leave`` a ``functools.partial`` of a builtin that undoes it
+    (``list.remove`` of the call, ``setattr`` of the owner). ``__exit__`` swaps
+    ``leave`` for a no-op and calls it. A signal's exception that lands where
+    the undo would not run (on entry to ``__exit__``, or as ``__enter__``
+    returns) makes ``with`` drop the guard: its ``__del__``, a ``property``
+    whose getter is ``operator.attrgetter("leave")``, runs ``leave`` in C,
+    with no Python frame. Each undo runs exactly once.
+    """
+
+    __slots__ = ("leave", "obj")
+
+    leave: Any
+    obj: NativeObject
+
+    __del__ = property(attrgetter("leave"))
 
     def __exit__(self, *exc_info: object) -> None:
-        self._obj._leave()
+        leave, self.leave = self.leave, int  # the undo, once (no call between)
+        leave()
+        if self.obj._owner is not None:  # a closer may wait (it also looks every _POLL)
+            self.obj._unenter_notify()
 
 
-class _CallingFor(_Calling):
-    """:class:`_Calling` of a call that says what it is (for the closed error)."""
+class _Calling(_Guard):
+    """The guard of :meth:`NativeObject._calling`."""
 
-    __slots__ = ("_why",)
+    __slots__ = ("why",)
 
-    def __init__(self, obj: NativeObject, why: tuple[Any, ...]) -> None:
-        self._obj = obj
-        self._why = why
+    why: tuple[Any, ...]
 
     def __enter__(self) -> Any:
-        return self._obj._enter(*self._why)
+        obj = self.obj
+        tid = _get_ident()
+        calls = obj._calls
+        leave = partial(calls.remove, tid)
+        try:
+            calls.append(tid)  # first: an interrupt from here on is undone
+            self.leave = leave
+            owner = obj._owner
+            if owner is not None and owner != tid and obj._handle is not None:
+                obj._wait_for_owner(tid)  # changed by another thread; a closing one fails below
+            if obj._handle is None:
+                obj._raise_closed(*self.why)
+            return obj._param
+        except BaseException:
+            if self.leave is leave:  # counted and armed: undone once, here
+                self.leave = int
+                leave()
+            else:  # an interrupt as the call counted itself
+                with contextlib.suppress(ValueError):
+                    calls.remove(tid)
+            obj._unenter_notify()
+            raise
+
+
+class _Exclusive(_Guard):
+    """The guard of :meth:`NativeObject._exclusive`."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Any:
+        obj = self.obj
+        tid = _get_ident()
+        give = partial(setattr, obj, "_owner", None)
+        try:
+            handle = obj._take_turn()
+            self.leave = give
+            return handle
+        except BaseException:
+            if self.leave is give:  # the turn taken and armed: ended once, here
+                self.leave = int
+                give()
+                obj._unenter_notify()
+            elif obj._owner == tid:  # interrupted as _take_turn returned
+                obj._give_turn()
+            raise

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ge._ffi import status
+from ge._ffi import owned, status
 from ge._ffi.errors import CannVersionError, GeError, LibraryNotFoundError, MissingSymbolError
 from ge._ffi.loader import GROUP_FILES, Loader
 from ge._ffi.report import FfiReport, GroupReport
@@ -26,6 +26,9 @@ __all__ = [
     "describe",
     "has",
     "hidden_symbols",
+    "made",
+    "out_param",
+    "rearm",
     "reset",
     "status",
 ]
@@ -35,8 +38,11 @@ _hidden: set[str] = set()
 _resolve_lock = threading.Lock()
 
 
-def _bind(spec: FunctionSpec) -> Any:
-    """The function of ``spec`` with its signature set; raise if unavailable."""
+def _bind(spec: FunctionSpec, owning: bool = False) -> Any:
+    """The function of ``spec`` with its signature set; raise if unavailable.
+
+    ``owning``: a function returning an owned handle returns it as its kind's
+    owning class (``ge._ffi.owned``: the ``made`` namespace), else as the kind."""
     if spec.name in _hidden:
         raise MissingSymbolError(spec.name, "(hidden for this test)")
     first_error: GeError | None = None
@@ -52,12 +58,42 @@ def _bind(spec: FunctionSpec) -> Any:
                 fn = lib[spec.name]
             except AttributeError:
                 continue
-            fn.restype = spec.restype
+            if isinstance(spec.restype, owned.Owning):
+                if owning:
+                    owned.set_restype(fn, spec.restype, _bind_named)
+                else:
+                    fn.restype = spec.restype.plain or spec.restype.kind
+            else:
+                fn.restype = spec.restype
             fn.argtypes = spec.argtypes
             return fn
     if not searched and first_error is not None:
         raise first_error
     raise MissingSymbolError(spec.name, ", ".join(searched))
+
+
+def _bind_named(name: str) -> Any:
+    """The declared function ``name`` (a destroy function of ``ge._ffi.owned``;
+    never an owning one itself), also bound as ``api.<name>`` from now on: the
+    release that disarms a handle calls it with no Python call in between
+    (``_Api.__getattr__`` on a first use would be one, where a signal lands)."""
+    fn = _bind(SPECS_BY_NAME[name])
+    if not _forked:
+        api.__dict__.setdefault(name, fn)
+    return fn
+
+
+def out_param(kind: Any) -> Any:
+    """A NULL instance of ``kind`` for ``byref``, freed in C (``ge._ffi.owned``) if
+    no object takes what C stores in it; ``owned.disarm`` it when C failed."""
+    return owned.out_param(kind, _bind_named)
+
+
+def rearm() -> None:
+    """The native state was wiped (tests): owning results of the old state become
+    inert, the bound functions return a new generation."""
+    with _resolve_lock:
+        owned.retire(_bind_named)
 
 
 FORKED_MESSAGE = (
@@ -74,20 +110,34 @@ _forked = False
 class _Api:
     """Attribute access to every declared C function, bound on first use."""
 
+    _owning = False
+
     def __getattr__(self, name: str) -> Any:
         spec = SPECS_BY_NAME.get(name)
-        if spec is None:
-            raise AttributeError(f"{name!r} is not a declared C function")
+        if spec is None or (self._owning and not isinstance(spec.restype, owned.Owning)):
+            raise AttributeError(f"{name!r} is not a declared C function (here)")
         if _forked:
             raise RuntimeError(FORKED_MESSAGE.format(name=name))
         with _resolve_lock:
-            fn = _bind(spec)
+            fn = _bind(spec, self._owning)
             self.__dict__[name] = fn
         return fn
 
 
+class _Made(_Api):
+    """The functions returning a handle the caller owns, as owning results."""
+
+    _owning = True
+
+
 api: Any = _Api()
-"""``api.GeApiWrapper_Session_RunGraph(...)`` and so on."""
+"""``api.GeApiWrapper_Session_RunGraph(...)`` and so on. A function returning an
+owned handle returns it as a plain instance of its kind: the caller frees it."""
+
+made: Any = _Made()
+"""``made.GeApiWrapper_Session_CreateSession()`` and the other functions returning
+an owned handle, returning it as its kind's *owning* class (``ge._ffi.owned``):
+freed in C if no object takes it. The package's own creation calls use these."""
 
 
 def _after_fork_in_child() -> None:
@@ -95,9 +145,10 @@ def _after_fork_in_child() -> None:
     function is the sign); new locks, as a parent thread may have held them."""
     global _forked, _resolve_lock
     _resolve_lock = threading.Lock()
-    if api.__dict__:
+    if api.__dict__ or made.__dict__:
         _forked = True
         api.__dict__.clear()
+        made.__dict__.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -119,6 +170,8 @@ def reset() -> None:
     """Forget every loaded library and bound function (tests, library switch)."""
     with _resolve_lock:
         api.__dict__.clear()
+        made.__dict__.clear()
+        owned.forget_library()
         _loader.reset()
 
 
@@ -132,6 +185,7 @@ def hidden_symbols(*names: str) -> Iterator[None]:
         _hidden.update(names)
         for name in names:
             api.__dict__.pop(name, None)
+            made.__dict__.pop(name, None)
     try:
         yield
     finally:

@@ -90,7 +90,8 @@ def _strict_from_param(cls: type[Handle], value: Any) -> Any:
     with NULL and foreign addresses on purpose; bare-ctypes baselines), ctypes'
     own rules."""
     param = getattr(value, "_as_parameter_", value)
-    if type(param) is cls:
+    kind = type(param)
+    if kind is cls or kind.__base__ is cls:  # the kind, or its owning class (ge._ffi.owned)
         return param
     default = _VOID_P_FROM_PARAM.__get__(None, cls)  # c_void_p's, bound to this kind
     caller = sys._getframe(1).f_code

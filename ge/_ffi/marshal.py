@@ -51,14 +51,18 @@ def decode(raw: bytes | None) -> str:
     return raw.decode("utf-8", "replace") if raw else ""
 
 
-def take_string(pointer: int | None) -> str | None:
+def take_string(pointer: Any) -> str | None:
     """A caller-owned C string (``Graph_GetName``, ``Tensor_GetData``) as ``str``,
-    freed with ``GeApiWrapper_FreeString``; None for NULL."""
+    freed with ``GeApiWrapper_FreeString``; None for NULL. ``pointer``: an
+    ``int``, or the owning result of ``ge._ffi.made`` (freed in C if an
+    interrupt drops it first), disarmed right before the free."""
     if not pointer:
         return None
     try:
         raw = ctypes.string_at(pointer)
     finally:
+        if isinstance(pointer, ctypes.c_void_p):
+            pointer.__class__ = ctypes.c_void_p  # disarmed (ge._ffi.owned), no call before C's
         api.GeApiWrapper_FreeString(pointer)
     return raw.decode("utf-8", "replace")
 

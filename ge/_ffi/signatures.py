@@ -35,6 +35,7 @@ from ge._ffi.handles import (
     TensorHandle,
     TensorHolderHandle,
 )
+from ge._ffi.owned import Text, owning
 from ge._ffi.std_map import StdMap
 
 Status = c_uint32
@@ -123,8 +124,10 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeApiWrapper_IsGEInitialized", c_bool, (), GE),
     FunctionSpec("GeApiWrapper_GEGetErrorMsg", c_char_p, (), GE),
     # Session
-    FunctionSpec("GeApiWrapper_Session_CreateSession", SessionHandle, (), GE),
-    FunctionSpec("GeApiWrapper_Session_CreateSessionWithOptions", SessionHandle, _OPTIONS, GE),
+    FunctionSpec("GeApiWrapper_Session_CreateSession", owning(SessionHandle), (), GE),
+    FunctionSpec(
+        "GeApiWrapper_Session_CreateSessionWithOptions", owning(SessionHandle), _OPTIONS, GE
+    ),
     FunctionSpec("GeApiWrapper_Session_DestroySession", None, (SessionHandle,), GE),
     FunctionSpec(
         "GeApiWrapper_Session_AddGraph", Status, (SessionHandle, c_uint32, GraphHandle), GE
@@ -200,17 +203,17 @@ SPECS: tuple[FunctionSpec, ...] = (
     # Tensor
     FunctionSpec(
         "EsCreateEsCTensor",
-        TensorHandle,
+        owning(TensorHandle),
         (c_void_p, POINTER(c_int64), c_int64, c_int, c_int),
         BUILDER,
     ),
     FunctionSpec(
         "EsCreateEsCTensorFromFile",
-        TensorHandle,
+        owning(TensorHandle),
         (c_char_p, POINTER(c_int64), c_int64, c_int, c_int),
         BUILDER,
     ),
-    FunctionSpec("GeApiWrapper_Tensor_CreateTensor", TensorHandle, (), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_CreateTensor", owning(TensorHandle), (), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_DestroyEsCTensor", None, (TensorHandle,), GRAPH),
     FunctionSpec(
         "GeApiWrapper_Tensor_GetShape",
@@ -227,9 +230,11 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("GeApiWrapper_Tensor_SetFormat", c_uint32, (TensorHandle, POINTER(c_int)), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_GetPlacement", c_int32, (TensorHandle,), GRAPH),
     # A new caller-owned TensorDesc, freed with TensorDesc_Destroy.
-    FunctionSpec("GeApiWrapper_Tensor_GetTensorDesc", TensorDescHandle, (TensorHandle,), GRAPH),
+    FunctionSpec(
+        "GeApiWrapper_Tensor_GetTensorDesc", owning(TensorDescHandle), (TensorHandle,), GRAPH
+    ),
     # Caller-owned text (a malloc'd copy): the pointer, freed with FreeString.
-    FunctionSpec("GeApiWrapper_Tensor_GetData", c_void_p, (TensorHandle,), GRAPH),
+    FunctionSpec("GeApiWrapper_Tensor_GetData", owning(Text), (TensorHandle,), GRAPH),
     FunctionSpec("GeApiWrapper_Tensor_ToHost", c_uint32, (TensorHandle,), GE),
     FunctionSpec("GeApiWrapper_Tensor_ToDevice", c_uint32, (TensorHandle,), GE),
     # Raw-bytes fast path: ge::Tensor::GetData() const / GetSize() const, in
@@ -256,7 +261,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     # are freed with Tensor_FreeDimsArray.
     FunctionSpec(
         "GeApiWrapper_TensorDesc_Create",
-        TensorDescHandle,
+        owning(TensorDescHandle),
         (POINTER(c_int64), c_size_t, c_int, c_int),
         GRAPH,
     ),
@@ -290,9 +295,9 @@ SPECS: tuple[FunctionSpec, ...] = (
         for what in ("Format", "OriginFormat", "DataType")
     ),
     # Graph
-    FunctionSpec("GeApiWrapper_Graph_CreateGraph", GraphHandle, (c_char_p,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_CreateGraph", owning(GraphHandle), (c_char_p,), GRAPH),
     FunctionSpec("GeApiWrapper_Graph_DestroyGraph", None, (GraphHandle,), GRAPH),
-    FunctionSpec("GeApiWrapper_Graph_GetName", c_void_p, (GraphHandle,), GRAPH),
+    FunctionSpec("GeApiWrapper_Graph_GetName", owning(Text), (GraphHandle,), GRAPH),
     FunctionSpec("GeApiWrapper_FreeString", None, (c_void_p,), GRAPH),
     FunctionSpec(
         "GeApiWrapper_Graph_SaveToAir", c_uint32, (GraphHandle, c_char_p), GRAPH, optional=True
@@ -302,12 +307,16 @@ SPECS: tuple[FunctionSpec, ...] = (
     ),
     # Graph text (caller-owned, freed with FreeString) and the nodes behind holders
     FunctionSpec(
-        "GeApiWrapper_Graph_Dump_To_Stream", c_void_p, (GraphHandle, c_int32), GRAPH, optional=True
+        "GeApiWrapper_Graph_Dump_To_Stream",
+        owning(Text),
+        (GraphHandle, c_int32),
+        GRAPH,
+        optional=True,
     ),
-    FunctionSpec("GeApiWrapper_GNode_GetName", c_void_p, (GNodeHandle,), GRAPH, optional=True),
-    FunctionSpec("GeApiWrapper_GNode_GetType", c_void_p, (GNodeHandle,), GRAPH, optional=True),
+    FunctionSpec("GeApiWrapper_GNode_GetName", owning(Text), (GNodeHandle,), GRAPH, optional=True),
+    FunctionSpec("GeApiWrapper_GNode_GetType", owning(Text), (GNodeHandle,), GRAPH, optional=True),
     # Eager-style builder (esb_funcs.h)
-    FunctionSpec("EsCreateGraphBuilder", GraphBuilderHandle, (c_char_p,), BUILDER),
+    FunctionSpec("EsCreateGraphBuilder", owning(GraphBuilderHandle), (c_char_p,), BUILDER),
     FunctionSpec("EsDestroyGraphBuilder", None, (GraphBuilderHandle,), BUILDER),
     FunctionSpec("EsCreateGraphInput", TensorHolderHandle, (GraphBuilderHandle, c_int64), BUILDER),
     FunctionSpec(
@@ -326,7 +335,7 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("EsSetGraphOutput", c_uint32, (TensorHolderHandle, c_int64), BUILDER),
     FunctionSpec("EsGetOwnerBuilder", GraphBuilderHandle, (TensorHolderHandle,), BUILDER),
     FunctionSpec("EsGetProducer", GNodeHandle, (TensorHolderHandle,), BUILDER),
-    FunctionSpec("EsBuildGraphAndReset", GraphHandle, (GraphBuilderHandle,), BUILDER),
+    FunctionSpec("EsBuildGraphAndReset", owning(GraphHandle), (GraphBuilderHandle,), BUILDER),
     FunctionSpec(
         "EsAddControlEdge",
         c_uint32,

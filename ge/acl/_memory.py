@@ -18,9 +18,10 @@ import numpy.typing as npt
 
 from ge._acl_state import state
 from ge._checks import allocation_size, as_dims, as_int, copy_count
-from ge._ffi import api
+from ge._ffi import api, out_param, owned
 from ge._ffi.marshal import check_acl
-from ge._native import NativeObject
+from ge._ffi.owned import DeviceBlock, HostBlock
+from ge._native import NativeObject, _no_resolve
 from ge.acl._copies import MemcpyKind, copy, host_bytes, numpy_dtype
 from ge.acl._stream import StreamLike, check_copy_stream
 
@@ -53,7 +54,7 @@ class Buffer(NativeObject):
     asynchronous (see :mod:`ge.acl`).
     """
 
-    __slots__ = ("_size",)
+    __slots__ = ("_block", "_size")
 
     _kind: ClassVar[str] = "Buffer"
     _closed_word: ClassVar[str] = "freed"
@@ -61,15 +62,36 @@ class Buffer(NativeObject):
     _reopen_if_release_fails: ClassVar[bool] = True
 
     _size: int
+    _block: Any
+    """The out-parameter ``aclrtMalloc``/``aclrtMallocHost`` filled, kept armed
+    (``ge._ffi.owned``) until the C free: if the finalizer is cut short by a
+    signal, the block is still freed in C when it goes with the buffer."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         raise TypeError("Buffer is abstract: create a DeviceBuffer or a HostBuffer")
 
-    def _adopt(self, ptr: int, size: int) -> None:
-        """Take ownership of the block just allocated (subclass constructors)."""
+    def _adopt(self, ptr: Any, size: int) -> None:
+        """Take ownership of the block just allocated (subclass constructors): its
+        address, or the owning out-parameter C stored it in (``ge._ffi.owned``)."""
         self._size = size
+        if isinstance(ptr, ctypes.c_void_p):
+            self._block = ptr  # first: from here the buffer holds it, armed
+            ptr = ptr.value
+        else:
+            self._block = None
         NativeObject.__init__(self, ptr)
         state.track_buffer(self)
+
+    def _armed(self) -> bool:
+        block = getattr(self, "_block", None)
+        return block is not None and owned.armed_now(type(block).__base__) is type(block)
+
+    def _reopen(self) -> None:
+        block = getattr(self, "_block", None)
+        if block is not None and block.__class__ is ctypes.c_void_p:
+            kind = DeviceBlock if self._on_device else HostBlock
+            block.__class__ = owned.armed_class(kind, _no_resolve)
+        super()._reopen()
 
     @property
     def ptr(self) -> int:
@@ -202,14 +224,18 @@ class DeviceBuffer(Buffer):
     def __init__(self, size: int, policy: MemMallocPolicy = MemMallocPolicy.HUGE_FIRST) -> None:
         nbytes = allocation_size(size)
         rule = malloc_policy(policy)
-        out = ctypes.c_void_p()
+        out = out_param(DeviceBlock)  # freed in C if an interrupt drops it (ge._ffi.owned)
         code = api.aclrtMalloc(ctypes.byref(out), nbytes, int(rule))
-        check_acl(code, "aclrtMalloc", {"size": nbytes, "policy": rule.name})
-        if not out.value:
+        if code or not out.value:
+            out.__class__ = ctypes.c_void_p  # nothing to free
+            check_acl(code, "aclrtMalloc", {"size": nbytes, "policy": rule.name})
             raise RuntimeError("aclrtMalloc succeeded but returned NULL")
-        self._adopt(out.value, nbytes)
+        self._adopt(out, nbytes)
 
     def _free_block(self, handle: int) -> int:
+        block = self._block
+        if block is not None:
+            block.__class__ = ctypes.c_void_p  # disarmed (ge._ffi.owned), no call before C's
         return int(api.aclrtFree(handle))
 
     def _free_call(self, handle: int) -> tuple[str, dict[str, object]]:
@@ -226,14 +252,18 @@ class HostBuffer(Buffer):
 
     def __init__(self, size: int) -> None:
         nbytes = allocation_size(size)
-        out = ctypes.c_void_p()
+        out = out_param(HostBlock)  # freed in C if an interrupt drops it (ge._ffi.owned)
         code = api.aclrtMallocHost(ctypes.byref(out), nbytes)
-        check_acl(code, "aclrtMallocHost", {"size": nbytes})
-        if not out.value:
+        if code or not out.value:
+            out.__class__ = ctypes.c_void_p  # nothing to free
+            check_acl(code, "aclrtMallocHost", {"size": nbytes})
             raise RuntimeError("aclrtMallocHost succeeded but returned NULL")
-        self._adopt(out.value, nbytes)
+        self._adopt(out, nbytes)
 
     def _free_block(self, handle: int) -> int:
+        block = self._block
+        if block is not None:
+            block.__class__ = ctypes.c_void_p  # disarmed (ge._ffi.owned), no call before C's
         return int(api.aclrtFreeHost(handle))
 
     def _free_call(self, handle: int) -> tuple[str, dict[str, object]]:

@@ -60,12 +60,12 @@ def finalize() -> None:
     waits for the first one to finish.
     """
     me = threading.get_ident()
-    with state.lock:
-        _wait_for_finalize("ge.acl.finalize()")
-        if not state.initialized:
-            return
-        state.finalizer = me
-    try:
+    try:  # from before the finalizer is set: an interrupt never leaves it set
+        with state.lock:
+            _wait_for_finalize("ge.acl.finalize()")
+            if not state.initialized:
+                return
+            state.finalizer = me
         state.release_all()
         with state.lock:
             code = api.aclFinalize()
@@ -73,9 +73,10 @@ def finalize() -> None:
                 check_acl(code, "aclFinalize")
             state.finalized()
     finally:
-        with state.lock:
+        if state.finalizer == me:  # first, a plain store: an interrupt cannot keep it set
             state.finalizer = None
-            state.done.notify_all()
+            with state.lock:
+                state.done.notify_all()
 
 
 def _wait_for_finalize(what: str) -> None:

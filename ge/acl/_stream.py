@@ -24,7 +24,7 @@ import numpy as np
 from ge import _callback_errors, _native
 from ge._acl_state import state
 from ge._checks import SIZE_T_MAX, as_int
-from ge._ffi import api
+from ge._ffi import api, out_param
 from ge._ffi.errors import AclError
 from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import acl_error, check_acl
@@ -65,9 +65,11 @@ class Stream(NativeObject):
     def __init__(self) -> None:
         self._keepalive = []
         self._lock = threading.RLock()
-        out = StreamHandle()
-        check_acl(api.aclrtCreateStream(ctypes.byref(out)), "aclrtCreateStream")
-        if not out.value:
+        out = out_param(StreamHandle)  # freed in C if an interrupt drops it (ge._ffi.owned)
+        code = api.aclrtCreateStream(ctypes.byref(out))
+        if code or not out.value:
+            out.__class__ = StreamHandle  # nothing to free
+            check_acl(code, "aclrtCreateStream")
             raise RuntimeError("aclrtCreateStream succeeded but returned a NULL stream")
         super().__init__(out)
         state.track_stream(self, out.value)
@@ -125,6 +127,7 @@ class Stream(NativeObject):
 
     def _release(self, handle: Any) -> list[BaseException]:
         with _callback_errors.collecting() as errors:
+            handle.__class__ = StreamHandle  # disarmed (ge._ffi.owned), no call before C's
             code = api.aclrtDestroyStream(handle)
         if code:  # still alive: close() gives the handle back
             _callback_errors.raise_with(

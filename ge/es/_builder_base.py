@@ -14,10 +14,10 @@ import ctypes
 from typing import Any, Callable, ClassVar, NoReturn, Optional
 
 from ge import _messages
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.handles import GraphBuilderHandle
 from ge._ffi.marshal import check_ge, encode_text, ge_error
-from ge._native import NativeObject
+from ge._native import C_FINALIZER, NativeObject
 from ge.es.tensor_holder import TensorHolder
 from ge.graph.graph import Graph, GraphInput
 from ge.graph.types import DataType, Format
@@ -45,6 +45,8 @@ class BuilderBase(NativeObject):
 
     _kind: ClassVar[str] = "graph builder"
     _handle_type: ClassVar[Optional[type]] = GraphBuilderHandle
+    _c_finalize: ClassVar[bool] = True
+    __del__ = C_FINALIZER  # freed in C with the object (ge._ffi.owned)
 
     _built: bool
     _inputs: dict[int, GraphInput]
@@ -59,12 +61,13 @@ class BuilderBase(NativeObject):
             raise TypeError(_messages.GRAPH_NAME)
         self._name = name or "graph"  # CANN: None and "" both name it "graph"
         encoded = encode_text(self._name, "name")
-        handle = api.EsCreateGraphBuilder(encoded)
+        handle = made.EsCreateGraphBuilder(encoded)
         if not handle:
             raise ge_error("EsCreateGraphBuilder", None, {"name": self._name})
         super().__init__(handle)
 
     def _release(self, handle: Any) -> None:
+        handle.__class__ = GraphBuilderHandle  # disarmed (ge._ffi.owned), no call before C's
         api.EsDestroyGraphBuilder(handle)
 
     # -- state ------------------------------------------------------------------
@@ -167,7 +170,7 @@ class BuilderBase(NativeObject):
     def _build_graph(self) -> Graph:
         """``EsBuildGraphAndReset``: the graph, owned at once; the builder is built."""
         with self._calling() as handle:
-            raw = api.EsBuildGraphAndReset(handle)
+            raw = made.EsBuildGraphAndReset(handle)
             if not raw:
                 raise ge_error("EsBuildGraphAndReset", None, {"name": self._name})
             graph = Graph._adopt(raw)

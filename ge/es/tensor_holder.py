@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Union
 from typing_extensions import TypeGuard
 
 from ge import _messages
-from ge._ffi import api
+from ge._ffi import api, made
+from ge._ffi.handles import CLOSED
 from ge._ffi.marshal import check_ge, ge_error, take_string
 from ge.es._numbers import TensorLike, flatten, is_operand_integer, is_real
 from ge.es._shapes import as_holder_shape
@@ -59,6 +60,17 @@ class TensorHolder:
         holder._handle = handle
         return holder
 
+    @property
+    def _as_parameter_(self) -> Any:
+        """What ctypes passes to C for this holder: its typed handle, or, once its
+        builder is closed (built and closed, or closed), :data:`~ge._ffi.handles.CLOSED`,
+        which every argtype refuses (an ``ArgumentError``, never a dead holder
+        reaching C). The holders die with their builder in C. The package's own
+        calls pass ``_handle`` inside the builder's guard (which refuses a closed
+        builder): a property read by ctypes is Python code, where a signal's
+        ``KeyboardInterrupt`` would be turned into an ``ArgumentError``."""
+        return CLOSED if self._builder._handle is None else self._handle
+
     # -- the builder ------------------------------------------------------------
 
     def get_owner_builder(self) -> GraphBuilder:
@@ -80,14 +92,14 @@ class TensorHolder:
             node = api.EsGetProducer(self._handle)
             if not node:
                 raise ge_error("EsGetProducer", None, {})
-            name = take_string(api.GeApiWrapper_GNode_GetName(node))
+            name = take_string(made.GeApiWrapper_GNode_GetName(node))
         if name is None:
             raise ge_error("GNode_GetName", None, {})
         return name
 
     # -- the output description (chainable) ---------------------------------------
 
-    def _set(self, operation: str, api_name: str, call: Callable[[int], int]) -> TensorHolder:
+    def _set(self, operation: str, api_name: str, call: Callable[[Any], int]) -> TensorHolder:
         self._builder._check_usable(operation)
         with self._builder._calling():
             status = call(self._handle)
@@ -128,7 +140,7 @@ class TensorHolder:
                 f"Cannot perform {op_name.lower()}: tensors from different GraphBuilders "
                 f"({builder.name!r} vs {right._builder.name!r})"
             )
-        function: Callable[[int, int], Any] = getattr(api, f"Es{op_name}")
+        function: Callable[[Any, Any], Any] = getattr(api, f"Es{op_name}")
         return builder._holder_call(
             op_name.lower(),
             f"Es{op_name}",

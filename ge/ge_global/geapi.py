@@ -62,18 +62,18 @@ def finalize() -> None:
     session can be created meanwhile (``GE_SESSION_MANAGER_NOT_INIT``).
     """
     me = threading.get_ident()
-    with manager.lock:
-        manager.wait_for_finalize("ge.finalize()")
-        sessions = manager.live_sessions()
-        for session in sessions:  # GE frees their graphs' memory: not from inside a callback
-            session._refuse_inside_allocator()
-            if in_call_here(session, me):
-                raise RuntimeError(
-                    "ge.finalize() called from inside a call on a session it must close "
-                    "(an allocator callback of that call?): it would wait for itself"
-                )
-        manager.finalizer = me
-    try:
+    try:  # from before the finalizer is set: an interrupt never leaves it set
+        with manager.lock:
+            manager.wait_for_finalize("ge.finalize()")
+            sessions = manager.live_sessions()
+            for session in sessions:  # GE frees their graphs' memory: not from inside a callback
+                session._refuse_inside_allocator()
+                if in_call_here(session, me):
+                    raise RuntimeError(
+                        "ge.finalize() called from inside a call on a session it must close "
+                        "(an allocator callback of that call?): it would wait for itself"
+                    )
+            manager.finalizer = me
         errors: list[BaseException] = []
         for session in sessions:  # no lock held: closing waits for their calls in flight
             try:
@@ -91,9 +91,10 @@ def finalize() -> None:
         # call on their stream came since: the last chance to report it
         errors.extend(registry.take_all_deferred())
     finally:
-        with manager.lock:
+        if manager.finalizer == me:  # first, a plain store: an interrupt cannot keep it set
             manager.finalizer = None
-            manager.done.notify_all()
+            with manager.lock:
+                manager.done.notify_all()
     raise_first(errors)  # the others as its notes
 
 

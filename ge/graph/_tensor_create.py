@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.marshal import check_ge, ge_error
 from ge._native import NativeObject
 from ge.graph._dims import c_dims
@@ -55,7 +55,7 @@ ES_DATA_TYPES = frozenset(
 
 
 def _create_empty(owner: NativeObject, context: dict[str, object]) -> None:
-    handle = api.GeApiWrapper_Tensor_CreateTensor()
+    handle = made.GeApiWrapper_Tensor_CreateTensor()
     if not handle:
         raise ge_error("CreateTensor", None, context)
     NativeObject.__init__(owner, handle)  # a TensorHandle: kept as is
@@ -136,7 +136,7 @@ def fill_from_array(
             address = address_of(data)
         dims: tuple[int, ...] = data.shape
         c_array, count = _cached_dims(dims)
-        handle = api.EsCreateEsCTensor(address, c_array, count, dt, fmt)
+        handle = made.EsCreateEsCTensor(address, c_array, count, dt, fmt)
         if not handle:
             raise ge_error(
                 "CreateTensor", None, {"shape": dims, "data_type": dt.name, "format": fmt.name}
@@ -167,7 +167,7 @@ def fill_from_file(
     if dt not in ES_DATA_TYPES:
         return fill_from_array(owner, read_file_prefix(path, to_numpy_dtype(dt), dims), dt, fmt)
     c_array, count = c_dims(shape)
-    handle = api.EsCreateEsCTensorFromFile(path, c_array, count, int(dt), int(fmt))
+    handle = made.EsCreateEsCTensorFromFile(path, c_array, count, int(dt), int(fmt))
     if not handle:
         raise ge_error(
             "EsCreateEsCTensorFromFile",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.marshal import check_acl, ge_error, take_string
 from ge.error import GeError
 from ge.graph._tensor_data import address_of, tensor_error
@@ -94,7 +94,7 @@ def read_text(handle: int, dims: tuple[int, ...], np_dtype: np.dtype[Any]) -> np
         LossyTextWarning,
         stacklevel=3,
     )
-    text = take_string(api.GeApiWrapper_Tensor_GetData(handle))
+    text = take_string(made.GeApiWrapper_Tensor_GetData(handle))
     if text is None:
         raise ge_error("GetData", None, {})
     out = np.empty(dims, dtype=np_dtype)

@@ -12,10 +12,10 @@ from typing_extensions import Self
 
 from ge import _messages
 from ge._checks import fspath_bytes
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.handles import GraphHandle
 from ge._ffi.marshal import check_ge, encode_text, ge_error, take_string
-from ge._native import NativeObject
+from ge._native import C_FINALIZER, NativeObject
 from ge.graph.types import DataType, Format
 
 __all__ = ["DumpFormat", "Graph", "GraphInput"]
@@ -68,6 +68,8 @@ class Graph(NativeObject):
 
     _kind: ClassVar[str] = "graph"
     _handle_type: ClassVar[Optional[type]] = GraphHandle
+    _c_finalize: ClassVar[bool] = True
+    __del__ = C_FINALIZER  # freed in C with the object (ge._ffi.owned)
 
     _inputs: Optional[tuple[GraphInput, ...]]
     _num_outputs: Optional[int]
@@ -78,7 +80,7 @@ class Graph(NativeObject):
         if not isinstance(name, str):
             raise TypeError(_messages.GRAPH_NAME)
         encoded = encode_text(name, "name")
-        handle = api.GeApiWrapper_Graph_CreateGraph(encoded)
+        handle = made.GeApiWrapper_Graph_CreateGraph(encoded)
         if not handle:
             raise ge_error("CreateGraph", None, {"name": name})
         super().__init__(handle)
@@ -87,7 +89,7 @@ class Graph(NativeObject):
     def _adopt(cls, handle: Any) -> Self:
         """Wrap a graph handle (an ``int``, or the ``GraphHandle`` C returned) this
         object now owns (freed when it is closed)."""
-        if type(handle) is not GraphHandle and (
+        if not isinstance(handle, GraphHandle) and (
             isinstance(handle, bool) or not isinstance(handle, int)
         ):
             raise TypeError(f"handle must be an int, not {type(handle).__name__}")
@@ -100,6 +102,7 @@ class Graph(NativeObject):
         return graph
 
     def _release(self, handle: Any) -> None:
+        handle.__class__ = GraphHandle  # disarmed (ge._ffi.owned) with no call before C's
         api.GeApiWrapper_Graph_DestroyGraph(handle)
 
     def _remember(self, inputs: tuple[GraphInput, ...], num_outputs: int) -> None:
@@ -110,7 +113,7 @@ class Graph(NativeObject):
     def name(self) -> str:
         """The graph's name, as GE has it."""
         with self._calling() as handle:
-            name = take_string(api.GeApiWrapper_Graph_GetName(handle))
+            name = take_string(made.GeApiWrapper_Graph_GetName(handle))
         if name is None:
             raise ge_error("GetName", None, {})
         return name
@@ -163,7 +166,7 @@ class Graph(NativeObject):
         """The graph as text: ``kReadable`` (one line per node), ``kTxt`` (GE's
         model text) or ``kOnnx``."""
         fmt = _dump_format(format)
-        dump: Any = api.GeApiWrapper_Graph_Dump_To_Stream
+        dump: Any = made.GeApiWrapper_Graph_Dump_To_Stream
         with self._calling() as handle:
             text = take_string(dump(handle, int(fmt)))
         if text is None:

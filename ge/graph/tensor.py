@@ -27,7 +27,7 @@ from ge import _callback_errors, _ffi, _lifecycle, _messages, _native
 from ge._allocator_registry import registry
 from ge._callback_errors import detached
 from ge._checks import fspath_bytes
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.handles import TensorHandle
 from ge._ffi.marshal import check_ge, failure, ge_error
 from ge._native import NativeObject
@@ -101,8 +101,6 @@ _dims_cache = _tensor_create._dims_cache
 _live_allocators = registry.alive
 """Every live Python allocator trampoline (the registry's table, read without a lock)."""
 
-_get_ident = threading.get_ident
-
 _HOST = int(Placement.PLACEMENT_HOST)
 _DEVICE = int(Placement.PLACEMENT_DEVICE)
 
@@ -133,6 +131,7 @@ class Tensor(NativeObject):
 
     _kind: ClassVar[str] = "tensor"
     _handle_type: ClassVar[Optional[type]] = TensorHandle
+    _c_finalize: ClassVar[bool] = True
 
     _dims: Optional[tuple[int, ...]]
     _dtype: Optional[DataType]
@@ -210,14 +209,14 @@ class Tensor(NativeObject):
                 tensor._owner = None
                 tensor._release_locks = ()
                 tensor._epoch = _lifecycle.native_epoch
-                handle = api.EsCreateEsCTensor(address, c_dims, len(dims), dt, fmt)
+                handle = made.EsCreateEsCTensor(address, c_dims, len(dims), dt, fmt)
                 if not handle:
                     raise ge_error(
                         "CreateTensor",
                         None,
                         {"shape": dims, "data_type": dt.name, "format": fmt.name},
                     )
-                tensor._param = handle  # a TensorHandle (the restype)
+                tensor._param = handle  # an owning TensorHandle (ge._ffi.owned), kept armed
                 tensor._handle = handle.value  # last: the tensor owns it from here
                 tensor._dims = dims
                 tensor._placement = _HOST  # EsCreateEsCTensor makes host tensors
@@ -230,7 +229,7 @@ class Tensor(NativeObject):
     def _adopt(cls, handle: Any) -> Self:
         """Wrap a tensor handle (an ``int``, or the ``TensorHandle`` C returned) this
         object now owns (freed when it is closed)."""
-        if type(handle) is not TensorHandle and (
+        if not isinstance(handle, TensorHandle) and (
             isinstance(handle, bool) or not isinstance(handle, int)
         ):
             raise TypeError(f"handle must be an int, not {type(handle).__name__}")
@@ -309,15 +308,21 @@ class Tensor(NativeObject):
         # With no Python allocator alive in the process no callback can run
         # (a block of one keeps it alive until freed): no collecting block.
         if not _live_allocators:
+            if handle.__class__ is not TensorHandle:  # an output's is plain already
+                handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
             return []
         with _callback_errors.collecting() as errors:
+            if handle.__class__ is not TensorHandle:
+                handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned)
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
         return errors
 
     def _finalize(self, handle: Any) -> None:
         # No caller to raise to: what FreeFn raises is kept for the next
         # session call on the output's stream (ge._allocator_bridge).
+        if handle.__class__ is not TensorHandle:
+            handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
         api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
 
     def close(self) -> None:
@@ -357,7 +362,10 @@ class Tensor(NativeObject):
             finally:
                 turns.release()
             if taken:
-                api.GeApiWrapper_Tensor_DestroyEsCTensor(self._param)
+                param = self._param
+                if param.__class__ is not TensorHandle:  # an output's is plain already
+                    param.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
+                api.GeApiWrapper_Tensor_DestroyEsCTensor(param)
         finally:
             if taken:
                 self._owner = None  # the turn ends (destroyed, or lost to an interrupt)
@@ -451,7 +459,7 @@ class Tensor(NativeObject):
     def get_tensor_desc(self) -> TensorDesc:
         """A copy of the description: changing it does not change the tensor."""
         with self._calling() as handle:
-            desc = api.GeApiWrapper_Tensor_GetTensorDesc(handle)
+            desc = made.GeApiWrapper_Tensor_GetTensorDesc(handle)
             if not desc:
                 raise ge_error("GetTensorDesc", None, {})
             return TensorDesc._adopt(desc)  # a TensorDescHandle: kept as is
@@ -526,9 +534,17 @@ class Tensor(NativeObject):
         raw = get_data is not None and get_size is not None
         if not raw:
             raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
+        # The explicit form of _calling() (the data path's hot call), with C calls
+        # only at its edges: counted inside the try, left by a builtin (tolerant:
+        # _enter may have been interrupted before it counted itself).
+        calls = self._calls
         tid = _get_ident()
-        handle = self._enter()  # raises for a closed tensor
         try:
+            calls.append(tid)
+            if self._handle is None or self._owner is not None:
+                calls.remove(tid)
+                self._enter()  # waits for an owner, or raises closed
+            handle = self._param
             try:  # read in flight: _move() (which changes it) waits for this call
                 placement = self._placement
             except AttributeError:  # (a tensor built without __init__: an output)
@@ -558,8 +574,11 @@ class Tensor(NativeObject):
                 return read_raw(handle, dims, np_dtype, False)
             _memmove(target, source, logical)
             return out
-        finally:  # _leave() with C calls only (an interrupt lands after the removal)
-            self._calls.remove(tid)
+        finally:
+            try:  # noqa: SIM105 (suppress() is a Python call a signal could land on)
+                calls.remove(tid)
+            except ValueError:
+                pass
             if self._owner is not None:
                 self._unenter_notify()
 

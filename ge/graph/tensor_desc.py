@@ -18,10 +18,10 @@ from typing import Any, ClassVar, Optional, TypeVar, Union
 from typing_extensions import Self
 
 from ge import _messages
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.handles import TensorDescHandle
 from ge._ffi.marshal import check_ge, ge_error
-from ge._native import NativeObject
+from ge._native import C_FINALIZER, NativeObject
 from ge.graph._dims import c_dims, take_dims
 from ge.graph.shape import (
     UNKNOWN_DIM,
@@ -79,6 +79,8 @@ class TensorDesc(NativeObject):
 
     _kind: ClassVar[str] = "tensor desc"
     _handle_type: ClassVar[Optional[type]] = TensorDescHandle
+    _c_finalize: ClassVar[bool] = True
+    __del__ = C_FINALIZER  # freed in C with the object (ge._ffi.owned)
 
     def __init__(
         self,
@@ -90,7 +92,7 @@ class TensorDesc(NativeObject):
         dt = coerce_enum(DataType, data_type, "data_type", _messages.DESC_DATA_TYPE)
         dims = as_shape_dims(shape, "shape")
         array, count = c_dims(dims)
-        handle = api.GeApiWrapper_TensorDesc_Create(array, count, int(fmt), int(dt))
+        handle = made.GeApiWrapper_TensorDesc_Create(array, count, int(fmt), int(dt))
         if not handle:
             raise ge_error(
                 "TensorDesc_Create", None, {"shape": dims, "format": fmt.name, "data_type": dt.name}
@@ -107,6 +109,7 @@ class TensorDesc(NativeObject):
         return desc
 
     def _release(self, handle: Any) -> None:
+        handle.__class__ = TensorDescHandle  # disarmed (ge._ffi.owned), no call before C's
         api.GeApiWrapper_TensorDesc_Destroy(handle)
 
     # -- shapes -------------------------------------------------------------

@@ -33,7 +33,7 @@ from ge._allocator_registry import registry
 from ge._callback_errors import collecting, raise_with
 from ge._checks import as_int, as_str_dict
 from ge._checks import graph_id as checked_graph_id
-from ge._ffi import api
+from ge._ffi import api, made
 from ge._ffi.handles import SessionHandle, StreamHandle
 from ge._ffi.marshal import COptions, check_ge, failure, ge_error
 from ge._ffi.signatures import (
@@ -105,9 +105,9 @@ class Session(NativeObject):
                     status=GE_SESSION_MANAGER_NOT_INIT,
                 )
             if checked:
-                handle = api.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
+                handle = made.GeApiWrapper_Session_CreateSessionWithOptions(*COptions(checked).args)
             else:
-                handle = api.GeApiWrapper_Session_CreateSession()
+                handle = made.GeApiWrapper_Session_CreateSession()
             if not handle:
                 raise ge_error("CreateSession", None, {})
             super().__init__(handle)
@@ -194,6 +194,7 @@ class Session(NativeObject):
         """
         with collecting() as callback_errors:
             owned, errors = registry.release_owned(handle, self._session_id)
+            handle.__class__ = SessionHandle  # disarmed (ge._ffi.owned), no call before C's
             api.GeApiWrapper_Session_DestroySession(handle)
         self._graphs.clear()
         registry.bury()

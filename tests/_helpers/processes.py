@@ -54,11 +54,16 @@ def run_select_backend(env: dict[str, str], *args: str) -> subprocess.CompletedP
 
 
 def run_scenario(
-    script: Union[str, Path], scenario: str, *args: str, timeout: float, what: str = "deadlock?"
+    script: Union[str, Path],
+    scenario: str,
+    *args: str,
+    timeout: float,
+    what: str = "deadlock?",
+    env: Optional[dict[str, str]] = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python script scenario args...`` in a child, its output captured; the test
-    fails (naming ``what`` may have happened) if the child does not finish within
-    ``timeout`` seconds."""
+    """``python script scenario args...`` in a child (in ``env``: by default this
+    process's environment), its output captured; the test fails (naming ``what``
+    may have happened) if the child does not finish within ``timeout`` seconds."""
     import pytest
 
     try:
@@ -68,6 +73,7 @@ def run_scenario(
             text=True,
             timeout=timeout,
             check=False,
+            env=env,
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"{scenario}: no answer after {exc.timeout}s ({what})\n{exc.stdout!r}")

@@ -12,10 +12,13 @@ is printed and that every native count is back to zero.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 from _helpers.processes import run_scenario
+from hypothesis import settings
 
 SCRIPT = Path(__file__).parent / "scripts" / "signals.py"
 TIMEOUT = 20.0
@@ -35,3 +38,49 @@ def test_failure_on_callback_entry(ge_stub_library: str, scenario: str) -> None:
     assert done.returncode == 0, why
     assert done.stdout.strip().splitlines()[-1] == "OK", why
     assert done.stderr == "", why  # ctypes printed nothing: the exception was not dropped
+
+
+STORM = Path(__file__).parent / "scripts" / "storm.py"
+STORM_SECONDS = 3.0
+STORM_SEEDS = list(range(1, 1 + max(2, min(24, settings().max_examples // 15))))
+"""2 seeds in the CI profile (about 8 s), 6 in dev, 24 with HYPOTHESIS_PROFILE=long."""
+
+
+RUN_PATHS_GAP = (
+    "the run paths (ge/session/_bound.py, Tensor._adopt_outputs) still leak an output "
+    "tensor, its array or a block under a storm: their windows are outside issue 11's "
+    "ownership protocol so far (owned by the run paths' work)"
+)
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="CPython 3.9 and 3.10 run pending signal handlers before most instructions, "
+    "also the first one of a finally block (before its release call): the package's "
+    "hand-overs are airtight against 3.11+'s check points only (README, Signals)",
+)
+@pytest.mark.parametrize(
+    "scenario, seed",
+    [("lifecycle", seed) for seed in STORM_SEEDS]
+    + [pytest.param("with runs", 1, marks=pytest.mark.xfail(reason=RUN_PATHS_GAP, strict=False))],
+)
+def test_a_storm_of_interrupts_leaks_hangs_and_crashes_nothing(
+    ge_stub_library: str, scenario: str, seed: int
+) -> None:
+    """``scripts/storm.py``: a ``setitimer`` storm of KeyboardInterrupts over the
+    whole lifecycle (initialisation, sessions, builders, graphs added, compiled
+    and loaded, tensors from numpy and back, descriptions, buffers, streams, an
+    allocator, GE's finalize; ``with runs``: sync and async runs too): no call
+    is left counted, a close on another thread returns, and every native count
+    is back to zero, with the stand-in strict. Without the handle audit, as
+    users run: its ``from_param`` is Python code, where a signal would land and
+    be turned into an ``ArgumentError`` by ctypes."""
+    env = {**os.environ, "GE_FFI_AUDIT_HANDLES": "0"}
+    if scenario == "lifecycle":
+        env["STORM_SKIP_RUNS"] = "1"
+    done = run_scenario(
+        STORM, str(seed), str(STORM_SECONDS), timeout=STORM_SECONDS + 40, what="a hang", env=env
+    )
+    why = f"seed {seed} exited {done.returncode}:\n{done.stdout}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, why
+    assert done.stdout.strip().splitlines()[-1] == "OK", why

@@ -8,13 +8,17 @@ own test files and the reliability suite.
 from __future__ import annotations
 
 import copy
+import gc
+import inspect
 import pickle
+import sys
 import threading
 import time
 from typing import Optional
 
 import pytest
 
+from ge._ffi.errors import GeError
 from ge._native import NativeObject
 
 DEADLINE = 10.0
@@ -169,8 +173,8 @@ def test_a_call_waiting_for_an_exclusive_user_that_closed_gets_a_clean_error() -
 
 def test_a_failed_release_keeps_the_object_open_only_where_the_kind_says_so() -> None:
     kept = Reopening()
-    kept.fail = OSError("free failed")
-    with pytest.raises(OSError):
+    kept.fail = GeError("free failed")  # C refused: the release did not happen
+    with pytest.raises(GeError):
         kept.close()
     assert not kept.closed, "the native object is alive: the handle stays"
     kept.close()
@@ -409,3 +413,166 @@ def test_objects_of_a_wiped_native_state_never_reach_c() -> None:
         assert kept.closed and kept.released == [] and finalized == []
     finally:
         _lifecycle.native_epoch -= 1
+
+
+# -- signals: leaving a guard, closing -----------------------------------------
+
+
+def _python_calls(action: object) -> list[str]:
+    """The Python functions that ``action()`` runs (profiling 'call' events)."""
+    calls: list[str] = []
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)  # type: ignore[attr-defined]
+
+    sys.setprofile(profile)
+    try:
+        action()  # type: ignore[operator]
+    finally:
+        sys.setprofile(None)
+    return [c for c in calls if c != "<lambda>"]
+
+
+@pytest.mark.parametrize("guard", ["_calling", "_exclusive"])
+def test_an_interrupt_on_entry_to_a_guards_exit_leaves_nothing_undone(guard: str) -> None:
+    """A KeyboardInterrupt on entry to the guard's ``__exit__`` (where a signal's
+    exception lands) reaches the caller, and the call still leaves (the turn
+    still ends): ``with`` drops the guard, whose ``__del__`` undoes it in C,
+    with no Python frame (so no second signal can cut that short)."""
+    obj = Fake()
+    exit_code = type(getattr(obj, guard)()).__exit__.__code__
+
+    def tracer(frame: object, event: str, arg: object) -> object:
+        if event == "call" and frame.f_code is exit_code:  # type: ignore[attr-defined]
+            sys.settrace(None)
+            raise KeyboardInterrupt
+        return None
+
+    sys.settrace(tracer)
+    try:
+        with pytest.raises(KeyboardInterrupt), getattr(obj, guard)():
+            assert obj._calls or obj._owner is not None
+    finally:
+        sys.settrace(None)
+    assert obj._calls == [] and obj._owner is None
+    closer = _in_thread(obj.close)
+    closer.join(DEADLINE)
+    assert not closer.is_alive() and obj.closed
+
+
+def test_a_dropped_guard_undoes_in_c() -> None:
+    """The finalizer of an entered guard runs no Python code."""
+    obj = Fake()
+    guards = [obj._calling(), obj._exclusive()]
+    guards[0].__enter__()
+    assert _python_calls(lambda: guards.pop(0)) == []
+    assert obj._calls == []
+    guards[0].__enter__()
+    assert _python_calls(lambda: guards.pop(0)) == []
+    assert obj._owner is None
+    obj.close()
+
+
+def test_a_guard_dropped_after_entering_leaves_in_c() -> None:
+    """Entered, then dropped without its exit (what an interrupt between the two
+    would do): its finalizer ends the call, once."""
+    obj = Fake()
+    obj._calling().__enter__()
+    gc.collect()
+    assert obj._calls == []
+    with obj._calling():  # a guard closed by its exit is not left again when dropped
+        pass
+    gc.collect()
+    assert obj._calls == []
+    obj._exclusive().__enter__()
+    gc.collect()
+    assert obj._owner is None
+    obj.close()
+
+
+def _each_line(fn: object, action: object, check: object, stop: str = "") -> int:
+    """Run ``action()`` once per line of ``fn`` before its first handler (or
+    after the line ``stop``), with a KeyboardInterrupt raised at that line;
+    ``check()`` after each run."""
+    code = fn.__code__  # type: ignore[attr-defined]
+    source = inspect.getsource(fn).splitlines()  # type: ignore[arg-type]
+    end = code.co_firstlineno + next(
+        (
+            i + (s.strip() == stop)
+            for i, s in enumerate(source)
+            if s.strip().startswith(("except", "finally")) or (stop and s.strip() == stop)
+        ),
+        len(source),
+    )
+    hits = 0
+    for k in range(1, 100):
+        seen = [0]
+
+        def local(
+            frame: object, event: str, arg: object, k: int = k, seen: list[int] = seen
+        ) -> object:
+            if event == "line" and frame.f_lineno < end:  # type: ignore[attr-defined]
+                seen[0] += 1
+                if seen[0] == k:
+                    raise KeyboardInterrupt
+            return local
+
+        def tracer(frame: object, event: str, arg: object) -> object:
+            return local if frame.f_code is code else None  # type: ignore[attr-defined]
+
+        sys.settrace(tracer)
+        try:
+            action()  # type: ignore[operator]
+        except KeyboardInterrupt:
+            hits += 1
+        finally:
+            sys.settrace(None)
+        check()  # type: ignore[operator]
+        if seen[0] < k:
+            return hits
+    raise AssertionError("more lines than expected")
+
+
+@pytest.mark.parametrize("guard", ["_calling", "_exclusive"])
+def test_an_interrupt_at_any_line_of_entering_a_guard_leaves_nothing_counted(guard: str) -> None:
+    obj = Fake()
+    entered = {"_calling": type(obj._calling()), "_exclusive": type(obj._exclusive())}[guard]
+
+    def use() -> None:
+        with getattr(obj, guard)():
+            pass
+
+    def check() -> None:
+        assert obj._calls == [] and obj._owner is None
+
+    assert _each_line(entered.__enter__, use, check) >= 3
+    closer = _in_thread(obj.close)
+    closer.join(DEADLINE)
+    assert not closer.is_alive() and obj.closed
+
+
+@pytest.mark.parametrize("kind", [Fake, Reopening])
+def test_an_interrupt_at_any_line_of_closing_leaves_the_object_open_or_released(
+    kind: type[Fake],
+) -> None:
+    """Interrupted before its release, ``close()`` leaves the object open (a
+    later close releases it), never closed and unreleased; it never keeps its
+    turn (another thread's close would wait forever). (On entry to ``_release``
+    only an armed handle tells whether C freed it: ``ffi/test_owned.py``.)"""
+    objs: list[Fake] = []
+
+    def close() -> None:
+        objs.append(kind())
+        objs[-1].close()
+
+    def check() -> None:
+        obj = objs[-1]
+        assert obj._owner is None
+        assert obj.closed == bool(obj.released), (obj.closed, obj.released)
+
+    assert _each_line(NativeObject.close, close, check, stop="releasing = True") >= 3
+    for obj in objs:
+        closer = _in_thread(obj.close)
+        closer.join(DEADLINE)
+        assert not closer.is_alive() and obj.released == [0x1000]

@@ -36,6 +36,7 @@ from ge._ffi.handles import (
     TensorHandle,
     TensorHolderHandle,
 )
+from ge._ffi.owned import owning
 from ge._ffi.signatures import SPECS, FunctionSpec
 from ge.es import GraphBuilder
 from ge.graph import Graph, Tensor, TensorDesc
@@ -129,8 +130,8 @@ def test_every_handle_parameter_is_a_kind_of_its_own() -> None:
     by_name = {spec.name: spec for spec in SPECS}
     assert by_name["GeApiWrapper_Session_AddGraph"].argtypes[2] is GraphHandle
     assert by_name["GeApiWrapper_Session_RunGraphWithStreamAsync"].argtypes[2] is StreamHandle
-    assert by_name["GeApiWrapper_Tensor_GetTensorDesc"].restype is TensorDescHandle
-    assert by_name["EsBuildGraphAndReset"].restype is GraphHandle
+    assert by_name["GeApiWrapper_Tensor_GetTensorDesc"].restype == owning(TensorDescHandle)
+    assert by_name["EsBuildGraphAndReset"].restype == owning(GraphHandle)
     assert by_name["EsGetProducer"].restype is not by_name["EsGetOwnerBuilder"].restype
     assert by_name["aclrtFree"].argtypes == (ctypes.c_void_p,)  # device memory stays void *
 
@@ -175,6 +176,15 @@ def _closed_objects(stream: Any) -> Iterator[tuple[object, str]]:
     builder = GraphBuilder("b")
     builder.close()
     yield builder, "EsDestroyGraphBuilder"
+    builder = GraphBuilder("built")
+    holder = builder.input(0, np.float32, (2,))
+    assert holder._as_parameter_ is holder._handle  # the builder is open
+    builder.build([holder + holder]).close()  # the builder is built and closed
+    yield holder, "EsSetDataType"
+    builder = GraphBuilder("closed")
+    holder = builder.input(0, np.float32, (2,))
+    builder.close()
+    yield holder, "EsGetProducer"
     stream.destroy()
     yield stream, "aclrtSynchronizeStream"
 
@@ -203,13 +213,14 @@ def test_a_live_object_passes_as_its_kind_only(ge_ready: Any) -> None:
     """An open object goes to C as its typed handle, and only where its kind is
     declared: a graph where a session is expected is refused."""
     with Graph("g") as graph, ge.Session() as session:
-        assert type(graph._as_parameter_) is GraphHandle
+        assert isinstance(graph._as_parameter_, GraphHandle)
         assert graph._as_parameter_.value == graph.handle
         assert api.GeApiWrapper_Session_AddGraph(session, 1, graph) == 0
         with pytest.raises(ctypes.ArgumentError, match="argument 1:"):
             api.GeApiWrapper_Session_RemoveGraph(graph, 1)
         with graph._calling() as typed:
-            assert type(typed) is GraphHandle  # what the guard yields
+            assert type(typed).__base__ is GraphHandle  # what the guard yields: the
+            assert typed is graph._param  # owning instance C returned (ge._ffi.owned)
         assert api.GeApiWrapper_Session_RemoveGraph(session, 1) == 0
 
 

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ge import _callback_errors, _ffi
-from ge._ffi import api, status
+from ge._ffi import api, made, owned, status
 from ge._ffi.handles import TensorHandle
+from ge._ffi.owned import Owning
+from ge._ffi.signatures import SPECS
 from ge.error import AclError, GeError
 from ge.graph import DataType, Format, Placement, Shape, Tensor, _tensor_create
 from ge.graph.dtypes import from_numpy_dtype
@@ -151,6 +153,9 @@ def padded(array: Any, padding: bytes) -> Tensor:
     return Tensor._adopt(int(handle))
 
 
+OWNING = {spec.name for spec in SPECS if isinstance(spec.restype, Owning)}
+
+
 class Spy:
     """Records the calls of C functions (replacing ``api.<name>``)."""
 
@@ -164,6 +169,14 @@ class Spy:
                 return _real(*args)
 
             monkeypatch.setattr(api, name, spy)
+            if name in OWNING:  # the package calls it as an owning result (ge._ffi.owned)
+                real_owning = getattr(made, name)
+
+                def spy_owning(*args: Any, _name: str = name, _real: Any = real_owning) -> Any:
+                    self.calls.append((_name, args))
+                    return _real(*args)
+
+                monkeypatch.setattr(made, name, spy_owning)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -255,7 +268,7 @@ def test_text_path_errors(
     with odd, pytest.raises(GeError, match="<invalid>"):
         odd.numpy()
     with Tensor.from_numpy(np.ones(3, np.float32)) as tensor:
-        monkeypatch.setattr(api, "GeApiWrapper_Tensor_GetData", lambda handle: None)
+        monkeypatch.setattr(made, "GeApiWrapper_Tensor_GetData", lambda handle: None)
         with pytest.raises(GeError, match="GetData"):
             tensor.numpy()
 
@@ -655,7 +668,8 @@ def test_from_numpy_owns_its_handle_as_the_general_constructor_does(ge_stub: Stu
         general = Tensor(np.ones((2, 3), np.float32), shape=[2, 3])
         for name in ("_calls", "_owner", "_release_locks", "_epoch", "_dims", "_dtype"):
             assert getattr(fast, name) == getattr(general, name), name
-        assert type(fast._param) is type(general._param) is TensorHandle
+        # both own their handle armed (ge._ffi.owned): freed in C if dropped unreleased
+        assert type(fast._param) is type(general._param) is owned.armed_now(TensorHandle)
         assert fast._handle == fast._param.value and fast._handle
         np.testing.assert_array_equal(fast.numpy(), general.numpy())
         fast.close()

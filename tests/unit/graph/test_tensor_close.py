@@ -4,6 +4,7 @@ freed twice), on the stand-in in strict mode."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from ge import _native
 from ge._ffi import api
+from ge._ffi.handles import TensorHandle
 from ge.graph import Tensor
 from ge.testing import StubControl
 
@@ -29,6 +31,12 @@ def test_close_frees_once_and_is_harmless_twice(ge_stub: StubControl) -> None:
     tensor.close()  # harmless
     with pytest.raises(ValueError, match="tensor is closed"):
         tensor.numpy()
+    # from_numpy's handle is an owning one (ge._ffi.owned): the one-frame close
+    # disarms it, so dropping the tensor frees nothing again (strict: an abort)
+    assert type(tensor._param) is TensorHandle
+    del tensor
+    gc.collect()
+    assert _tensors(ge_stub) == 0
 
 
 @pytest.mark.parametrize("how", ["call", "batch"])

@@ -1,0 +1,218 @@
+"""Owning handles: what C returns is freed, in C, if no Python object takes it.
+
+A handle that a C function *returns* (a new session, graph, tensor...) lives
+for a moment only in an ordinary Python value. CPython runs pending signal
+handlers right after a call completes (and at function entry and on backward
+jumps), so an exception a handler raises (``KeyboardInterrupt``) can land
+before any object holds the handle: it would leak.
+
+So the functions that return an owned handle declare as ``restype`` the
+*owning* class of its kind (:func:`owning`): a subclass of the kind whose
+``__del__`` frees the native object **in C, with no Python frame** (a
+``property`` whose getter is the C destroy function called through ctypes,
+its ``errcheck`` a ``functools.partial`` that returns a C no-op; nothing
+there is a point where a signal handler could run). ctypes creates the
+instance in C, so from the first instant an unreachable result is freed when
+its last reference goes (the frame of the interrupted call, with the
+traceback). The owning object (``ge._native.NativeObject``) keeps that same
+instance, armed, as its ``_param`` for its whole life: if its own (Python)
+finalizer is cut short by a signal, the instance still frees the native
+object when it goes. Closing **disarms** it (``__class__`` set back to the
+plain kind: one C-level attribute store) right before the C release.
+
+The C-level ``__del__`` cannot ask whether C may still be called, so the
+generation of owning classes is **retired** (their ``__del__`` made a C
+no-op, and new classes made for the functions' ``restype``) where that stops
+being true: at the start of the exit hooks (what is still alive at exit is
+left to the operating system, as the finalizers do), in the child of a fork
+(CANN does not survive it), when the stand-in's state is wiped (tests), and
+when the libraries are forgotten (``ge._ffi.reset``). Freeing after
+``GEFinalize`` is sound (a ``ge::Session`` outlives it; libgraph's objects do
+not depend on it); ACL's free functions return an error when ACL is not
+initialised, so an orphan then leaks instead of crashing.
+
+Out-parameters (``aclrtCreateStream``, ``aclrtMalloc``, ``aclrtMallocHost``)
+get the same protection from :func:`out_param`: an armed instance passed
+with ``byref``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import threading
+from ctypes import c_void_p
+from typing import Any, Callable, NamedTuple, Optional
+
+from ge._ffi.handles import (
+    GraphBuilderHandle,
+    GraphHandle,
+    SessionHandle,
+    StreamHandle,
+    TensorDescHandle,
+    TensorHandle,
+)
+
+
+class DeviceBlock(c_void_p):
+    """An ``aclrtMalloc`` block's address (an out-parameter; not a handle kind)."""
+
+    __slots__ = ()
+
+
+class HostBlock(c_void_p):
+    """An ``aclrtMallocHost`` block's address (an out-parameter; not a handle kind)."""
+
+    __slots__ = ()
+
+
+class Text(c_void_p):
+    """A caller-owned C string (``Graph_GetName``...), freed with ``FreeString``."""
+
+    __slots__ = ()
+
+
+class Owning(NamedTuple):
+    """The ``restype`` marker of a function returning an owned handle of ``kind``,
+    which ``destroy`` (a declared C function taking the handle) frees."""
+
+    kind: type[c_void_p]
+    destroy: str
+    returns_status: bool
+    plain: Any = None
+    """The ``restype`` for ``ge._ffi.api`` (None: ``kind``)."""
+
+
+DESTROYERS: dict[type[c_void_p], Owning] = {
+    o.kind: o
+    for o in (
+        Owning(SessionHandle, "GeApiWrapper_Session_DestroySession", False),
+        Owning(GraphHandle, "GeApiWrapper_Graph_DestroyGraph", False),
+        Owning(TensorHandle, "GeApiWrapper_Tensor_DestroyEsCTensor", False),
+        Owning(TensorDescHandle, "GeApiWrapper_TensorDesc_Destroy", False),
+        Owning(GraphBuilderHandle, "EsDestroyGraphBuilder", False),
+        Owning(StreamHandle, "aclrtDestroyStream", True),
+        Owning(DeviceBlock, "aclrtFree", True),
+        Owning(HostBlock, "aclrtFreeHost", True),
+        Owning(Text, "GeApiWrapper_FreeString", False, c_void_p),  # api: an int, as ever
+    )
+}
+"""Each kind a C function hands over, and the C function that frees it."""
+
+
+def owning(kind: type[c_void_p]) -> Owning:
+    """The ``restype`` marker of a function returning a new ``kind`` the caller owns."""
+    return DESTROYERS[kind]
+
+
+_NOOP: Any = functools.partial(functools.partial, (0).__init__)  # type: ignore[misc]
+"""A C callable returning a C callable that ignores its arguments and returns None
+(``int.__init__`` of an int accepts and ignores any). As a ``property`` getter
+it is a ``__del__`` that does nothing; as an ``errcheck`` it turns the C
+result into such a callable (what ``__del__``'s caller then calls)."""
+
+INERT: Any = property(_NOOP)
+"""A ``__del__`` that does nothing, in C (no Python frame)."""
+
+_lock = threading.RLock()
+_armed: dict[type[c_void_p], type[c_void_p]] = {}
+"""Kind -> its owning class of this generation (made when first needed)."""
+_restyped: list[tuple[Any, type[c_void_p]]] = []
+"""(function, kind) whose ``restype`` is the kind's owning class of this generation."""
+_frozen = False
+"""True once C may no longer be called (exit, a forked child): results stay plain."""
+_retired: list[type[c_void_p]] = []
+"""Every owning class of past generations (kept: their instances may still live)."""
+
+
+def _address(fn: Any) -> int:
+    return int(ctypes.cast(fn, c_void_p).value or 0)
+
+
+def armed_class(kind: type[c_void_p], resolve: Callable[[str], Any]) -> type[c_void_p]:
+    """The owning class of ``kind`` of this generation; ``resolve(name)`` binds a
+    declared C function (the destroy function, the first time)."""
+    cls = _armed.get(kind)
+    if cls is not None:
+        return cls
+    with _lock:
+        cls = _armed.get(kind)
+        if _frozen:
+            return kind
+        if cls is None:
+            spec = DESTROYERS[kind]
+            prototype = ctypes.CFUNCTYPE(ctypes.c_int if spec.returns_status else None, c_void_p)
+            destroy = prototype(_address(resolve(spec.destroy)))
+            destroy.errcheck = _NOOP  # the C result -> a no-op callable, all in C
+            cls = type(
+                f"Owning{kind.__name__}",
+                (kind,),
+                {
+                    "__slots__": (),
+                    "__doc__": f"A {kind.__name__} this process owns: freed in C when dropped.",
+                    "__del__": property(destroy),
+                },
+            )
+            _armed[kind] = cls
+    return cls
+
+
+def armed_now(kind: Any) -> Optional[type[c_void_p]]:
+    """The owning class of ``kind`` of this generation, if one was made."""
+    return _armed.get(kind)
+
+
+def set_restype(fn: Any, marker: Owning, resolve: Callable[[str], Any]) -> None:
+    """Declare ``fn`` as returning an owned ``marker.kind`` (its owning class)."""
+    with _lock:
+        fn.restype = armed_class(marker.kind, resolve)
+        _restyped.append((fn, marker.kind))
+
+
+def out_param(kind: type[c_void_p], resolve: Callable[[str], Any]) -> Any:
+    """A NULL armed instance of ``kind``, for ``byref``: what C stores in it is
+    freed unless an object takes it. Disarm it (:func:`disarm`) when C failed."""
+    return armed_class(kind, resolve)()
+
+
+def disarm(instance: Any, kind: type[c_void_p]) -> None:
+    """Make ``instance`` a plain ``kind`` (no longer freed when dropped)."""
+    instance.__class__ = kind
+
+
+def retire(rebind: Optional[Callable[[str], Any]] = None) -> None:
+    """Stop every live owning instance from calling C. ``rebind`` (how to bind a
+    destroy function again): the bound functions' results get a new generation
+    of owning classes; None: C may no longer be called at all (exit, a forked
+    child), so no result is armed again."""
+    global _frozen
+    with _lock:
+        for cls in _armed.values():
+            cls.__del__ = INERT  # type: ignore[attr-defined]
+            _retired.append(cls)
+        _armed.clear()
+        bound, _restyped[:] = list(_restyped), []
+        if rebind is None:
+            _frozen = True
+        for fn, kind in bound:
+            set_restype(fn, DESTROYERS[kind], rebind or _refuse)
+
+
+def _refuse(name: str) -> Any:
+    raise AssertionError(f"{name}: C may not be called any more")  # pragma: no cover
+
+
+def forget_library() -> None:
+    """The libraries were forgotten (``ge._ffi.reset``): their functions go, so do
+    the owning classes (the live instances are made inert)."""
+    with _lock:
+        for cls in _armed.values():
+            cls.__del__ = INERT  # type: ignore[attr-defined]
+            _retired.append(cls)
+        _armed.clear()
+        _restyped.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=retire)
