@@ -345,11 +345,10 @@ class Tensor(NativeObject):
         ):
             NativeObject.close(self)
             return
-        turns = _native._turns
-        taken = False
+        taken = releasing = False
         try:
-            turns.acquire()
-            try:
+            # the lock's own (C) __enter__/__exit__: an interrupt cannot leave it held
+            with _native._turns._lock:  # type: ignore[attr-defined]
                 handle = self._handle
                 if handle is not None and self._owner is None:
                     taken = True  # first: the ``finally`` below ends a turn never begun harmlessly
@@ -359,16 +358,19 @@ class Tensor(NativeObject):
                         self._handle = handle  # calls in flight: the full protocol waits
                         self._owner = None
                         taken = False
-            finally:
-                turns.release()
             if taken:
                 param = self._param
+                releasing = True  # stores up to C's destroy: no signal handler runs between
                 if param.__class__ is not TensorHandle:  # an output's is plain already
                     param.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
                 api.GeApiWrapper_Tensor_DestroyEsCTensor(param)
+        except BaseException:
+            if taken and not releasing:  # interrupted before the release: it stays open
+                self._handle = handle
+            raise
         finally:
             if taken:
-                self._owner = None  # the turn ends (destroyed, or lost to an interrupt)
+                self._owner = None  # the turn ends (destroyed, or left open by an interrupt)
                 if _native._waiting:
                     _native.wake_waiters()
         if not taken:  # being closed or changed by another thread, or in use: it waits

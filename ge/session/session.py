@@ -353,14 +353,8 @@ class Session(NativeObject):
         s = _allocator_stream(stream)
         if Allocator not in type(allocator).__mro__ and not isinstance(allocator, Allocator):
             raise TypeError(_messages.ALLOCATOR)  # (the MRO first: ABCMeta's check costs more)
-        tid = _get_ident()
-        handle = self._enter("RegisterExternalAllocator", None, s)
-        try:
+        with self._calling("RegisterExternalAllocator", None, s) as handle:
             status, errors = registry.register(handle, self._session_id, s, allocator)
-        finally:
-            self._calls.remove(tid)  # _leave() with C calls only (interrupts)
-            if self._owner is not None:
-                self._unenter_notify()
         if registry._deferred:
             errors.extend(registry.take_deferred(s))
         if status or errors:
@@ -370,14 +364,8 @@ class Session(NativeObject):
         """Drop ``stream``'s allocator. GE releases it once nothing holds it: its
         blocks (outputs, memory of graphs loaded with it) are all freed."""
         s = _allocator_stream(stream)
-        tid = _get_ident()
-        handle = self._enter("UnregisterExternalAllocator", None, s)
-        try:
+        with self._calling("UnregisterExternalAllocator", None, s) as handle:
             errors = registry.unregister(handle, s)
-        finally:
-            self._calls.remove(tid)  # _leave() with C calls only (interrupts)
-            if self._owner is not None:
-                self._unenter_notify()
         if registry._deferred:
             errors.extend(registry.take_deferred(s))
         if errors:

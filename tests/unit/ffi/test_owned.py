@@ -277,11 +277,21 @@ def test_an_orphan_alive_at_exit_or_in_a_forked_child_calls_no_c(
     assert done.stdout.strip() == "done"
 
 
-CLOSERS: dict[str, tuple[Callable[[], Any], tuple[Any, ...]]] = {
-    "session": (lambda: ge.Session(), (session.Session._release, session.Session._release_native)),
-    "graph": (lambda: ge.Graph("g"), (graph.Graph._release,)),
-    "tensor": (lambda: ge.Tensor.from_numpy(X), (tensor.Tensor._release,)),
-    "stream": (lambda: ge.acl.Stream(), (_stream.Stream._release,)),
+CLOSERS: dict[str, tuple[Callable[[], Any], Any, tuple[Any, ...]]] = {
+    "session": (
+        lambda: ge.Session(),
+        NativeObject.close,
+        (session.Session._release, session.Session._release_native),
+    ),
+    "graph": (lambda: ge.Graph("g"), NativeObject.close, (graph.Graph._release,)),
+    # Tensor.close: its one-frame path (the common case), then the general one
+    "tensor": (lambda: ge.Tensor.from_numpy(X), tensor.Tensor.close, ()),
+    "tensor-general": (
+        lambda: ge.Tensor.from_numpy(X),
+        NativeObject.close,
+        (tensor.Tensor._release,),
+    ),
+    "stream": (lambda: ge.acl.Stream(), NativeObject.close, (_stream.Stream._release,)),
 }
 
 
@@ -293,18 +303,18 @@ def test_an_interrupt_at_any_line_of_closing_leaks_and_double_frees_nothing(
     in turn: the object is left open (its handle still armed) or closed and
     freed, exactly once (strict mode aborts on a double free); a later close
     frees what is left."""
-    make, functions = CLOSERS[what]
+    make, closer, functions = CLOSERS[what]
     objects: list[Any] = []
 
     def close() -> None:
         objects.append(make())
-        objects[-1].close()
+        closer(objects[-1])
 
     class Closing:
         def close(self) -> None:
             pass
 
-    hits = _interrupt_each_line(lambda: (close(), Closing())[1], NativeObject.close, *functions)
+    hits = _interrupt_each_line(lambda: (close(), Closing())[1], closer, *functions)
     assert hits >= 3
     for obj in objects:
         assert obj._owner is None
