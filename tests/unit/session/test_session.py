@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import inspect
+import sys
 import weakref
 from typing import Any
 
@@ -716,3 +718,55 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
             assert ge_stub.live_counts() == base, k
             assert session._calls == [], k
     assert hit > 5
+
+
+@pytest.mark.parametrize("which", ["register", "unregister"])
+def test_an_interrupt_at_any_line_of_an_allocator_call_leaks_no_call_in_flight(
+    session: Any, stream: Any, which: str
+) -> None:
+    """A KeyboardInterrupt at each line of ``Session._in_flight`` before its
+    ``finally`` (the registrations' written-out guard) in turn reaches the caller
+    and never leaves the session counted in flight (its close would wait)."""
+    code = ge.Session._in_flight.__code__
+    source = inspect.getsource(ge.Session._in_flight).splitlines()
+    end = code.co_firstlineno + next(i for i, line in enumerate(source) if "finally:" in line)
+
+    class Quiet(Allocator):
+        def malloc(self, size: int) -> MemBlock:
+            return MemBlock(0x1000, size)
+
+        def free(self, block: MemBlock) -> None:
+            pass
+
+    allocator = Quiet()
+    hit = 0
+    for k in range(1, 20):
+        if which == "unregister":
+            session.register_external_allocator(stream, allocator)
+        lines = [0]
+
+        def trace(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
+            if event == "line" and frame.f_lineno < end:
+                lines[0] += 1
+                if lines[0] == k:
+                    raise KeyboardInterrupt
+            return trace
+
+        def tracer(frame: Any, event: str, arg: Any, trace: Any = trace) -> Any:
+            return trace if frame.f_code is code else None
+
+        sys.settrace(tracer)
+        try:
+            if which == "register":
+                session.register_external_allocator(stream, allocator)
+            else:
+                session.unregister_external_allocator(stream)
+        except KeyboardInterrupt:
+            hit += 1
+        finally:
+            sys.settrace(None)
+        assert session._calls == [], k
+        session.unregister_external_allocator(stream)  # whatever the call did
+    assert hit >= 4
+    session.close()  # would wait forever for a call left counted
+    assert session.closed
