@@ -122,8 +122,6 @@ _restyped: list[tuple[Any, type[c_void_p]]] = []
 """(function, kind) whose ``restype`` is the kind's owning class of this generation."""
 _frozen = False
 """True once C may no longer be called (exit, a forked child): results stay plain."""
-_retired: list[type[c_void_p]] = []
-"""Every owning class of past generations (kept: their instances may still live)."""
 
 
 def _address(fn: Any) -> int:
@@ -189,8 +187,7 @@ def retire(rebind: Optional[Callable[[str], Any]] = None) -> None:
     global _frozen
     with _lock:
         for cls in _armed.values():
-            cls.__del__ = INERT  # type: ignore[attr-defined]
-            _retired.append(cls)
+            cls.__del__ = INERT  # type: ignore[attr-defined]  (its instances keep it)
         _armed.clear()
         bound, _restyped[:] = list(_restyped), []
         if rebind is None:
@@ -208,8 +205,7 @@ def forget_library() -> None:
     the owning classes (the live instances are made inert)."""
     with _lock:
         for cls in _armed.values():
-            cls.__del__ = INERT  # type: ignore[attr-defined]
-            _retired.append(cls)
+            cls.__del__ = INERT  # type: ignore[attr-defined]  (its instances keep it)
         _armed.clear()
         _restyped.clear()
 
