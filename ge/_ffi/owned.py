@@ -187,7 +187,7 @@ def retire(rebind: Optional[Callable[[str], Any]] = None) -> None:
     global _frozen
     with _lock:
         for cls in _armed.values():
-            cls.__del__ = INERT  # type: ignore[attr-defined]  (its instances keep it)
+            cls.__del__ = INERT  # type: ignore[attr-defined] # (its instances keep it alive)
         _armed.clear()
         bound, _restyped[:] = list(_restyped), []
         if rebind is None:
@@ -205,7 +205,7 @@ def forget_library() -> None:
     the owning classes (the live instances are made inert)."""
     with _lock:
         for cls in _armed.values():
-            cls.__del__ = INERT  # type: ignore[attr-defined]  (its instances keep it)
+            cls.__del__ = INERT  # type: ignore[attr-defined] # (its instances keep it alive)
         _armed.clear()
         _restyped.clear()
 
