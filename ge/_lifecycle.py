@@ -168,7 +168,7 @@ def _run_exit_hooks() -> None:
         with contextlib.suppress(BaseException):  # nobody to report to here
             hook()
     _exiting = True
-    owned.retire()  # and handles no object took are left to the operating system
+    owned.retire(final=True)  # and handles no object took are left to the operating system
 
 
 def on_fork(hook: Callable[[], None]) -> None:

@@ -91,9 +91,12 @@ def out_param(kind: Any) -> Any:
 
 def rearm() -> None:
     """The native state was wiped (tests): owning results of the old state become
-    inert, the bound functions return a new generation."""
+    inert; the owning functions are bound again, returning a new generation
+    (a call still inside an old function object builds its result from that
+    object's class, which it keeps alive: ``ge._ffi.owned``)."""
     with _resolve_lock:
-        owned.retire(_bind_named)
+        owned.retire()
+        made.__dict__.clear()
 
 
 FORKED_MESSAGE = (
@@ -171,7 +174,7 @@ def reset() -> None:
     with _resolve_lock:
         api.__dict__.clear()
         made.__dict__.clear()
-        owned.forget_library()
+        owned.retire()
         _loader.reset()
 
 

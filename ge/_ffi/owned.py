@@ -22,7 +22,7 @@ plain kind: one C-level attribute store) right before the C release.
 
 The C-level ``__del__`` cannot ask whether C may still be called, so the
 generation of owning classes is **retired** (their ``__del__`` made a C
-no-op, and new classes made for the functions' ``restype``) where that stops
+no-op; functions bound from then on get a new generation) where that stops
 being true: at the start of the exit hooks (what is still alive at exit is
 left to the operating system, as the finalizers do), in the child of a fork
 (CANN does not survive it), when the stand-in's state is wiped (tests), and
@@ -34,6 +34,14 @@ initialised, so an orphan then leaks instead of crashing.
 Out-parameters (``aclrtCreateStream``, ``aclrtMalloc``, ``aclrtMallocHost``)
 get the same protection from :func:`out_param`: an armed instance passed
 with ``byref``.
+
+A retired class is never taken off a bound function (no ``restype`` is
+assigned twice): ctypes reads a call's ``restype`` without a reference, and
+builds the result from it after the C call returns, so a thread inside the
+call when another retires would build its result from a freed class. The
+function object keeps its class alive; the call keeps the function alive.
+New generations reach callers through new function objects
+(``ge._ffi.rearm`` drops the bound owning functions).
 """
 
 from __future__ import annotations
@@ -118,8 +126,6 @@ INERT: Any = property(_NOOP)
 _lock = threading.RLock()
 _armed: dict[type[c_void_p], type[c_void_p]] = {}
 """Kind -> its owning class of this generation (made when first needed)."""
-_restyped: list[tuple[Any, type[c_void_p]]] = []
-"""(function, kind) whose ``restype`` is the kind's owning class of this generation."""
 _frozen = False
 """True once C may no longer be called (exit, a forked child): results stay plain."""
 
@@ -162,10 +168,9 @@ def armed_now(kind: Any) -> Optional[type[c_void_p]]:
 
 
 def set_restype(fn: Any, marker: Owning, resolve: Callable[[str], Any]) -> None:
-    """Declare ``fn`` as returning an owned ``marker.kind`` (its owning class)."""
-    with _lock:
-        fn.restype = armed_class(marker.kind, resolve)
-        _restyped.append((fn, marker.kind))
+    """Declare ``fn`` (a newly bound function object, never one bound before) as
+    returning an owned ``marker.kind``: this generation's owning class, for good."""
+    fn.restype = armed_class(marker.kind, resolve)
 
 
 def out_param(kind: type[c_void_p], resolve: Callable[[str], Any]) -> Any:
@@ -179,36 +184,23 @@ def disarm(instance: Any, kind: type[c_void_p]) -> None:
     instance.__class__ = kind
 
 
-def retire(rebind: Optional[Callable[[str], Any]] = None) -> None:
-    """Stop every live owning instance from calling C. ``rebind`` (how to bind a
-    destroy function again): the bound functions' results get a new generation
-    of owning classes; None: C may no longer be called at all (exit, a forked
-    child), so no result is armed again."""
+def retire(final: bool = False) -> None:
+    """Stop every live owning instance from calling C (and the results of
+    functions bound before: their class is retired too). ``final``: C may no
+    longer be called at all (exit, a forked child), so nothing is armed again;
+    else functions bound from now on get a new generation."""
     global _frozen
     with _lock:
         for cls in _armed.values():
             cls.__del__ = INERT  # type: ignore[attr-defined] # (its instances keep it alive)
         _armed.clear()
-        bound, _restyped[:] = list(_restyped), []
-        if rebind is None:
+        if final:
             _frozen = True
-        for fn, kind in bound:
-            set_restype(fn, DESTROYERS[kind], rebind or _refuse)
 
 
-def _refuse(name: str) -> Any:
-    raise AssertionError(f"{name}: C may not be called any more")  # pragma: no cover
-
-
-def forget_library() -> None:
-    """The libraries were forgotten (``ge._ffi.reset``): their functions go, so do
-    the owning classes (the live instances are made inert)."""
-    with _lock:
-        for cls in _armed.values():
-            cls.__del__ = INERT  # type: ignore[attr-defined] # (its instances keep it alive)
-        _armed.clear()
-        _restyped.clear()
+def _retire_in_child() -> None:
+    retire(final=True)
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=retire)
+    os.register_at_fork(after_in_child=_retire_in_child)

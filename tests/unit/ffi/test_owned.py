@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import inspect
 import sys
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -246,6 +247,36 @@ def test_an_orphan_of_a_wiped_state_is_never_freed(ge_stub: Any) -> None:
     assert ge_stub.live_counts()["graphs"] == 1
     del fresh
     assert ge_stub.live_counts()["graphs"] == 0
+
+
+@pytest.mark.parametrize("final", [False, True], ids=["wiped", "exit"])
+def test_a_function_keeps_its_owning_class_across_a_retirement(ge_stub: Any, final: bool) -> None:
+    """ctypes reads a call's ``restype`` without a reference and builds the
+    result from it once C returns: a thread inside the call while another
+    retires the generation (a wipe, interpreter exit) must find that class
+    alive. The function object keeps it, and only the function object: once
+    the function goes, so does the class (nothing piles up over resets)."""
+    fn = made.GeApiWrapper_Graph_CreateGraph
+    cls = weakref.ref(fn.restype)
+    if final:
+        owned.retire(final=True)
+    else:
+        ge_stub.reset()
+    gc.collect()
+    try:
+        assert cls() is fn.restype  # what a call in flight builds its result from
+        orphan = fn(b"g")
+        assert type(orphan) is cls() and isinstance(orphan, GraphHandle)
+        api.GeApiWrapper_Graph_DestroyGraph(orphan)  # retired: freed by hand only
+        if not final:
+            assert made.GeApiWrapper_Graph_CreateGraph is not fn  # a new generation
+        del fn, orphan
+        made.__dict__.clear()
+        gc.collect()
+        assert cls() is None
+    finally:
+        owned._frozen = False  # the process goes on: arm again
+        made.__dict__.clear()
 
 
 @pytest.mark.parametrize("where", ["exit", "fork"])
