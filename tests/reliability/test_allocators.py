@@ -324,12 +324,7 @@ class AllocatorMachine(RuleBasedStateMachine):
 
 def test_allocator_accounting_state_machine(ge_stub: Any) -> None:
     before = dict(STATS)
-    gc.collect()
-    gc.freeze()  # what exists now is not garbage: each step's collection skips it
-    try:
-        run_state_machine_as_test(AllocatorMachine, settings=machine_settings(5, cap=400))
-    finally:
-        gc.unfreeze()
+    run_state_machine_as_test(AllocatorMachine, settings=machine_settings(5, cap=400))
     print(
         f"\nRELIABILITY allocators: {STATS['steps'] - before['steps']} steps, "
         f"{STATS['allocators'] - before['allocators']} registrations, "
