@@ -24,6 +24,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )
+settings.register_profile(
+    "ci-compat",  # CI's other interpreters (.ci/run): every test, a quarter of the examples
+    settings.get_profile("ci"),
+    max_examples=10,
+)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
     "long",

@@ -13,7 +13,8 @@ def machine_settings(factor: int, cap: int) -> settings:
     ``CI=true`` a failure is not shrunk (that can take minutes): the printed blob
     reproduces it, and the dev profile shrinks it."""
     profile = settings()
-    ci = os.environ.get("CI") == "true" and not os.environ.get("HYPOTHESIS_PROFILE")
+    named = os.environ.get("HYPOTHESIS_PROFILE") or "ci"
+    ci = os.environ.get("CI") == "true" and named.startswith("ci")  # ci, ci-compat
     phases = [p for p in profile.phases if not (ci and p is Phase.shrink)]
     return settings(profile, max_examples=min(factor * profile.max_examples, cap), phases=phases)
 
