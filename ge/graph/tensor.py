@@ -536,53 +536,7 @@ class Tensor(NativeObject):
         raw = get_data is not None and get_size is not None
         if not raw:
             raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
-        # The explicit form of _calling() (the data path's hot call), with C calls
-        # only at its edges: counted inside the try, left by a builtin (tolerant:
-        # _enter may have been interrupted before it counted itself).
-        calls = self._calls
-        tid = _get_ident()
-        try:
-            calls.append(tid)
-            if self._handle is None or self._owner is not None:
-                calls.remove(tid)
-                self._enter()  # waits for an owner, or raises closed
-            handle = self._param
-            try:  # read in flight: _move() (which changes it) waits for this call
-                placement = self._placement
-            except AttributeError:  # (a tensor built without __init__: an output)
-                placement = None
-            if placement is None:
-                placement = self._placement = api.GeApiWrapper_Tensor_GetPlacement(handle)
-            if placement == _DEVICE:
-                if raw:
-                    return read_raw(handle, dims, np_dtype, True)
-                raise ValueError(
-                    "this tensor's data is on the device and this GE has no raw-bytes access "
-                    "to it: call to_host() first"
-                )
-            if not raw:
-                return read_text(handle, dims, np_dtype)
-            if get_data is None or get_size is None:  # bound by has() just now
-                return read_raw(handle, dims, np_dtype, False)
-            # read_raw's host path, written out (see from_numpy: the cache is cold)
-            out = _empty(dims, np_dtype)
-            logical = out.nbytes
-            source = get_data(handle) if logical and get_size(handle) >= logical else None
-            if not source:  # no data, too little, or nothing to copy: read_raw says which
-                return read_raw(handle, dims, np_dtype, False)
-            try:  # a new array: the buffer protocol gives its address (not for bfloat16)
-                target = _addressof(_c_char_from_buffer(out))  # type: ignore[arg-type]
-            except (TypeError, ValueError, BufferError):
-                return read_raw(handle, dims, np_dtype, False)
-            _memmove(target, source, logical)
-            return out
-        finally:
-            try:  # noqa: SIM105 (suppress() is a Python call a signal could land on)
-                calls.remove(tid)
-            except ValueError:
-                pass
-            if self._owner is not None:
-                self._unenter_notify()
+        return self._in_flight((), _read, self, dims, np_dtype, raw, get_data, get_size)
 
     def get_data(self) -> TensorLike:
         """The values: a number for a scalar, else nested lists (through numpy)."""
@@ -638,3 +592,45 @@ class Tensor(NativeObject):
             )
         except Exception as exc:
             return f"{type(self).__name__}(<{type(exc).__name__}: {exc}>)"
+
+
+def _read(
+    handle: Any,
+    tensor: Tensor,
+    dims: tuple[int, ...],
+    np_dtype: Any,
+    raw: bool,
+    get_data: Any,
+    get_size: Any,
+) -> np.ndarray[Any, Any]:
+    """:meth:`Tensor.numpy`'s read of ``tensor`` (``handle``: its live handle, in
+    flight: ``_move()``, which changes the placement, waits for it)."""
+    try:
+        placement = tensor._placement
+    except AttributeError:  # (a tensor built without __init__: an output)
+        placement = None
+    if placement is None:
+        placement = tensor._placement = api.GeApiWrapper_Tensor_GetPlacement(handle)
+    if placement == _DEVICE:
+        if raw:
+            return read_raw(handle, dims, np_dtype, True)
+        raise ValueError(
+            "this tensor's data is on the device and this GE has no raw-bytes access "
+            "to it: call to_host() first"
+        )
+    if not raw:
+        return read_text(handle, dims, np_dtype)
+    if get_data is None or get_size is None:  # bound by has() just now
+        return read_raw(handle, dims, np_dtype, False)
+    # read_raw's host path, written out (see from_numpy: the cache is cold)
+    out = _empty(dims, np_dtype)
+    logical = out.nbytes
+    source = get_data(handle) if logical and get_size(handle) >= logical else None
+    if not source:  # no data, too little, or nothing to copy: read_raw says which
+        return read_raw(handle, dims, np_dtype, False)
+    try:  # a new array: the buffer protocol gives its address (not for bfloat16)
+        target = _addressof(_c_char_from_buffer(out))  # type: ignore[arg-type]
+    except (TypeError, ValueError, BufferError):
+        return read_raw(handle, dims, np_dtype, False)
+    _memmove(target, source, logical)
+    return out

@@ -14,10 +14,11 @@ import pickle
 import sys
 import threading
 import time
-from typing import Optional
+from typing import NoReturn, Optional
 
 import pytest
 
+from ge import _native
 from ge._ffi.errors import GeError
 from ge._native import NativeObject
 
@@ -576,3 +577,118 @@ def test_an_interrupt_at_any_line_of_closing_leaves_the_object_open_or_released(
         closer = _in_thread(obj.close)
         closer.join(DEADLINE)
         assert not closer.is_alive() and obj.released == [0x1000]
+
+
+# -- _in_flight: one call, counted as a batch of one -------------------------------
+
+
+class Worded(Fake):
+    """Says in its closed error what the call was (``why``)."""
+
+    __slots__ = ()
+
+    def _raise_closed(self, *why: object) -> NoReturn:
+        raise ValueError(f"fake is closed: {why}")
+
+
+def test_in_flight_calls_with_the_handle_and_refuses_a_closed_object() -> None:
+    obj = Worded()
+    assert obj._in_flight(("Read",), lambda handle, n: (handle, n), 7) == (0x1000, 7)
+    seen: list[bool] = []
+    obj._in_flight((), lambda handle: seen.append(_native._in_run(obj, threading.get_ident())))
+    assert seen == [True] and not _native._runs  # counted while the call runs, then not
+    with pytest.raises(ZeroDivisionError):
+        obj._in_flight((), lambda handle: 1 // 0)
+    assert not _native._runs
+    obj.close()
+    with pytest.raises(ValueError, match=r"closed: \('Read', 3\)"):
+        obj._in_flight(("Read", 3), lambda handle: pytest.fail("called with a closed handle"))
+    assert not _native._runs and obj._calls == []
+
+
+def test_close_waits_for_an_in_flight_call_and_closing_inside_one_raises() -> None:
+    obj = Fake()
+    inside, finish = threading.Event(), threading.Event()
+
+    def work(handle: int) -> None:
+        inside.set()
+        finish.wait(DEADLINE)
+
+    caller = _in_thread(lambda: obj._in_flight((), work))
+    assert inside.wait(DEADLINE)
+    closer = _in_thread(obj.close)
+    time.sleep(0.1)
+    assert obj.released == [] and obj.closed  # waiting; new calls refused
+    finish.set()
+    caller.join(DEADLINE)
+    closer.join(DEADLINE)
+    assert obj.released == [0x1000]
+    other = Fake()
+    with pytest.raises(RuntimeError, match="from inside a call"):
+        other._in_flight((), lambda handle: other.close())
+    assert not other.closed
+    other.close()
+
+
+def test_an_in_flight_call_waits_for_an_exclusive_user_on_another_thread() -> None:
+    obj = Fake()
+    started, proceed = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def change() -> None:
+        with obj._exclusive():
+            started.set()
+            proceed.wait(DEADLINE)
+            order.append("changed")
+
+    changer = _in_thread(change)
+    assert started.wait(DEADLINE)
+    caller = _in_thread(lambda: obj._in_flight((), lambda handle: order.append("call")))
+    time.sleep(0.05)
+    assert order == []  # held back while the object changes
+    proceed.set()
+    changer.join(DEADLINE)
+    caller.join(DEADLINE)
+    assert order == ["changed", "call"]
+    obj.close()
+
+
+def test_an_interrupt_at_any_line_of_in_flight_neither_leaks_nor_uncounts_a_call() -> None:
+    """A KeyboardInterrupt at each line of ``_in_flight`` before its ``finally``
+    reaches the caller, leaves this call uncounted, and never un-counts another
+    call on the object: another thread's, or this thread's own outer call."""
+    obj = Fake()
+    me = threading.get_ident()
+    inside, finish = threading.Event(), threading.Event()
+
+    def hold(handle: int) -> None:
+        inside.set()
+        finish.wait(DEADLINE)
+
+    holder = _in_thread(lambda: obj._in_flight((), hold))
+    assert inside.wait(DEADLINE)
+    outer_counted: list[bool] = []
+
+    def nested() -> None:  # the interrupted call runs inside an outer one of this thread
+        def inner(handle: int) -> None:
+            try:
+                obj._in_flight((), lambda h: None)
+            finally:
+                outer_counted.append(_native._in_run(obj, me))
+
+        obj._in_flight((), inner)
+
+    def check() -> None:
+        assert not _native._in_run(obj, me) and obj._calls == []
+        assert _native._in_run(obj, holder.ident)  # the other thread's call: still counted
+
+    try:
+        assert _each_line(NativeObject._in_flight, nested, check) >= 4
+        assert outer_counted and all(outer_counted)
+    finally:
+        finish.set()
+        holder.join(DEADLINE)
+    assert not _native._runs
+    closer = _in_thread(obj.close)
+    closer.join(DEADLINE)
+    assert not closer.is_alive() and obj.released == [0x1000]
