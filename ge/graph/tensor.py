@@ -522,21 +522,7 @@ class Tensor(NativeObject):
     def numpy(self) -> np.ndarray[Any, Any]:
         """A new array (owning its memory) with a copy of the data, of the
         tensor's shape (however long GE's storage is)."""
-        dims = self._dims
-        dt = self._dtype
-        if dims is None or dt is None:  # not asked yet (an output of a run)
-            dims = self._get_dims()
-            dt = self.get_data_type()
-        np_dtype = _to_numpy_cache.get(dt)
-        if np_dtype is None:
-            np_dtype = to_numpy_dtype(dt)
-        bound = api.__dict__  # the raw-bytes functions, once bound (else: has())
-        get_data = bound.get(RAW_GET_DATA)
-        get_size = bound.get(RAW_GET_SIZE)
-        raw = get_data is not None and get_size is not None
-        if not raw:
-            raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
-        return self._in_flight((), _read, self, dims, np_dtype, raw, get_data, get_size)
+        return self._in_flight((), _read, self)
 
     def get_data(self) -> TensorLike:
         """The values: a number for a scalar, else nested lists (through numpy)."""
@@ -594,17 +580,23 @@ class Tensor(NativeObject):
             return f"{type(self).__name__}(<{type(exc).__name__}: {exc}>)"
 
 
-def _read(
-    handle: Any,
-    tensor: Tensor,
-    dims: tuple[int, ...],
-    np_dtype: Any,
-    raw: bool,
-    get_data: Any,
-    get_size: Any,
-) -> np.ndarray[Any, Any]:
-    """:meth:`Tensor.numpy`'s read of ``tensor`` (``handle``: its live handle, in
-    flight: ``_move()``, which changes the placement, waits for it)."""
+def _read(handle: Any, tensor: Tensor) -> np.ndarray[Any, Any]:
+    """:meth:`Tensor.numpy` of ``tensor``, in flight (``handle``: its live handle;
+    ``_move()``, which changes the placement, waits for this call)."""
+    dims = tensor._dims
+    dt = tensor._dtype
+    if dims is None or dt is None:  # not asked yet (an output of a run)
+        dims = tensor._get_dims()
+        dt = tensor.get_data_type()
+    np_dtype = _to_numpy_cache.get(dt)
+    if np_dtype is None:
+        np_dtype = to_numpy_dtype(dt)
+    bound = api.__dict__  # the raw-bytes functions, once bound (else: has())
+    get_data = bound.get(RAW_GET_DATA)
+    get_size = bound.get(RAW_GET_SIZE)
+    raw = get_data is not None and get_size is not None
+    if not raw:
+        raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
     try:
         placement = tensor._placement
     except AttributeError:  # (a tensor built without __init__: an output)
