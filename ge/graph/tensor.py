@@ -381,8 +381,7 @@ class Tensor(NativeObject):
     def _get_dims(self) -> tuple[int, ...]:
         dims = self._dims
         if dims is None:
-            with self._calling() as handle:
-                dims = self._dims = take_dims(api.GeApiWrapper_Tensor_GetShape, handle, "GetShape")
+            dims = self._dims = self._in_flight((), _shape_of)
         elif self._handle is None:
             self._raise_closed()
         return dims
@@ -400,8 +399,7 @@ class Tensor(NativeObject):
         """The data type; ``ValueError`` if GE reports a value that is no ``DataType``."""
         dtype = self._dtype
         if dtype is None:
-            with self._calling() as handle:
-                value = int(api.GeApiWrapper_Tensor_GetDataType(handle))
+            value = int(self._in_flight((), api.GeApiWrapper_Tensor_GetDataType))
             dtype = self._dtype = enum_from_ge(DataType, value, "GetDataType")
         elif self._handle is None:
             self._raise_closed()
@@ -429,8 +427,7 @@ class Tensor(NativeObject):
     def get_format(self) -> Format:
         """The format (the primary one when GE reports a sub-format too);
         ``ValueError`` if GE reports a value that is no ``Format``."""
-        with self._calling() as handle:
-            value = int(api.GeApiWrapper_Tensor_GetFormat(handle))
+        value = int(self._in_flight((), api.GeApiWrapper_Tensor_GetFormat))
         return format_from_ge(value, "GetFormat")
 
     @property
@@ -449,8 +446,7 @@ class Tensor(NativeObject):
     def get_placement(self) -> Placement:
         """Where the data is now (not cached: it moves); ``ValueError`` if GE
         reports a value that is no ``Placement``."""
-        with self._calling() as handle:
-            value = int(api.GeApiWrapper_Tensor_GetPlacement(handle))
+        value = int(self._in_flight((), api.GeApiWrapper_Tensor_GetPlacement))
         return enum_from_ge(Placement, value, "GetPlacement")
 
     @property
@@ -578,6 +574,11 @@ class Tensor(NativeObject):
             )
         except Exception as exc:
             return f"{type(self).__name__}(<{type(exc).__name__}: {exc}>)"
+
+
+def _shape_of(handle: Any) -> tuple[int, ...]:
+    """The dims GE reports for the tensor ``handle`` (in flight)."""
+    return take_dims(api.GeApiWrapper_Tensor_GetShape, handle, "GetShape")
 
 
 def _read(handle: Any, tensor: Tensor) -> np.ndarray[Any, Any]:

@@ -120,9 +120,7 @@ class Session(NativeObject):
     @property
     def ge_session_id(self) -> int:
         """GE's own id of the session (``ge::Session::GetSessionId``)."""
-        fn = getattr(api, SESSION_GET_SESSION_ID)
-        with self._calling("GetSessionId") as handle:
-            return int(fn(handle))
+        return int(self._in_flight(("GetSessionId",), getattr(api, SESSION_GET_SESSION_ID)))
 
     def _raise_closed(
         self,
@@ -308,8 +306,7 @@ class Session(NativeObject):
         unknown or uncompiled graph (``IsGraphNeedRebuild``)."""
         gid = checked_graph_id(graph_id)
         fn = getattr(api, SESSION_IS_GRAPH_NEED_REBUILD)
-        with self._calling("IsGraphNeedRebuild", gid) as handle:
-            return bool(fn(handle, gid))
+        return bool(self._in_flight(("IsGraphNeedRebuild", gid), fn, gid))
 
     # -- runs -------------------------------------------------------------------
 
