@@ -122,11 +122,13 @@ class Registry:
             stream,
             errors,
             Registration(session_id, trampoline),
-            thunks.c_malloc,
-            thunks.c_free,
-            thunks.c_get_addr,
-            thunks.c_on_destroy,
-            trampoline.token,
+            (
+                thunks.c_malloc,
+                thunks.c_free,
+                thunks.c_get_addr,
+                thunks.c_on_destroy,
+                trampoline.token,
+            ),
         )
         return int(status), errors
 
@@ -148,7 +150,7 @@ class Registry:
         stream: int,
         errors: list[BaseException],
         registration: Optional[Registration],
-        *extra: Any,
+        extra: tuple[Any, ...] = (),
     ) -> int:
         """GE's call ``function(session, stream, *extra)`` that changes the allocator
         of ``stream`` (its typed handle made again only for another stream: the
