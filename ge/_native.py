@@ -11,9 +11,11 @@ move) the native object while another thread's call is using it:
 * a call runs its C calls inside ``with obj._calling(*why) as handle:``,
   which enters (:meth:`NativeObject._enter`: the live handle, or the error of
   a closed object, worded with ``why``) and leaves
-  (:meth:`NativeObject._leave`); the measured hot paths (a session's runs,
-  ``Stream.synchronize``) count everything they use as one batch instead
-  (:data:`_runs`: one C store, one tolerant C ``pop``);
+  (:meth:`NativeObject._leave`); a call that is one function called on the
+  handle goes through ``obj._in_flight(why, call, *args)`` (a batch of one);
+  the measured hot paths (a session's runs, ``Stream.synchronize``) count
+  everything they use as one batch (:data:`_runs`: one C store, one tolerant
+  C ``pop``);
 * :meth:`NativeObject.close` first refuses new calls, then waits until the
   calls in flight have left, then releases the handle;
 * an operation that changes the native object in place (a tensor moving to
@@ -78,7 +80,8 @@ _deferred: list[NativeObject] = []
 
 _runs: dict[int, tuple[int, tuple[Any, ...]]] = {}
 """Calls in flight on a whole batch of objects at once (the input tensors of a
-graph run, ``ge.session._bound``): ``id(entry) -> entry``, ``entry = (thread id,
+graph run, ``ge.session._bound``; one object, :meth:`NativeObject._in_flight`):
+``id(entry) -> entry``, ``entry = (thread id,
 objects)``. A batch is entered with one ``dict`` store and left with one
 ``pop`` (C calls: an interrupt lands before or after, never in between, and the
 ``pop`` tolerates a store that never happened); an object in a batch is in
