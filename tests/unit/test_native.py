@@ -14,7 +14,7 @@ import pickle
 import sys
 import threading
 import time
-from typing import NoReturn, Optional
+from typing import Callable, NoReturn, Optional
 
 import pytest
 
@@ -60,6 +60,19 @@ def _in_thread(target: object) -> threading.Thread:
     return thread
 
 
+def _in_call(obj: NativeObject, how: str, body: Callable[[], object]) -> None:
+    """Run ``body()`` inside a call on ``obj``: ``with obj._calling()``, or as the
+    ``call`` of ``obj._in_flight``."""
+    if how == "_calling":
+        with obj._calling():
+            body()
+    else:
+        obj._in_flight((), lambda handle: body())
+
+
+CALLS = ["_calling", "_in_flight"]
+
+
 def test_a_call_gets_the_handle_and_a_closed_object_refuses_calls() -> None:
     obj = Fake()
     with obj._calling() as handle:
@@ -72,14 +85,13 @@ def test_a_call_gets_the_handle_and_a_closed_object_refuses_calls() -> None:
     assert obj.released == [0x1000]
 
 
-def test_close_waits_for_the_calls_in_flight_on_other_threads() -> None:
+@pytest.mark.parametrize("how", CALLS)
+def test_close_waits_for_the_calls_in_flight_on_other_threads(how: str) -> None:
     obj = Fake()
     inside, finish = threading.Event(), threading.Event()
 
     def call() -> None:
-        with obj._calling():
-            inside.set()
-            finish.wait(DEADLINE)
+        _in_call(obj, how, lambda: (inside.set(), finish.wait(DEADLINE)))
 
     caller = _in_thread(call)
     assert inside.wait(DEADLINE)
@@ -100,22 +112,28 @@ def test_closing_from_inside_a_call_on_the_same_thread_raises_instead_of_waiting
     with obj._calling(), pytest.raises(RuntimeError, match="from inside a call"):
         obj.close()
     assert not obj.closed
+    with pytest.raises(RuntimeError, match="from inside a call"):
+        obj._in_flight((), lambda handle: obj.close())
+    assert not obj.closed
     with obj._calling(), pytest.raises(RuntimeError, match="from inside a call"), obj._exclusive():
         pass
     obj.close()
     assert obj.released == [0x1000]
 
 
-def test_exclusive_use_waits_for_calls_and_holds_new_ones_back() -> None:
+@pytest.mark.parametrize("how", CALLS)
+def test_exclusive_use_waits_for_calls_and_holds_new_ones_back(how: str) -> None:
     obj = Fake()
     inside, finish, exclusive_done = threading.Event(), threading.Event(), threading.Event()
     order: list[str] = []
 
     def call() -> None:
-        with obj._calling():
+        def body() -> None:
             inside.set()
             finish.wait(DEADLINE)
             order.append("first call left")
+
+        _in_call(obj, how, body)
 
     def change() -> None:
         with obj._exclusive():
@@ -133,8 +151,7 @@ def test_exclusive_use_waits_for_calls_and_holds_new_ones_back() -> None:
     time.sleep(0.02)
 
     def later_call() -> None:
-        with obj._calling():
-            order.append("later call")
+        _in_call(obj, how, lambda: order.append("later call"))
 
     later = _in_thread(later_call)
     for thread in (first, changer, later):
@@ -604,53 +621,6 @@ def test_in_flight_calls_with_the_handle_and_refuses_a_closed_object() -> None:
     with pytest.raises(ValueError, match=r"closed: \('Read', 3\)"):
         obj._in_flight(("Read", 3), lambda handle: pytest.fail("called with a closed handle"))
     assert not _native._runs and obj._calls == []
-
-
-def test_close_waits_for_an_in_flight_call_and_closing_inside_one_raises() -> None:
-    obj = Fake()
-    inside, finish = threading.Event(), threading.Event()
-
-    def work(handle: int) -> None:
-        inside.set()
-        finish.wait(DEADLINE)
-
-    caller = _in_thread(lambda: obj._in_flight((), work))
-    assert inside.wait(DEADLINE)
-    closer = _in_thread(obj.close)
-    time.sleep(0.1)
-    assert obj.released == [] and obj.closed  # waiting; new calls refused
-    finish.set()
-    caller.join(DEADLINE)
-    closer.join(DEADLINE)
-    assert obj.released == [0x1000]
-    other = Fake()
-    with pytest.raises(RuntimeError, match="from inside a call"):
-        other._in_flight((), lambda handle: other.close())
-    assert not other.closed
-    other.close()
-
-
-def test_an_in_flight_call_waits_for_an_exclusive_user_on_another_thread() -> None:
-    obj = Fake()
-    started, proceed = threading.Event(), threading.Event()
-    order: list[str] = []
-
-    def change() -> None:
-        with obj._exclusive():
-            started.set()
-            proceed.wait(DEADLINE)
-            order.append("changed")
-
-    changer = _in_thread(change)
-    assert started.wait(DEADLINE)
-    caller = _in_thread(lambda: obj._in_flight((), lambda handle: order.append("call")))
-    time.sleep(0.05)
-    assert order == []  # held back while the object changes
-    proceed.set()
-    changer.join(DEADLINE)
-    caller.join(DEADLINE)
-    assert order == ["changed", "call"]
-    obj.close()
 
 
 def test_an_interrupt_at_any_line_of_in_flight_neither_leaks_nor_uncounts_a_call() -> None:
