@@ -63,9 +63,9 @@ class Registry:
         self.alive: dict[int, Trampoline] = {} if alive is None else alive
         self._graveyard: list[Trampoline] = []
         self._deferred: dict[int, list[BaseException]] = {}
-        self._last_stream = StreamHandle(0)
-        """The typed handle of the stream of the last registration or unregistration
-        (made again only for another stream: they come in pairs)."""
+        self._last_stream = (0, StreamHandle(0))
+        """The stream of the last registration or unregistration and its typed
+        handle (made again only for another stream: they come in pairs)."""
         self._in_call: Optional[tuple[int, list[BaseException]]] = None
         """While :meth:`register`/:meth:`unregister` make their GE call (under
         ``lock``): their thread and where its OnDestroy failures go."""
@@ -160,9 +160,10 @@ class Registry:
         stream has none now); a failed registration discards its trampoline.
         Then buries the retired trampolines and runs the idle work (a deferred
         release, whose ``FreeFn`` is user code: not under the lock). GE's status."""
-        on = self._last_stream
-        if on.value != stream:
-            on = self._last_stream = StreamHandle(stream)
+        last = self._last_stream
+        if last[0] != stream:
+            last = self._last_stream = (stream, StreamHandle(stream))
+        on = last[1]
         with self.lock:
             outer = self._in_call
             try:
