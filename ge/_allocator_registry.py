@@ -63,9 +63,9 @@ class Registry:
         self.alive: dict[int, Trampoline] = {} if alive is None else alive
         self._graveyard: list[Trampoline] = []
         self._deferred: dict[int, list[BaseException]] = {}
-        self._last_stream = StreamHandle(0)
-        """The typed handle of the stream of the last registration or unregistration
-        (made again only for another stream: they come in pairs)."""
+        self._last_stream = (0, StreamHandle(0))
+        """The stream of the last registration or unregistration and its typed
+        handle (made again only for another stream: they come in pairs)."""
         self._in_call: Optional[tuple[int, list[BaseException]]] = None
         """While :meth:`register`/:meth:`unregister` make their GE call (under
         ``lock``): their thread and where its OnDestroy failures go."""
@@ -115,58 +115,74 @@ class Registry:
         trampoline = Trampoline(allocator, stream, self)  # callbacks from the pool
         thunks: Any = trampoline.thunks
         self.alive[trampoline.token] = trampoline  # before GE can call it
-        on = self._last_stream
-        if on.value != stream:
-            on = self._last_stream = StreamHandle(stream)
         errors: list[BaseException] = []
-        with self.lock:
-            outer = self._in_call
-            try:
-                self._in_call = (_get_ident(), errors)
-                status = api.GeApiWrapper_Session_RegisterExternalAllocator(
-                    session,
-                    on,
-                    thunks.c_malloc,
-                    thunks.c_free,
-                    thunks.c_get_addr,
-                    thunks.c_on_destroy,
-                    trampoline.token,
-                )
-            finally:
-                self._in_call = outer
-            if status:
-                self._discard(trampoline)
-            else:
-                self.current[stream] = Registration(session_id, trampoline)
-        if self._graveyard:
-            self.bury()
-        if idle_work:  # (a deferred release, whose FreeFn is user code: not under the lock)
-            run_idle_work()
+        status = self._change(
+            api.GeApiWrapper_Session_RegisterExternalAllocator,
+            session,
+            stream,
+            errors,
+            Registration(session_id, trampoline),
+            (
+                thunks.c_malloc,
+                thunks.c_free,
+                thunks.c_get_addr,
+                thunks.c_on_destroy,
+                trampoline.token,
+            ),
+        )
         return int(status), errors
 
     def unregister(self, session: Any, stream: int) -> list[BaseException]:
         """``UnregisterExternalAllocator`` of ``stream`` through the session
         ``session``: what GE (first) and the callbacks (OnDestroy) raised."""
-        on = self._last_stream
-        if on.value != stream:
-            on = self._last_stream = StreamHandle(stream)
         errors: list[BaseException] = []
+        status = self._change(
+            api.GeApiWrapper_Session_UnregisterExternalAllocator, session, stream, errors, None
+        )
+        if status:
+            errors.insert(0, ge_error("UnregisterExternalAllocator", status, {"stream": stream}))
+        return errors
+
+    def _change(
+        self,
+        function: Any,
+        session: Any,
+        stream: int,
+        errors: list[BaseException],
+        registration: Optional[Registration],
+        extra: tuple[Any, ...] = (),
+    ) -> int:
+        """GE's call ``function(session, stream, *extra)`` that changes the allocator
+        of ``stream`` (its typed handle made again only for another stream: the
+        calls come in pairs), and the table update that goes with it, under the
+        lock; ``_in_call`` names this thread and ``errors`` meanwhile (see
+        :meth:`on_destroy_failed`). Success records ``registration`` (None: the
+        stream has none now); a failed registration discards its trampoline.
+        Then buries the retired trampolines and runs the idle work (a deferred
+        release, whose ``FreeFn`` is user code: not under the lock). GE's status."""
+        last = self._last_stream
+        if last[0] != stream:
+            last = self._last_stream = (stream, StreamHandle(stream))
+        on = last[1]
         with self.lock:
             outer = self._in_call
             try:
                 self._in_call = (_get_ident(), errors)
-                status = api.GeApiWrapper_Session_UnregisterExternalAllocator(session, on)
+                status: int = function(session, on, *extra)
             finally:
                 self._in_call = outer
             if not status:
-                self.current.pop(stream, None)
+                if registration is None:
+                    self.current.pop(stream, None)
+                else:
+                    self.current[stream] = registration
+            elif registration is not None and registration.trampoline is not None:
+                self._discard(registration.trampoline)
         if self._graveyard:
             self.bury()
-        if idle_work:  # (as in register)
+        if idle_work:
             run_idle_work()
-        if status:
-            errors.insert(0, ge_error("UnregisterExternalAllocator", status, {"stream": stream}))
-        return errors
+        return status
 
     def on_destroy_failed(self, trampoline: Trampoline, exc: BaseException) -> None:
         """OnDestroy raised on entry (see ``ge._allocator_bridge._unraisable``): GE

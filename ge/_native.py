@@ -11,9 +11,11 @@ move) the native object while another thread's call is using it:
 * a call runs its C calls inside ``with obj._calling(*why) as handle:``,
   which enters (:meth:`NativeObject._enter`: the live handle, or the error of
   a closed object, worded with ``why``) and leaves
-  (:meth:`NativeObject._leave`); the measured hot paths (a session's runs,
-  ``Stream.synchronize``) count everything they use as one batch instead
-  (:data:`_runs`: one C store, one tolerant C ``pop``);
+  (:meth:`NativeObject._leave`); a call that is one function called on the
+  handle goes through ``obj._in_flight(why, call, *args)`` (a batch of one);
+  the measured hot paths (a session's runs, ``Stream.synchronize``) count
+  everything they use as one batch (:data:`_runs`: one C store, one tolerant
+  C ``pop``);
 * :meth:`NativeObject.close` first refuses new calls, then waits until the
   calls in flight have left, then releases the handle;
 * an operation that changes the native object in place (a tensor moving to
@@ -50,7 +52,7 @@ from ctypes import c_void_p
 from functools import partial
 from itertools import repeat
 from operator import attrgetter, is_
-from typing import Any, ClassVar, NoReturn, Optional
+from typing import Any, Callable, ClassVar, NoReturn, Optional, TypeVar
 
 from typing_extensions import Self
 
@@ -61,6 +63,7 @@ from ge._ffi.errors import GeError
 from ge._ffi.handles import CLOSED
 
 _get_ident = threading.get_ident
+_T = TypeVar("_T")
 _turns = threading.Condition(threading.RLock())
 """Closers, exclusive users and the calls that wait for them, for every object.
 
@@ -77,7 +80,8 @@ _deferred: list[NativeObject] = []
 
 _runs: dict[int, tuple[int, tuple[Any, ...]]] = {}
 """Calls in flight on a whole batch of objects at once (the input tensors of a
-graph run, ``ge.session._bound``): ``id(entry) -> entry``, ``entry = (thread id,
+graph run, ``ge.session._bound``; one object, :meth:`NativeObject._in_flight`):
+``id(entry) -> entry``, ``entry = (thread id,
 objects)``. A batch is entered with one ``dict`` store and left with one
 ``pop`` (C calls: an interrupt lands before or after, never in between, and the
 ``pop`` tolerates a store that never happened); an object in a batch is in
@@ -340,6 +344,39 @@ class NativeObject:
         guard.obj = self
         guard.why = why
         return guard
+
+    def _in_flight(self, why: tuple[Any, ...], call: Callable[..., _T], *args: Any) -> _T:
+        """``call(handle, *args)`` counted in flight on this object (``handle``: the
+        live ``_param``); a closed object raises its error (``why`` for
+        :meth:`_raise_closed`), one another thread is closing or changing is
+        waited for, as :meth:`_calling` does.
+
+        The cheapest guard of one call, counted as a batch of one in
+        :data:`_runs`: one ``dict`` store first thing inside the ``try``, one
+        tolerant ``pop`` of its own key in the ``finally`` (both C calls: an
+        interrupt lands before or after either, so it neither leaves the call
+        counted nor un-counts another call, of this thread or another); the
+        handle and the owner are read after the store. A closed or owned object
+        goes through :meth:`_calling` (its error, or a wait), uncounted meanwhile.
+        ``call`` runs in flight: it must not keep the handle.
+        """
+        entry = (_get_ident(), (self,))
+        key = id(entry)
+        try:
+            _runs[key] = entry  # first: one C store, an interrupt lands before or after
+            if self._handle is not None and self._owner is None:
+                n = len(args)  # up to three arguments passed without unpacking (measured:
+                if n == 1:  # CALL_FUNCTION_EX costs about as much as the count itself)
+                    return call(self._param, args[0])
+                if n == 3:
+                    return call(self._param, args[0], args[1], args[2])
+                return call(self._param, *args)
+        finally:
+            _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
+            if _waiting:
+                wake_waiters()
+        with self._calling(*why) as handle:  # closed: its error; owned: waits for it
+            return call(handle, *args)
 
     def _exclusive(self) -> _Exclusive:
         """``with obj._exclusive() as handle:``: use the handle alone (new calls wait,

@@ -381,8 +381,7 @@ class Tensor(NativeObject):
     def _get_dims(self) -> tuple[int, ...]:
         dims = self._dims
         if dims is None:
-            with self._calling() as handle:
-                dims = self._dims = take_dims(api.GeApiWrapper_Tensor_GetShape, handle, "GetShape")
+            dims = self._dims = self._in_flight((), _shape_of)
         elif self._handle is None:
             self._raise_closed()
         return dims
@@ -400,8 +399,7 @@ class Tensor(NativeObject):
         """The data type; ``ValueError`` if GE reports a value that is no ``DataType``."""
         dtype = self._dtype
         if dtype is None:
-            with self._calling() as handle:
-                value = int(api.GeApiWrapper_Tensor_GetDataType(handle))
+            value = int(self._in_flight((), api.GeApiWrapper_Tensor_GetDataType))
             dtype = self._dtype = enum_from_ge(DataType, value, "GetDataType")
         elif self._handle is None:
             self._raise_closed()
@@ -429,8 +427,7 @@ class Tensor(NativeObject):
     def get_format(self) -> Format:
         """The format (the primary one when GE reports a sub-format too);
         ``ValueError`` if GE reports a value that is no ``Format``."""
-        with self._calling() as handle:
-            value = int(api.GeApiWrapper_Tensor_GetFormat(handle))
+        value = int(self._in_flight((), api.GeApiWrapper_Tensor_GetFormat))
         return format_from_ge(value, "GetFormat")
 
     @property
@@ -449,8 +446,7 @@ class Tensor(NativeObject):
     def get_placement(self) -> Placement:
         """Where the data is now (not cached: it moves); ``ValueError`` if GE
         reports a value that is no ``Placement``."""
-        with self._calling() as handle:
-            value = int(api.GeApiWrapper_Tensor_GetPlacement(handle))
+        value = int(self._in_flight((), api.GeApiWrapper_Tensor_GetPlacement))
         return enum_from_ge(Placement, value, "GetPlacement")
 
     @property
@@ -522,67 +518,7 @@ class Tensor(NativeObject):
     def numpy(self) -> np.ndarray[Any, Any]:
         """A new array (owning its memory) with a copy of the data, of the
         tensor's shape (however long GE's storage is)."""
-        dims = self._dims
-        dt = self._dtype
-        if dims is None or dt is None:  # not asked yet (an output of a run)
-            dims = self._get_dims()
-            dt = self.get_data_type()
-        np_dtype = _to_numpy_cache.get(dt)
-        if np_dtype is None:
-            np_dtype = to_numpy_dtype(dt)
-        bound = api.__dict__  # the raw-bytes functions, once bound (else: has())
-        get_data = bound.get(RAW_GET_DATA)
-        get_size = bound.get(RAW_GET_SIZE)
-        raw = get_data is not None and get_size is not None
-        if not raw:
-            raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
-        # The explicit form of _calling() (the data path's hot call), with C calls
-        # only at its edges: counted inside the try, left by a builtin (tolerant:
-        # _enter may have been interrupted before it counted itself).
-        calls = self._calls
-        tid = _get_ident()
-        try:
-            calls.append(tid)
-            if self._handle is None or self._owner is not None:
-                calls.remove(tid)
-                self._enter()  # waits for an owner, or raises closed
-            handle = self._param
-            try:  # read in flight: _move() (which changes it) waits for this call
-                placement = self._placement
-            except AttributeError:  # (a tensor built without __init__: an output)
-                placement = None
-            if placement is None:
-                placement = self._placement = api.GeApiWrapper_Tensor_GetPlacement(handle)
-            if placement == _DEVICE:
-                if raw:
-                    return read_raw(handle, dims, np_dtype, True)
-                raise ValueError(
-                    "this tensor's data is on the device and this GE has no raw-bytes access "
-                    "to it: call to_host() first"
-                )
-            if not raw:
-                return read_text(handle, dims, np_dtype)
-            if get_data is None or get_size is None:  # bound by has() just now
-                return read_raw(handle, dims, np_dtype, False)
-            # read_raw's host path, written out (see from_numpy: the cache is cold)
-            out = _empty(dims, np_dtype)
-            logical = out.nbytes
-            source = get_data(handle) if logical and get_size(handle) >= logical else None
-            if not source:  # no data, too little, or nothing to copy: read_raw says which
-                return read_raw(handle, dims, np_dtype, False)
-            try:  # a new array: the buffer protocol gives its address (not for bfloat16)
-                target = _addressof(_c_char_from_buffer(out))  # type: ignore[arg-type]
-            except (TypeError, ValueError, BufferError):
-                return read_raw(handle, dims, np_dtype, False)
-            _memmove(target, source, logical)
-            return out
-        finally:
-            try:  # noqa: SIM105 (suppress() is a Python call a signal could land on)
-                calls.remove(tid)
-            except ValueError:
-                pass
-            if self._owner is not None:
-                self._unenter_notify()
+        return self._in_flight((), _read, self)
 
     def get_data(self) -> TensorLike:
         """The values: a number for a scalar, else nested lists (through numpy)."""
@@ -638,3 +574,56 @@ class Tensor(NativeObject):
             )
         except Exception as exc:
             return f"{type(self).__name__}(<{type(exc).__name__}: {exc}>)"
+
+
+def _shape_of(handle: Any) -> tuple[int, ...]:
+    """The dims GE reports for the tensor ``handle`` (in flight)."""
+    return take_dims(api.GeApiWrapper_Tensor_GetShape, handle, "GetShape")
+
+
+def _read(handle: Any, tensor: Tensor) -> np.ndarray[Any, Any]:
+    """:meth:`Tensor.numpy` of ``tensor``, in flight (``handle``: its live handle;
+    ``_move()``, which changes the placement, waits for this call)."""
+    dims = tensor._dims
+    dt = tensor._dtype
+    if dims is None or dt is None:  # not asked yet (an output of a run)
+        dims = tensor._get_dims()
+        dt = tensor.get_data_type()
+    np_dtype = _to_numpy_cache.get(dt)
+    if np_dtype is None:
+        np_dtype = to_numpy_dtype(dt)
+    bound = api.__dict__  # the raw-bytes functions, once bound (else: has())
+    get_data = bound.get(RAW_GET_DATA)
+    get_size = bound.get(RAW_GET_SIZE)
+    raw = get_data is not None and get_size is not None
+    if not raw:
+        raw = _ffi.has(RAW_GET_DATA) and _ffi.has(RAW_GET_SIZE)
+    try:
+        placement = tensor._placement
+    except AttributeError:  # (a tensor built without __init__: an output)
+        placement = None
+    if placement is None:
+        placement = tensor._placement = api.GeApiWrapper_Tensor_GetPlacement(handle)
+    if placement == _DEVICE:
+        if raw:
+            return read_raw(handle, dims, np_dtype, True)
+        raise ValueError(
+            "this tensor's data is on the device and this GE has no raw-bytes access "
+            "to it: call to_host() first"
+        )
+    if not raw:
+        return read_text(handle, dims, np_dtype)
+    if get_data is None or get_size is None:  # bound by has() just now
+        return read_raw(handle, dims, np_dtype, False)
+    # read_raw's host path, written out (see from_numpy: the cache is cold)
+    out = _empty(dims, np_dtype)
+    logical = out.nbytes
+    source = get_data(handle) if logical and get_size(handle) >= logical else None
+    if not source:  # no data, too little, or nothing to copy: read_raw says which
+        return read_raw(handle, dims, np_dtype, False)
+    try:  # a new array: the buffer protocol gives its address (not for bfloat16)
+        target = _addressof(_c_char_from_buffer(out))  # type: ignore[arg-type]
+    except (TypeError, ValueError, BufferError):
+        return read_raw(handle, dims, np_dtype, False)
+    _memmove(target, source, logical)
+    return out

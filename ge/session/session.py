@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn, Optional
 
@@ -59,8 +58,6 @@ from ge.session._bound import GraphBinding, run_async, run_sync
 from ge.session._graphs import GraphState, GraphTable
 
 __all__ = ["Session", "has_session"]
-
-_get_ident = threading.get_ident
 
 
 def has_session(session_id: int) -> bool:
@@ -123,9 +120,7 @@ class Session(NativeObject):
     @property
     def ge_session_id(self) -> int:
         """GE's own id of the session (``ge::Session::GetSessionId``)."""
-        fn = getattr(api, SESSION_GET_SESSION_ID)
-        with self._calling("GetSessionId") as handle:
-            return int(fn(handle))
+        return int(self._in_flight(("GetSessionId",), getattr(api, SESSION_GET_SESSION_ID)))
 
     def _raise_closed(
         self,
@@ -311,8 +306,7 @@ class Session(NativeObject):
         unknown or uncompiled graph (``IsGraphNeedRebuild``)."""
         gid = checked_graph_id(graph_id)
         fn = getattr(api, SESSION_IS_GRAPH_NEED_REBUILD)
-        with self._calling("IsGraphNeedRebuild", gid) as handle:
-            return bool(fn(handle, gid))
+        return bool(self._in_flight(("IsGraphNeedRebuild", gid), fn, gid))
 
     # -- runs -------------------------------------------------------------------
 
@@ -348,34 +342,19 @@ class Session(NativeObject):
 
     # -- allocators ---------------------------------------------------------------
 
-    def _in_flight(self, api_name: str, s: int, call: Any, *args: Any) -> Any:
-        """``call(handle, *args)`` counted in flight on this session: ``_calling``
-        written out (the registrations are measured against CANN's package), with
-        C calls only at its edges: counted inside the ``try``, left by a tolerant
-        builtin (``_enter`` may have been interrupted before it counted itself)."""
-        calls = self._calls
-        tid = _get_ident()
-        try:
-            calls.append(tid)
-            if self._handle is None or self._owner is not None:
-                calls.remove(tid)
-                self._enter(api_name, None, s)  # waits for an owner, or raises closed
-            return call(self._param, *args)
-        finally:
-            try:  # noqa: SIM105 (suppress() is a Python call a signal could land on)
-                calls.remove(tid)
-            except ValueError:
-                pass
-            if self._owner is not None:
-                self._unenter_notify()
-
     def register_external_allocator(self, stream: StreamLike, allocator: Allocator) -> None:
         """Let GE take ``stream``'s memory from ``allocator`` (replacing any other)."""
-        s = _allocator_stream(stream)
+        s = stream._handle if type(stream) is Stream else None  # (measured: a call less)
+        if s is None:
+            s = _allocator_stream(stream)
         if Allocator not in type(allocator).__mro__ and not isinstance(allocator, Allocator):
             raise TypeError(_messages.ALLOCATOR)  # (the MRO first: ABCMeta's check costs more)
         status, errors = self._in_flight(
-            "RegisterExternalAllocator", s, registry.register, self._session_id, s, allocator
+            ("RegisterExternalAllocator", None, s),
+            registry.register,
+            self._session_id,
+            s,
+            allocator,
         )
         if registry._deferred:
             errors.extend(registry.take_deferred(s))
@@ -385,8 +364,10 @@ class Session(NativeObject):
     def unregister_external_allocator(self, stream: StreamLike) -> None:
         """Drop ``stream``'s allocator. GE releases it once nothing holds it: its
         blocks (outputs, memory of graphs loaded with it) are all freed."""
-        s = _allocator_stream(stream)
-        errors = self._in_flight("UnregisterExternalAllocator", s, registry.unregister, s)
+        s = stream._handle if type(stream) is Stream else None  # (measured: a call less)
+        if s is None:
+            s = _allocator_stream(stream)
+        errors = self._in_flight(("UnregisterExternalAllocator", None, s), registry.unregister, s)
         if registry._deferred:
             errors.extend(registry.take_deferred(s))
         if errors:

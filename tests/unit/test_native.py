@@ -14,10 +14,11 @@ import pickle
 import sys
 import threading
 import time
-from typing import Optional
+from typing import Callable, NoReturn, Optional
 
 import pytest
 
+from ge import _native
 from ge._ffi.errors import GeError
 from ge._native import NativeObject
 
@@ -59,6 +60,19 @@ def _in_thread(target: object) -> threading.Thread:
     return thread
 
 
+def _in_call(obj: NativeObject, how: str, body: Callable[[], object]) -> None:
+    """Run ``body()`` inside a call on ``obj``: ``with obj._calling()``, or as the
+    ``call`` of ``obj._in_flight``."""
+    if how == "_calling":
+        with obj._calling():
+            body()
+    else:
+        obj._in_flight((), lambda handle: body())
+
+
+CALLS = ["_calling", "_in_flight"]
+
+
 def test_a_call_gets_the_handle_and_a_closed_object_refuses_calls() -> None:
     obj = Fake()
     with obj._calling() as handle:
@@ -71,14 +85,13 @@ def test_a_call_gets_the_handle_and_a_closed_object_refuses_calls() -> None:
     assert obj.released == [0x1000]
 
 
-def test_close_waits_for_the_calls_in_flight_on_other_threads() -> None:
+@pytest.mark.parametrize("how", CALLS)
+def test_close_waits_for_the_calls_in_flight_on_other_threads(how: str) -> None:
     obj = Fake()
     inside, finish = threading.Event(), threading.Event()
 
     def call() -> None:
-        with obj._calling():
-            inside.set()
-            finish.wait(DEADLINE)
+        _in_call(obj, how, lambda: (inside.set(), finish.wait(DEADLINE)))
 
     caller = _in_thread(call)
     assert inside.wait(DEADLINE)
@@ -99,22 +112,28 @@ def test_closing_from_inside_a_call_on_the_same_thread_raises_instead_of_waiting
     with obj._calling(), pytest.raises(RuntimeError, match="from inside a call"):
         obj.close()
     assert not obj.closed
+    with pytest.raises(RuntimeError, match="from inside a call"):
+        obj._in_flight((), lambda handle: obj.close())
+    assert not obj.closed
     with obj._calling(), pytest.raises(RuntimeError, match="from inside a call"), obj._exclusive():
         pass
     obj.close()
     assert obj.released == [0x1000]
 
 
-def test_exclusive_use_waits_for_calls_and_holds_new_ones_back() -> None:
+@pytest.mark.parametrize("how", CALLS)
+def test_exclusive_use_waits_for_calls_and_holds_new_ones_back(how: str) -> None:
     obj = Fake()
     inside, finish, exclusive_done = threading.Event(), threading.Event(), threading.Event()
     order: list[str] = []
 
     def call() -> None:
-        with obj._calling():
+        def body() -> None:
             inside.set()
             finish.wait(DEADLINE)
             order.append("first call left")
+
+        _in_call(obj, how, body)
 
     def change() -> None:
         with obj._exclusive():
@@ -132,8 +151,7 @@ def test_exclusive_use_waits_for_calls_and_holds_new_ones_back() -> None:
     time.sleep(0.02)
 
     def later_call() -> None:
-        with obj._calling():
-            order.append("later call")
+        _in_call(obj, how, lambda: order.append("later call"))
 
     later = _in_thread(later_call)
     for thread in (first, changer, later):
@@ -576,3 +594,71 @@ def test_an_interrupt_at_any_line_of_closing_leaves_the_object_open_or_released(
         closer = _in_thread(obj.close)
         closer.join(DEADLINE)
         assert not closer.is_alive() and obj.released == [0x1000]
+
+
+# -- _in_flight: one call, counted as a batch of one -------------------------------
+
+
+class Worded(Fake):
+    """Says in its closed error what the call was (``why``)."""
+
+    __slots__ = ()
+
+    def _raise_closed(self, *why: object) -> NoReturn:
+        raise ValueError(f"fake is closed: {why}")
+
+
+def test_in_flight_calls_with_the_handle_and_refuses_a_closed_object() -> None:
+    obj = Worded()
+    assert obj._in_flight(("Read",), lambda handle, n: (handle, n), 7) == (0x1000, 7)
+    seen: list[bool] = []
+    obj._in_flight((), lambda handle: seen.append(_native._in_run(obj, threading.get_ident())))
+    assert seen == [True] and not _native._runs  # counted while the call runs, then not
+    with pytest.raises(ZeroDivisionError):
+        obj._in_flight((), lambda handle: 1 // 0)
+    assert not _native._runs
+    obj.close()
+    with pytest.raises(ValueError, match=r"closed: \('Read', 3\)"):
+        obj._in_flight(("Read", 3), lambda handle: pytest.fail("called with a closed handle"))
+    assert not _native._runs and obj._calls == []
+
+
+def test_an_interrupt_at_any_line_of_in_flight_neither_leaks_nor_uncounts_a_call() -> None:
+    """A KeyboardInterrupt at each line of ``_in_flight`` before its ``finally``
+    reaches the caller, leaves this call uncounted, and never un-counts another
+    call on the object: another thread's, or this thread's own outer call."""
+    obj = Fake()
+    me = threading.get_ident()
+    inside, finish = threading.Event(), threading.Event()
+
+    def hold(handle: int) -> None:
+        inside.set()
+        finish.wait(DEADLINE)
+
+    holder = _in_thread(lambda: obj._in_flight((), hold))
+    assert inside.wait(DEADLINE)
+    outer_counted: list[bool] = []
+
+    def nested() -> None:  # the interrupted call runs inside an outer one of this thread
+        def inner(handle: int) -> None:
+            try:
+                obj._in_flight((), lambda h: None)
+            finally:
+                outer_counted.append(_native._in_run(obj, me))
+
+        obj._in_flight((), inner)
+
+    def check() -> None:
+        assert not _native._in_run(obj, me) and obj._calls == []
+        assert _native._in_run(obj, holder.ident)  # the other thread's call: still counted
+
+    try:
+        assert _each_line(NativeObject._in_flight, nested, check) >= 4
+        assert outer_counted and all(outer_counted)
+    finally:
+        finish.set()
+        holder.join(DEADLINE)
+    assert not _native._runs
+    closer = _in_thread(obj.close)
+    closer.join(DEADLINE)
+    assert not closer.is_alive() and obj.released == [0x1000]

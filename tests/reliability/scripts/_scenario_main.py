@@ -38,12 +38,19 @@ def ge_up() -> Iterator[None]:
     assert counts == dict.fromkeys(counts, 0), counts
 
 
+def run_in_child(body: Callable[[], None], timeout: float, grace: float = 0.0) -> None:
+    """Run ``body()`` between :func:`ge_up`'s set-up and checks; dump every
+    thread's stack and exit if it all takes longer than ``timeout`` plus
+    ``grace`` seconds; print ``OK`` once it passed."""
+    faulthandler.dump_traceback_later(timeout + grace, exit=True, file=sys.stdout)
+    with ge_up():
+        body()
+    faulthandler.cancel_dump_traceback_later()
+    print("OK")
+
+
 def run_scenario_main(scenarios: dict[str, Callable[[float], None]], grace: float = 0.0) -> None:
     """Run the scenario that ``sys.argv`` names (see the module's docstring)."""
     name, timeout = sys.argv[1], float(sys.argv[2])
     deadline = time.monotonic() + timeout
-    faulthandler.dump_traceback_later(timeout + grace, exit=True, file=sys.stdout)
-    with ge_up():
-        scenarios[name](deadline)
-    faulthandler.cancel_dump_traceback_later()
-    print("OK")
+    run_in_child(lambda: scenarios[name](deadline), timeout, grace)

@@ -1,7 +1,8 @@
 """A storm of interrupts over the whole lifecycle, run in a child process by
 reliability/test_signals.py (a failure here may be a crash, a hang or a leak).
 
-Usage: ``python storm.py SEED SECONDS``. A ``setitimer(ITIMER_REAL)`` fires
+Usage: ``python storm.py SEED SECONDS``, between the scenario scripts' set-up
+and checks (``_scenario_main.run_in_child``). A ``setitimer(ITIMER_REAL)`` fires
 every few microseconds to milliseconds (``SEED`` chooses the intervals), its
 handler raises ``KeyboardInterrupt``, and a loop creates, uses and closes every
 kind of object meanwhile: ACL and GE initialisation, sessions, builders and
@@ -12,8 +13,9 @@ timer stopped, it checks that:
 
 * no call is left counted in flight on the objects that lived through the
   storm, and a ``close()`` of each on another thread returns (no hang);
-* once everything is closed and finalized, every live count of the stand-in
-  (strict: a dead handle reaching C aborts) is back to zero (no leak);
+* once everything is closed and finalized (``_scenario_main.ge_up``), every
+  live count of the stand-in (strict: a dead handle reaching C aborts) is back
+  to zero (no leak);
 * nothing was printed on stderr (no exception dropped by a finalizer).
 
 Prints ``OK`` last and exits 0 on success.
@@ -32,12 +34,13 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from _scenario_main import run_in_child
 
 import ge
 import ge.acl
+from ge import _native
 from ge.allocator import AclAllocator
 from ge.graph import TensorDesc
-from ge.testing import stub_control
 
 F32 = ge.DataType.DT_FLOAT
 X = np.arange(4, dtype=np.float32)
@@ -116,12 +119,8 @@ def one_pass(keep: dict[str, Any], rng: random.Random) -> None:
 
 
 def storm(seed: int, seconds: float) -> None:
+    """The storm, with ACL and GE up (``ge_up`` finalizes them and counts afterwards)."""
     rng = random.Random(seed)
-    stub = stub_control()
-    until_done(ge.acl.init)
-    device = ge.acl.Device(0)
-    until_done(device.set)
-    until_done(ensure_ge)
     keep: dict[str, Any] = {}
     keep["stream"] = until_done(ge.acl.Stream)
     keep["session"] = until_done(ge.Session)
@@ -169,7 +168,8 @@ def storm(seed: int, seconds: float) -> None:
                 continue
     assert interrupts > 50 and passes[0] > 5, (interrupts, passes)
 
-    for name, obj in keep.items():  # no call left counted in flight
+    assert not _native._runs, _native._runs  # no call left counted in flight
+    for name, obj in keep.items():
         assert not obj._calls, (name, obj._calls)
     for name, obj in keep.items():  # and a close on another thread returns
         closer = threading.Thread(target=obj.close, daemon=True)
@@ -180,18 +180,9 @@ def storm(seed: int, seconds: float) -> None:
         assert not closer.is_alive(), f"close() of the {name} hangs"
     keep.clear()
     gc.collect()
-    ge.finalize()
-    device.reset()
-    ge.acl.finalize()
-    gc.collect()
-    counts = stub.live_counts()
-    assert counts == dict.fromkeys(counts, 0), counts
     print(f"interrupts: {interrupts}, passes: {passes[0]}")
 
 
 if __name__ == "__main__":
     seed, seconds = int(sys.argv[1]), float(sys.argv[2])
-    faulthandler.dump_traceback_later(seconds + 30, exit=True, file=sys.stdout)
-    storm(seed, seconds)
-    faulthandler.cancel_dump_traceback_later()
-    print("OK")
+    run_in_child(lambda: storm(seed, seconds), seconds, grace=30)

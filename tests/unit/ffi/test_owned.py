@@ -8,6 +8,7 @@ import gc
 import inspect
 import sys
 import weakref
+from ctypes import c_void_p
 from typing import Any, Callable
 
 import numpy as np
@@ -19,6 +20,7 @@ import ge.acl
 from ge import _native
 from ge._ffi import api, made, owned
 from ge._ffi.handles import GraphHandle, SessionHandle, TensorHandle
+from ge._ffi.signatures import SPECS_BY_NAME
 from ge._native import NativeObject
 from ge._session_manager import manager
 from ge.acl import _memory, _stream
@@ -43,6 +45,22 @@ def _python_calls(action: Callable[[], Any]) -> list[str]:
     finally:
         sys.setprofile(None)
     return [c for c in calls if c != "<lambda>"]
+
+
+def test_each_kind_is_freed_by_the_declared_function_that_takes_it() -> None:
+    """``owned.DESTROYERS`` names each kind's destroy function beside the
+    declarations of ``ge._ffi.signatures`` (which import its markers): the two
+    must agree, since the owning class calls the function through a prototype
+    of its own (one handle in, a status out or nothing)."""
+    handle_kinds = {SessionHandle, GraphHandle, TensorHandle}
+    for kind, marker in owned.DESTROYERS.items():
+        spec = SPECS_BY_NAME[marker.destroy]
+        assert len(spec.argtypes) == 1, spec
+        taken = spec.argtypes[0]
+        assert taken is kind or (taken is c_void_p and kind.__base__ is c_void_p), spec
+        assert marker.returns_status == (spec.restype is not None), spec
+        handle_kinds.discard(kind)
+    assert not handle_kinds
 
 
 def test_a_result_nobody_takes_is_freed_in_c_with_no_python_frame(ge_ready: Any) -> None:
