@@ -260,8 +260,12 @@ class Tensor(NativeObject):
         freed in C when it goes: nothing to clean up here. Each tensor is built
         by hand (no ``__init__``: the least a tensor needs; shape and data type
         are read when asked for). ``locks``: the Python allocators
-        (trampolines) the outputs' memory comes from. A run that succeeded
-        without an array, or with a NULL tensor, is an error.
+        (trampolines) the outputs' memory comes from; with some, the tensors
+        keep their handles plain (disarmed), so that their (Python) finalizer
+        releases them, which defers a release inside that allocator's callback
+        and reports what its ``free`` raises to the output's stream, never to
+        whatever call the collector interrupted. A run that succeeded without
+        an array, or with a NULL tensor, is an error.
         """
         if not outputs:  # nothing to take: the count is of the tensors GE lost
             n = count.value
@@ -283,7 +287,9 @@ class Tensor(NativeObject):
                 tensor._release_locks = locks
                 tensor._epoch = epoch
                 tensor._param = handle  # armed: freed in C with the tensor unless released
-                tensor._handle = handle.value  # last: the tensor owns it from here
+                tensor._handle = handle.value  # the tensor owns it from here
+                if locks:  # (no call since the stores above: no signal lands between)
+                    handle.__class__ = TensorHandle  # disarmed: see above
                 append(tensor)
         if len(tensors) != count.value:
             for tensor in tensors:
@@ -297,7 +303,7 @@ class Tensor(NativeObject):
         # With no Python allocator alive in the process no callback can run
         # (a block of one keeps it alive until freed): no collecting block.
         if not _live_allocators:
-            if handle.__class__ is not TensorHandle:  # armed (plain: a wiped state's)
+            if handle.__class__ is not TensorHandle:  # armed (else: allocator output)
                 handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
             return []
@@ -350,7 +356,7 @@ class Tensor(NativeObject):
             if taken:
                 param = self._param
                 releasing = True  # stores up to C's destroy: no signal handler runs between
-                if param.__class__ is not TensorHandle:  # armed (plain: a wiped state's)
+                if param.__class__ is not TensorHandle:  # armed (else: allocator output)
                     param.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
                 api.GeApiWrapper_Tensor_DestroyEsCTensor(param)
         except BaseException:
