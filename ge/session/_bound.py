@@ -95,6 +95,27 @@ def check_inputs(inputs: object) -> Sequence[Tensor]:
     return inputs
 
 
+_CLEAR: Any = type("Clear", (), {"__slots__": (), "__repr__": lambda self: "<clear>"})()
+"""What :func:`_input_handles` returns when no input blocks the run (an input
+may be any object, None too)."""
+
+
+def _input_handles(batch: tuple[Any, ...], tid: int, handles: list[int]) -> Any:
+    """Append the live handle of each input of ``batch`` (a run's, in flight) to
+    ``handles``: :data:`_CLEAR`, or the first input that blocks the run (not a
+    tensor, closed, or changed by another thread: :func:`_settle` says which).
+    The objects of the batch, nothing else: a list may change under the run."""
+    for tensor in batch:
+        if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
+            return tensor
+        handle = tensor._handle
+        owner = tensor._owner
+        if handle is None or (owner is not None and owner != tid):
+            return tensor  # closed, or changed by another thread
+        handles.append(handle)
+    return _CLEAR
+
+
 def _settle(blocked: Any, tensors: Sequence[Any], why: tuple[Any, ...]) -> None:
     """A run found ``blocked`` (an input, the session or the stream) closed, or
     changed by another thread, after it counted itself: raise what the plain
@@ -141,22 +162,13 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
         ),
         map(api.GeApiWrapper_Session_FreeTensorArray, (outputs,)),
     )
-    blocked: Any = None
+    blocked: Any = _CLEAR
     status = 0
     try:
         _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
         handles: list[int] = []
-        for tensor in batch:  # the objects of the batch, nothing else
-            if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
-                blocked = tensor
-                break
-            handle = tensor._handle
-            owner = tensor._owner
-            if handle is None or (owner is not None and owner != tid):
-                blocked = tensor  # closed, or changed by another thread
-                break
-            handles.append(handle)
-        else:
+        blocked = _input_handles(batch, tid, handles)
+        if blocked is _CLEAR:
             owner = session._owner
             if session._handle is None or (owner is not None and owner != tid):
                 blocked = session
@@ -177,7 +189,7 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
         _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
         if _native._waiting:
             _wake_waiters()
-    if blocked is not None:
+    if blocked is not _CLEAR:
         _settle(blocked, batch, ("RunGraph", gid, None) if blocked is session else ())
         return run_sync(session, gid, tensors)
     if status:
@@ -219,23 +231,14 @@ def run_async(
     )
     also: Optional[Trampoline] = None
     trampoline: Optional[Trampoline] = None
-    blocked: Any = None
+    blocked: Any = _CLEAR
     status = 0
     errors: list[BaseException] = []
     try:
         _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
         handles: list[int] = []
-        for tensor in batch:  # the objects of the batch, nothing else
-            if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
-                blocked = tensor
-                break
-            handle = tensor._handle
-            owner = tensor._owner
-            if handle is None or (owner is not None and owner != tid):
-                blocked = tensor  # closed, or changed by another thread
-                break
-            handles.append(handle)
-        else:
+        blocked = _input_handles(batch, tid, handles)
+        if blocked is _CLEAR:
             owner = session._owner
             if session._handle is None or (owner is not None and owner != tid):
                 blocked = session
@@ -292,7 +295,7 @@ def run_async(
         _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
         if _native._waiting:
             _wake_waiters()
-    if blocked is not None:
+    if blocked is not _CLEAR:
         why = (api_name, gid, s) if blocked is session else ()
         _settle(blocked, batch, why)
         return run_async(session, gid, on, s, tensors)

@@ -105,6 +105,27 @@ def test_inputs_must_be_a_list_of_tensors(session: Any, stream: Any) -> None:
             run([np.zeros(3)])
 
 
+def test_a_none_input_is_a_type_error_sync_async_and_bound(
+    session: Any, stream: Any, make_graph: Any
+) -> None:
+    """None among the inputs is refused like any non-tensor (it once read as "no
+    input blocks the run": the run was skipped and a misleading "no array"
+    GeError raised), before any C call, wherever it is."""
+    with make_graph() as graph:
+        session.add_graph(1, graph)
+    binding = session.bind(1, stream)
+    with ge.Tensor.from_numpy(np.ones((2, 3), np.float32)) as t:
+        for run in (
+            lambda inputs: session.run_graph(1, inputs),
+            lambda inputs: session.run_graph_with_stream_async(1, stream, inputs),
+            binding.run,
+            binding.run_async,
+        ):
+            for inputs in ([None, t], [t, None], (None,)):
+                with pytest.raises(TypeError, match=r"^All elements in inputs must be the type"):
+                    run(inputs)
+
+
 @pytest.mark.parametrize("bad", [1.5, "0", True, b"\0", [1]])
 def test_stream_must_be_an_integer(session: Any, bad: object) -> None:
     with pytest.raises(TypeError, match=r"^Stream must be an integer$"):
@@ -545,7 +566,8 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
 ) -> None:
     """A KeyboardInterrupt (what a signal raises) at each line of a run up to its C
     call (where it counts its inputs, the session and the stream in flight, as one
-    batch) and of ``_settle`` (a closed input's error) in turn, with an input
+    batch), of ``_input_handles`` and of ``_settle`` (a closed input's error) in
+    turn, with an input
     closed or not: it reaches the caller, and no object is left counted in flight
     (``close()`` would wait for it forever)."""
     from ge import _native
@@ -563,6 +585,7 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
             end_before=(),
         ),
         lines_of(_bound._settle, end_before=()),
+        lines_of(_bound._input_handles, end_before=()),
     ]
     with make_graph() as graph:
         session.add_graph(1, graph)
