@@ -120,6 +120,13 @@ class Taking(itertools.chain):  # type: ignore[type-arg]
     __del__ = property(functools.partial(functools.partial, _SINK.extend))
 
 
+class Taken(itertools.chain):  # type: ignore[type-arg]
+    """A :class:`Taking` once taken (``__class__`` set after ``list(taking)``): an
+    exhausted iterator, dropped with no finalizer to run (saves its cost)."""
+
+    __slots__ = ()
+
+
 _from_iterable = itertools.chain.from_iterable
 
 

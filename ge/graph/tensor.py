@@ -26,7 +26,7 @@ from typing_extensions import Self
 from ge import _callback_errors, _ffi, _lifecycle, _messages, _native
 from ge._allocator_registry import registry
 from ge._checks import fspath_bytes
-from ge._ffi import api, made
+from ge._ffi import api, made, owned
 from ge._ffi.handles import TensorHandle
 from ge._ffi.marshal import check_ge, failure, ge_error
 from ge._native import NativeObject
@@ -100,6 +100,7 @@ _dims_cache = _tensor_create._dims_cache
 _live_allocators = registry.alive
 """Every live Python allocator trampoline (the registry's table, read without a lock)."""
 
+_Taken = owned.Taken
 _HOST = int(Placement.PLACEMENT_HOST)
 _DEVICE = int(Placement.PLACEMENT_DEVICE)
 
@@ -276,6 +277,7 @@ class Tensor(NativeObject):
         tensors: list[Tensor] = []
         append = tensors.append
         handles = list(taking)  # owning handles, the array freed: one C call
+        taking.__class__ = _Taken  # exhausted: dropped with no finalizer to run
         handles.pop()  # (FreeTensorArray's None)
         for handle in handles:
             if handle:
