@@ -45,6 +45,13 @@ array (``FreeTensorArray``: ``delete[]``, the array only). Taking them
 ``Taking``'s C-level ``__del__`` consumes it and drops what it yields, which
 frees each output tensor, then the array, in C, in that order, from one
 finalizer (so also when the collector finalizes a cycle, in any order).
+Weighed and left: owning *views* of the array (``POINTER`` of the owning
+class, sliced) with the array freed by its own armed pointer: the collector
+finalizes a cycle's objects in any order, so the array could be freed
+before a view read its handle; an owner whose ``__del__`` needs no per-run
+iterators: no C-level composition reads the count, destroys each tensor and
+frees the array from ``self`` alone; taking ownership after the call: the
+call's return is a point where a signal lands.
 
 A retired class is never taken off a bound function (no ``restype`` is
 assigned twice): ctypes reads a call's ``restype`` without a reference, and
