@@ -39,7 +39,8 @@ import ge.acl
 from benchmarks._env import ge_ready, small_inputs, sum_graph
 from benchmarks._report import Row
 from benchmarks._timing import Case, Plan, interleaved
-from ge._ffi import api
+from ge._ffi import _bind_named, api, owned
+from ge._ffi.handles import TensorHandle
 
 FAMILY = "calls"
 INPUT_COUNTS = (1, 8, 64)
@@ -160,15 +161,19 @@ def _bare_output(session_handle: int, inputs: list[ge.Tensor], wrap: bool) -> Ca
     free_array = api.GeApiWrapper_Session_FreeTensorArray
     destroy = api.GeApiWrapper_Tensor_DestroyEsCTensor
     adopt = ge.Tensor._adopt_outputs
+    owning_handle = owned.armed_class(TensorHandle, _bind_named)
     in_array = (ctypes.c_void_p * len(inputs))(*(t.handle for t in inputs))
     out_ptr = ctypes.POINTER(ctypes.c_void_p)()
     out_count = ctypes.c_size_t()
     p_out, p_count = ctypes.byref(out_ptr), ctypes.byref(out_count)
 
     def wrapped() -> None:
-        if run(session_handle, 1, in_array, len(inputs), p_out, p_count):
+        outputs = ctypes.POINTER(ctypes.c_void_p)()  # as a run makes them
+        count = owned.OutputCount()
+        taking = owned.taking(outputs, count, owning_handle, free_array)
+        if run(session_handle, 1, in_array, len(inputs), outputs, count):
             raise RuntimeError("RunGraph failed")
-        for tensor in adopt(out_ptr, out_count.value, "RunGraph", 1, None, (), [False]):
+        for tensor in adopt(outputs, count, taking, "RunGraph", 1, None, ()):
             tensor.close()
 
     def bare() -> None:

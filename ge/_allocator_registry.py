@@ -99,9 +99,13 @@ class Registry:
             with self.lock:
                 on = StreamHandle(stream)
                 if stream not in self.current and not api.GeApiWrapper_HasExternalAllocator(on):
-                    status = api.GeApiWrapper_Session_RegisterDefaultAllocator(session, on)
-                    check_ge(status, "RegisterDefaultAllocator", {"stream": stream})
+                    # recorded first: an interrupt right after the C call cannot leave
+                    # GE's allocator registered with no record to unregister it by
                     self.current[stream] = Registration(session_id, None)
+                    status = api.GeApiWrapper_Session_RegisterDefaultAllocator(session, on)
+                    if status:
+                        self.current.pop(stream, None)
+                        check_ge(status, "RegisterDefaultAllocator", {"stream": stream})
                 registration = self.current.get(stream)
         return None if registration is None else registration.trampoline
 

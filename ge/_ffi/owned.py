@@ -35,6 +35,24 @@ Out-parameters (``aclrtCreateStream``, ``aclrtMalloc``, ``aclrtMallocHost``)
 get the same protection from :func:`out_param`: an armed instance passed
 with ``byref``.
 
+A run's outputs (``Tensor **`` and its ``new``-ed tensors, stored in
+out-parameters by ``RunGraph``/``RunGraphWithStreamAsync``) are owned, before
+the call, by one :class:`Taking` made for the run (:func:`taking`): an
+iterator over the out-parameters that yields, when consumed, one owning
+``TensorHandle`` per output (a copy of the array's item), then frees the
+array (``FreeTensorArray``: ``delete[]``, the array only). Taking them
+(``list(taking)``) is one C-level call; dropped untaken (an interrupt), the
+``Taking``'s C-level ``__del__`` consumes it and drops what it yields, which
+frees each output tensor, then the array, in C, in that order, from one
+finalizer (so also when the collector finalizes a cycle, in any order).
+Weighed and left: owning *views* of the array (``POINTER`` of the owning
+class, sliced) with the array freed by its own armed pointer: the collector
+finalizes a cycle's objects in any order, so the array could be freed
+before a view read its handle; an owner whose ``__del__`` needs no per-run
+iterators: no C-level composition reads the count, destroys each tensor and
+frees the array from ``self`` alone; taking ownership after the call: the
+call's return is a point where a signal lands.
+
 A retired class is never taken off a bound function (no ``restype`` is
 assigned twice): ctypes reads a call's ``restype`` without a reference, and
 builds the result from it after the C call returns, so a thread inside the
@@ -46,11 +64,14 @@ New generations reach callers through new function objects
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import functools
+import itertools
 import os
 import threading
-from ctypes import c_void_p
+from ctypes import c_size_t, c_void_p
+from operator import attrgetter
 from typing import Any, Callable, NamedTuple, Optional
 
 from ge._ffi.handles import (
@@ -79,6 +100,51 @@ class Text(c_void_p):
     """A caller-owned C string (``Graph_GetName``...), freed with ``FreeString``."""
 
     __slots__ = ()
+
+
+class OutputCount(c_size_t):
+    """A run's output count (``size_t *tensor_num``), usable as a slice bound
+    (``__index__``: its value, read in C) before C has written it."""
+
+    __slots__ = ()
+
+    __index__ = property(attrgetter("value.__index__"))  # (the getter's result is called)
+
+
+_SINK: Any = collections.deque(maxlen=0)
+"""Consumes an iterator in C (``extend``), dropping each item at once."""
+
+
+class Taking(itertools.chain):  # type: ignore[type-arg]
+    """The outputs of one run, owned from before the C call (:func:`taking`).
+
+    ``list(taking)``, one C-level call, takes them: an owning ``TensorHandle``
+    per output, then ``None`` (the array is freed by then). Dropped untaken,
+    its ``__del__`` (``_SINK.extend(self)``, in C) takes them and drops them."""
+
+    __slots__ = ()
+
+    __del__ = property(functools.partial(functools.partial, _SINK.extend))
+
+
+class Taken(itertools.chain):  # type: ignore[type-arg]
+    """A :class:`Taking` once taken (``__class__`` set after ``list(taking)``): an
+    exhausted iterator, dropped with no finalizer to run (saves its cost)."""
+
+    __slots__ = ()
+
+
+_from_iterable = itertools.chain.from_iterable
+
+
+def taking(outputs: Any, count: OutputCount, item: Any, free: Any) -> Taking:
+    """The :class:`Taking` of a run's out-parameters ``outputs`` (a NULL
+    ``void **``) and ``count``: ``item`` is the owning ``TensorHandle`` class,
+    ``free`` the bound ``FreeTensorArray``."""
+    return Taking(
+        map(item, _from_iterable(map(outputs.__getitem__, (slice(None, count),)))),
+        map(free, (outputs,)),
+    )
 
 
 class Owning(NamedTuple):
@@ -126,6 +192,10 @@ INERT: Any = property(_NOOP)
 _lock = threading.RLock()
 _armed: dict[type[c_void_p], type[c_void_p]] = {}
 """Kind -> its owning class of this generation (made when first needed)."""
+
+armed_get: Callable[[type[c_void_p]], Optional[type[c_void_p]]] = _armed.get
+"""``armed_get(kind)``: the owning class of ``kind`` of this generation, or None
+while none was made (:func:`armed_class` makes it); a C-level lookup."""
 _frozen = False
 """True once C may no longer be called (exit, a forked child): results stay plain."""
 

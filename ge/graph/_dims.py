@@ -38,6 +38,7 @@ def take_dims(
     GE reports success with no array when it cannot allocate one: that is a
     :class:`~ge.error.GeError` too (unless there are no dims to read).
     """
+    free = api.GeApiWrapper_Tensor_FreeDimsArray  # bound before: no Python call in the finally
     dims = ctypes.POINTER(ctypes.c_int64)()
     count = ctypes.c_size_t(0)
     try:
@@ -47,4 +48,4 @@ def take_dims(
         return tuple(dims[i] for i in range(count.value))
     finally:
         if dims:
-            api.GeApiWrapper_Tensor_FreeDimsArray(dims)
+            free(dims)

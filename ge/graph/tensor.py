@@ -25,9 +25,8 @@ from typing_extensions import Self
 
 from ge import _callback_errors, _ffi, _lifecycle, _messages, _native
 from ge._allocator_registry import registry
-from ge._callback_errors import detached
 from ge._checks import fspath_bytes
-from ge._ffi import api, made
+from ge._ffi import api, made, owned
 from ge._ffi.handles import TensorHandle
 from ge._ffi.marshal import check_ge, failure, ge_error
 from ge._native import NativeObject
@@ -101,6 +100,7 @@ _dims_cache = _tensor_create._dims_cache
 _live_allocators = registry.alive
 """Every live Python allocator trampoline (the registry's table, read without a lock)."""
 
+_Taken = owned.Taken
 _HOST = int(Placement.PLACEMENT_HOST)
 _DEVICE = int(Placement.PLACEMENT_DEVICE)
 
@@ -245,61 +245,58 @@ class Tensor(NativeObject):
     def _adopt_outputs(
         cls,
         outputs: Any,
-        count: int,
+        count: Any,
+        taking: Any,
         api_name: str,
         graph_id: int,
         stream: Optional[int],
         locks: tuple[Any, ...],
-        handed: list[bool],
     ) -> list[Tensor]:
-        """Own the ``count`` output tensor handles of a run, and free their C array.
+        """Own the output tensors of a run: ``outputs`` and ``count`` are the run's
+        out-parameters, ``taking`` their :class:`~ge._ffi.owned.Taking`.
 
-        ``handed[0]`` is set first thing: from then on this function owns the
-        outputs, and an interrupt anywhere destroys those no tensor of the
-        result holds (a tensor is in the list before it holds its handle). Each
-        tensor is built by hand (no ``__init__``: the least a tensor needs;
-        shape and data type are read when asked for). ``locks``: the Python
-        allocators (trampolines) the outputs' memory comes from. A run that
-        succeeded without an array, or with a NULL tensor, is an error.
+        ``list(taking)``, one C-level call, hands every output to an owning
+        ``TensorHandle`` (and frees the array); each tensor takes its own, kept
+        armed (``_param``). Whatever interrupts this, what no tensor took is
+        freed in C when it goes: nothing to clean up here. Each tensor is built
+        by hand (no ``__init__``: the least a tensor needs; shape and data type
+        are read when asked for). ``locks``: the Python allocators
+        (trampolines) the outputs' memory comes from; with some, the tensors
+        keep their handles plain (disarmed), so that their (Python) finalizer
+        releases them, which defers a release inside that allocator's callback
+        and reports what its ``free`` raises to the output's stream, never to
+        whatever call the collector interrupted. A run that succeeded without
+        an array, or with a NULL tensor, is an error.
         """
+        if not outputs:  # nothing to take: the count is of the tensors GE lost
+            n = count.value
+            count.value = 0
+            raise _run_failure(api_name, graph_id, stream, n, "no array")
+        new = cls.__new__
+        epoch = _lifecycle.native_epoch
         tensors: list[Tensor] = []
-        handles: list[int] = []
-        try:
-            handed[0] = True  # first: from here on, this function frees what it does not adopt
-            if not outputs:
-                raise _run_failure(api_name, graph_id, stream, count, "no array")
-            handles = outputs[:count]
-            new = cls.__new__
-            epoch = _lifecycle.native_epoch
-            append = tensors.append
-            for h in handles:
-                if h:
-                    tensor = new(cls)
-                    tensor._handle = None
-                    append(tensor)
-                    tensor._dims = None
-                    tensor._dtype = None
-                    tensor._calls = []
-                    tensor._owner = None
-                    tensor._release_locks = locks
-                    tensor._epoch = epoch
-                    tensor._param = TensorHandle(h)
-                    tensor._handle = h  # last: from here on the tensor owns it
-        except BaseException:
-            if handed[0]:  # else the caller destroys them all
-                owned = {t._handle for t in tensors}
-                with detached():  # what FreeFn raises is the stream's, not this error's
-                    for h in handles or (outputs[:count] if outputs else []):
-                        if h and h not in owned:
-                            api.GeApiWrapper_Tensor_DestroyEsCTensor(TensorHandle(h))
-            raise
-        finally:
-            if handed[0] and outputs:
-                api.GeApiWrapper_Session_FreeTensorArray(outputs)
-        if len(tensors) != count:
+        append = tensors.append
+        handles = list(taking)  # owning handles, the array freed: one C call
+        taking.__class__ = _Taken  # exhausted: dropped with no finalizer to run
+        handles.pop()  # (FreeTensorArray's None)
+        for handle in handles:
+            if handle:
+                tensor = new(cls)
+                tensor._dims = None
+                tensor._dtype = None
+                tensor._calls = []
+                tensor._owner = None
+                tensor._release_locks = locks
+                tensor._epoch = epoch
+                tensor._param = handle  # armed: freed in C with the tensor unless released
+                tensor._handle = handle.value  # the tensor owns it from here
+                if locks:  # (no call since the stores above: no signal lands between)
+                    handle.__class__ = TensorHandle  # disarmed: see above
+                append(tensor)
+        if len(tensors) != count.value:
             for tensor in tensors:
                 tensor.close()
-            raise _run_failure(api_name, graph_id, stream, count, "a NULL output tensor")
+            raise _run_failure(api_name, graph_id, stream, count.value, "a NULL output tensor")
         return tensors
 
     def _release(self, handle: Any) -> list[BaseException]:
@@ -308,7 +305,7 @@ class Tensor(NativeObject):
         # With no Python allocator alive in the process no callback can run
         # (a block of one keeps it alive until freed): no collecting block.
         if not _live_allocators:
-            if handle.__class__ is not TensorHandle:  # an output's is plain already
+            if handle.__class__ is not TensorHandle:  # armed (else: allocator output)
                 handle.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
             api.GeApiWrapper_Tensor_DestroyEsCTensor(handle)
             return []
@@ -361,7 +358,7 @@ class Tensor(NativeObject):
             if taken:
                 param = self._param
                 releasing = True  # stores up to C's destroy: no signal handler runs between
-                if param.__class__ is not TensorHandle:  # an output's is plain already
+                if param.__class__ is not TensorHandle:  # armed (else: allocator output)
                     param.__class__ = TensorHandle  # disarmed (ge._ffi.owned), no call before C's
                 api.GeApiWrapper_Tensor_DestroyEsCTensor(param)
         except BaseException:

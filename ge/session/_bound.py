@@ -14,15 +14,22 @@ before anything is read, one ``pop`` in the ``finally``, both C calls, the
 thread waits for the run; an input, session or stream that is closed, or
 that another thread is changing, sends the run to :func:`_settle` (the
 plain call's error, or a wait) before any C call, never a dead handle to C;
-what allocator callbacks raise reaches the run; the outputs are owned by
-Python objects (``Tensor._adopt_outputs``) before anything else can raise,
-and an interrupt destroys those nobody took.
+what allocator callbacks raise reaches the run.
+
+The outputs are owned from the instant GE stores them: by the run's
+:class:`~ge._ffi.owned.Taking`, made before the call, which
+``Tensor._adopt_outputs`` consumes in one C-level call (an owning
+``TensorHandle`` per output, the array freed). Whatever a signal's exception
+interrupts after the call, what no tensor object took is freed in C when the
+run's frame goes (each tensor, then the array), with no Python cleanup code
+where a second interrupt could land: there is no ``except`` handler or
+``finally`` on the outputs' path.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
+import itertools
 import struct
 import threading
 from collections.abc import Sequence
@@ -32,9 +39,9 @@ from ge import _messages, _native
 from ge._allocator_bridge import Trampoline
 from ge._allocator_registry import registry
 from ge._callback_errors import _local as _callback_local  # its stack: inside_call()
-from ge._callback_errors import collecting, detached, raise_with
+from ge._callback_errors import collecting, raise_with
 from ge._checks import graph_id as checked_graph_id
-from ge._ffi import api
+from ge._ffi import _bind_named, api, owned
 from ge._ffi.handles import StreamHandle, TensorHandle
 from ge._ffi.marshal import ge_error
 from ge.acl._stream import Stream, ge_stream_handle
@@ -44,7 +51,11 @@ from ge.session._graphs import GraphState
 __all__ = ["GraphBinding"]
 
 _VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
-_c_size_t = ctypes.c_size_t
+_TensorHandle = TensorHandle
+_armed_get = owned.armed_get
+_from_iterable = itertools.chain.from_iterable
+_OutputCount = owned.OutputCount
+_Taking = owned.Taking
 _get_ident = threading.get_ident
 _runs = _native._runs
 _wake_waiters = _native.wake_waiters
@@ -54,6 +65,12 @@ _array_makers: dict[int, tuple[Any, Any]] = {}
 _NO_INPUT = (0,)
 _live_allocators = registry.alive
 """Every live Python allocator trampoline (the registry's table, read without a lock)."""
+
+
+def _owning_handle() -> Any:
+    """The owning ``TensorHandle`` class of this generation (made now: the first
+    run since the native state was last wiped)."""
+    return owned.armed_class(TensorHandle, _bind_named)
 
 
 def _c_array(handles: list[int]) -> Any:
@@ -76,6 +93,27 @@ def check_inputs(inputs: object) -> Sequence[Tensor]:
         if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
             raise TypeError(_messages.INPUTS_TENSORS)
     return inputs
+
+
+_CLEAR: Any = type("Clear", (), {"__slots__": (), "__repr__": lambda self: "<clear>"})()
+"""What :func:`_input_handles` returns when no input blocks the run (an input
+may be any object, None too)."""
+
+
+def _input_handles(batch: tuple[Any, ...], tid: int, handles: list[int]) -> Any:
+    """Append the live handle of each input of ``batch`` (a run's, in flight) to
+    ``handles``: :data:`_CLEAR`, or the first input that blocks the run (not a
+    tensor, closed, or changed by another thread: :func:`_settle` says which).
+    The objects of the batch, nothing else: a list may change under the run."""
+    for tensor in batch:
+        if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
+            return tensor
+        handle = tensor._handle
+        owner = tensor._owner
+        if handle is None or (owner is not None and owner != tid):
+            return tensor  # closed, or changed by another thread
+        handles.append(handle)
+    return _CLEAR
 
 
 def _settle(blocked: Any, tensors: Sequence[Any], why: tuple[Any, ...]) -> None:
@@ -116,55 +154,47 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
     entry = (tid, (*batch, session))
     key = id(entry)
     outputs = _VoidPtrArray()
-    n_out = _c_size_t()
-    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
-    blocked: Any = None
+    n_out = _OutputCount()
+    taking = _Taking(  # owns what GE stores in the two (ge._ffi.owned.taking, written out)
+        map(
+            _armed_get(_TensorHandle) or _owning_handle(),
+            _from_iterable(map(outputs.__getitem__, (slice(None, n_out),))),
+        ),
+        map(api.GeApiWrapper_Session_FreeTensorArray, (outputs,)),
+    )
+    blocked: Any = _CLEAR
     status = 0
     try:
-        try:
-            _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
-            handles: list[int] = []
-            for tensor in batch:  # the objects of the batch, nothing else
-                if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
-                    blocked = tensor
-                    break
-                handle = tensor._handle
-                owner = tensor._owner
-                if handle is None or (owner is not None and owner != tid):
-                    blocked = tensor  # closed, or changed by another thread
-                    break
-                handles.append(handle)
+        _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
+        handles: list[int] = []
+        blocked = _input_handles(batch, tid, handles)
+        if blocked is _CLEAR:
+            owner = session._owner
+            if session._handle is None or (owner is not None and owner != tid):
+                blocked = session
             else:
-                owner = session._owner
-                if session._handle is None or (owner is not None and owner != tid):
-                    blocked = session
+                state = session._graphs._graphs.get(gid)
+                if state is None:
+                    state = _no_graph(session, "RunGraph", gid, None)
+                cached = state.inputs  # one read: another thread may replace it
+                if cached[0] == handles:
+                    c_inputs = cached[1]
                 else:
-                    state = session._graphs._graphs.get(gid)
-                    if state is None:
-                        state = _no_graph(session, "RunGraph", gid, None)
-                    cached = state.inputs  # one read: another thread may replace it
-                    if cached[0] == handles:
-                        c_inputs = cached[1]
-                    else:
-                        c_inputs = _c_array(handles)
-                        state.inputs = (handles, c_inputs)
-                    status = api.GeApiWrapper_Session_RunGraph(
-                        session._param, gid, c_inputs, len(handles), outputs, n_out
-                    )
-        finally:
-            _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
-            if _native._waiting:
-                _wake_waiters()
-        if blocked is not None:
-            _settle(blocked, batch, ("RunGraph", gid, None) if blocked is session else ())
-            return run_sync(session, gid, tensors)
-        if status:
-            raise ge_error("RunGraph", status, _context(gid, None))
-        return _Tensor._adopt_outputs(outputs, n_out.value, "RunGraph", gid, None, (), handed)
-    except BaseException:
-        if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
-            _drop_outputs(outputs, n_out.value)
-        raise
+                    c_inputs = _c_array(handles)
+                    state.inputs = (handles, c_inputs)
+                status = api.GeApiWrapper_Session_RunGraph(
+                    session._param, gid, c_inputs, len(handles), outputs, n_out
+                )
+    finally:
+        _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
+        if _native._waiting:
+            _wake_waiters()
+    if blocked is not _CLEAR:
+        _settle(blocked, batch, ("RunGraph", gid, None) if blocked is session else ())
+        return run_sync(session, gid, tensors)
+    if status:
+        raise ge_error("RunGraph", status, _context(gid, None))
+    return _Tensor._adopt_outputs(outputs, n_out, taking, "RunGraph", gid, None, ())
 
 
 def run_async(
@@ -191,136 +221,106 @@ def run_async(
     entry = (tid, (*batch, session, on))
     key = id(entry)
     outputs = _VoidPtrArray()
-    n_out = _c_size_t()
-    handed = [False]  # set by Tensor._adopt_outputs once it owns the outputs
+    n_out = _OutputCount()
+    taking = _Taking(  # owns what GE stores in the two (ge._ffi.owned.taking, written out)
+        map(
+            _armed_get(_TensorHandle) or _owning_handle(),
+            _from_iterable(map(outputs.__getitem__, (slice(None, n_out),))),
+        ),
+        map(api.GeApiWrapper_Session_FreeTensorArray, (outputs,)),
+    )
     also: Optional[Trampoline] = None
     trampoline: Optional[Trampoline] = None
-    blocked: Any = None
+    blocked: Any = _CLEAR
     status = 0
     errors: list[BaseException] = []
     try:
-        try:
-            _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
-            handles: list[int] = []
-            for tensor in batch:  # the objects of the batch, nothing else
-                if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
-                    blocked = tensor
-                    break
-                handle = tensor._handle
-                owner = tensor._owner
-                if handle is None or (owner is not None and owner != tid):
-                    blocked = tensor  # closed, or changed by another thread
-                    break
-                handles.append(handle)
+        _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
+        handles: list[int] = []
+        blocked = _input_handles(batch, tid, handles)
+        if blocked is _CLEAR:
+            owner = session._owner
+            if session._handle is None or (owner is not None and owner != tid):
+                blocked = session
+            elif on is not None and (
+                on._handle is None or (on._owner is not None and on._owner != tid)
+            ):
+                blocked = on
             else:
-                owner = session._owner
-                if session._handle is None or (owner is not None and owner != tid):
-                    blocked = session
-                elif on is not None and (
-                    on._handle is None or (on._owner is not None and on._owner != tid)
-                ):
-                    blocked = on
+                if on is not None:  # in flight: no other thread destroys it under GE
+                    sp = on._param  # the typed handle, for C
+                    s = on._handle or 0  # the int, the allocator registry's key
                 else:
-                    if on is not None:  # in flight: no other thread destroys it under GE
-                        sp = on._param  # the typed handle, for C
-                        s = on._handle or 0  # the int, the allocator registry's key
-                    else:
-                        sp = StreamHandle(s)
-                    state = session._graphs._graphs.get(gid)
-                    if state is None:
-                        state = _no_graph(session, api_name, gid, s)
-                    registration = _current.get(s)
-                    if registration is None:
-                        trampoline = registry.ensure_default(session._param, session._session_id, s)
-                    else:
-                        trampoline = registration.trampoline
-                    if trampoline is not None and trampoline.owner == tid:
-                        _refuse(trampoline)
-                    cached = state.inputs  # one read: another thread may replace it
-                    if cached[0] == handles:
-                        c_inputs = cached[1]
-                    else:
-                        c_inputs = _c_array(handles)
-                        state.inputs = (handles, c_inputs)
-                    if (
-                        trampoline is None
-                        and not _live_allocators
-                        and not _callback_local.__dict__.get("stack")
-                    ):
-                        # no Python allocator alive, not inside a callback: no callback
-                        # can run (one registered meanwhile reports to the stream)
+                    sp = StreamHandle(s)
+                state = session._graphs._graphs.get(gid)
+                if state is None:
+                    state = _no_graph(session, api_name, gid, s)
+                registration = _current.get(s)
+                if registration is None:
+                    trampoline = registry.ensure_default(session._param, session._session_id, s)
+                else:
+                    trampoline = registration.trampoline
+                if trampoline is not None and trampoline.owner == tid:
+                    _refuse(trampoline)
+                cached = state.inputs  # one read: another thread may replace it
+                if cached[0] == handles:
+                    c_inputs = cached[1]
+                else:
+                    c_inputs = _c_array(handles)
+                    state.inputs = (handles, c_inputs)
+                if (
+                    trampoline is None
+                    and not _live_allocators
+                    and not _callback_local.__dict__.get("stack")
+                ):
+                    # no Python allocator alive, not inside a callback: no callback
+                    # can run (one registered meanwhile reports to the stream)
+                    status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                        session._param, gid, sp, c_inputs, len(handles), outputs, n_out
+                    )
+                else:
+                    with collecting() as errors:
                         status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
                             session._param, gid, sp, c_inputs, len(handles), outputs, n_out
                         )
-                    else:
-                        with collecting() as errors:
-                            status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                                session._param, gid, sp, c_inputs, len(handles), outputs, n_out
-                            )
-                    # another thread may have changed the stream's allocator around the
-                    # run: GE took the memory from either (refuse releases inside both)
-                    now = _current.get(s)
-                    if (
-                        now is not registration
-                        and now is not None
-                        and now.trampoline is not trampoline
-                    ):
-                        also = now.trampoline
-                    if state.memory_from is None and (trampoline is not None or also is not None):
-                        state.memory_from = trampoline or also  # (GE's own: nothing to track)
-                        session._sync_release_locks()
-        finally:
-            _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
-            if _native._waiting:
-                _wake_waiters()
-        if blocked is not None:
-            why = (api_name, gid, s) if blocked is session else ()
-            _settle(blocked, batch, why)
-            return run_async(session, gid, on, s, tensors)
-        deferred = registry._deferred
-        if deferred and s in deferred:
-            errors.extend(registry.take_deferred(s))
-        if also is None:
-            locks: tuple[Trampoline, ...] = () if trampoline is None else (trampoline,)
-        else:
-            locks = (also,) if trampoline is None else (trampoline, also)
-        result: list[Tensor] = []
-        if not status:
-            try:
-                result = _Tensor._adopt_outputs(
-                    outputs, n_out.value, api_name, gid, s, locks, handed
-                )
-            except BaseException as exc:
-                if not handed[0]:  # interrupted before adopting: nobody owns them
-                    handed[0] = True
-                    _drop_outputs(outputs, n_out.value)
-                errors.insert(0, exc)
-        if status or errors:
-            raise_with(ge_error(api_name, status, _context(gid, s)) if status else None, errors)
-        return result
-    except BaseException:
-        if not handed[0]:  # an interrupt after GE made the outputs: nobody owns them
-            _drop_outputs(outputs, n_out.value)
-        raise
+                # another thread may have changed the stream's allocator around the
+                # run: GE took the memory from either (refuse releases inside both)
+                now = _current.get(s)
+                if now is not registration and now is not None and now.trampoline is not trampoline:
+                    also = now.trampoline
+                if state.memory_from is None and (trampoline is not None or also is not None):
+                    state.memory_from = trampoline or also  # (GE's own: nothing to track)
+                    session._sync_release_locks()
+    finally:
+        _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
+        if _native._waiting:
+            _wake_waiters()
+    if blocked is not _CLEAR:
+        why = (api_name, gid, s) if blocked is session else ()
+        _settle(blocked, batch, why)
+        return run_async(session, gid, on, s, tensors)
+    deferred = registry._deferred
+    if deferred and s in deferred:
+        errors.extend(registry.take_deferred(s))
+    if also is None:
+        locks: tuple[Trampoline, ...] = () if trampoline is None else (trampoline,)
+    else:
+        locks = (also,) if trampoline is None else (trampoline, also)
+    result: list[Tensor] = []
+    if not status:
+        try:
+            result = _Tensor._adopt_outputs(outputs, n_out, taking, api_name, gid, s, locks)
+        except BaseException as exc:  # no array, a NULL output, an interrupt: with the rest
+            errors.insert(0, exc)
+    if status or errors:
+        raise_with(ge_error(api_name, status, _context(gid, s)) if status else None, errors)
+    return result
 
 
 def _refuse(trampoline: Trampoline) -> None:
     from ge._allocator_bridge import refuse_reentry
 
     refuse_reentry(trampoline, "running a graph on its stream")
-
-
-def _drop_outputs(outputs: Any, count: int) -> None:
-    """Destroy the outputs of a run that nobody took (an interrupt right after the
-    run), and their array. Never raises: the interrupt is what the caller gets."""
-    if not outputs:
-        return
-    with contextlib.suppress(BaseException), detached():
-        for h in outputs[:count]:
-            if h:
-                api.GeApiWrapper_Tensor_DestroyEsCTensor(TensorHandle(h))
-    with contextlib.suppress(BaseException):
-        api.GeApiWrapper_Session_FreeTensorArray(outputs)
 
 
 class GraphBinding:

@@ -46,13 +46,6 @@ STORM_SEEDS = list(range(1, 1 + max(2, min(24, settings().max_examples // 15))))
 """2 seeds in the CI profile (about 8 s), 6 in dev, 24 with HYPOTHESIS_PROFILE=long."""
 
 
-RUN_PATHS_GAP = (
-    "the run paths (ge/session/_bound.py, Tensor._adopt_outputs) still leak an output "
-    "tensor, its array or a block under a storm: their windows are outside issue 11's "
-    "ownership protocol so far (owned by the run paths' work)"
-)
-
-
 @pytest.mark.skipif(
     sys.version_info < (3, 11),
     reason="CPython 3.9 and 3.10 run pending signal handlers before most instructions, "
@@ -61,8 +54,7 @@ RUN_PATHS_GAP = (
 )
 @pytest.mark.parametrize(
     "scenario, seed",
-    [("lifecycle", seed) for seed in STORM_SEEDS]
-    + [pytest.param("with runs", 1, marks=pytest.mark.xfail(reason=RUN_PATHS_GAP, strict=False))],
+    [("lifecycle", seed) for seed in STORM_SEEDS] + [("with runs", 1)],
 )
 def test_a_storm_of_interrupts_leaks_hangs_and_crashes_nothing(
     ge_stub_library: str, scenario: str, seed: int

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import copy
 import gc
-import inspect
 import pickle
 import sys
 import threading
 import time
-from typing import Callable, NoReturn, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 import pytest
+from _helpers.interrupts import interrupt_each_line, lines_of
 
 from ge import _native
 from ge._ffi.errors import GeError
@@ -509,47 +509,14 @@ def test_a_guard_dropped_after_entering_leaves_in_c() -> None:
     obj.close()
 
 
-def _each_line(fn: object, action: object, check: object, stop: str = "") -> int:
+def _each_line(
+    fn: Any, action: Callable[[], Any], check: Callable[[], None], stop: str = ""
+) -> int:
     """Run ``action()`` once per line of ``fn`` before its first handler (or
-    after the line ``stop``), with a KeyboardInterrupt raised at that line;
+    through the line ``stop``), with a KeyboardInterrupt raised at that line;
     ``check()`` after each run."""
-    code = fn.__code__  # type: ignore[attr-defined]
-    source = inspect.getsource(fn).splitlines()  # type: ignore[arg-type]
-    end = code.co_firstlineno + next(
-        (
-            i + (s.strip() == stop)
-            for i, s in enumerate(source)
-            if s.strip().startswith(("except", "finally")) or (stop and s.strip() == stop)
-        ),
-        len(source),
-    )
-    hits = 0
-    for k in range(1, 100):
-        seen = [0]
-
-        def local(
-            frame: object, event: str, arg: object, k: int = k, seen: list[int] = seen
-        ) -> object:
-            if event == "line" and frame.f_lineno < end:  # type: ignore[attr-defined]
-                seen[0] += 1
-                if seen[0] == k:
-                    raise KeyboardInterrupt
-            return local
-
-        def tracer(frame: object, event: str, arg: object) -> object:
-            return local if frame.f_code is code else None  # type: ignore[attr-defined]
-
-        sys.settrace(tracer)
-        try:
-            action()  # type: ignore[operator]
-        except KeyboardInterrupt:
-            hits += 1
-        finally:
-            sys.settrace(None)
-        check()  # type: ignore[operator]
-        if seen[0] < k:
-            return hits
-    raise AssertionError("more lines than expected")
+    window = lines_of(fn, end_after=stop)
+    return interrupt_each_line(action, [window], lambda result: check(), limit=100)
 
 
 @pytest.mark.parametrize("guard", ["_calling", "_exclusive"])

@@ -4,13 +4,12 @@ interrupt anywhere leaves nothing counted in flight."""
 
 from __future__ import annotations
 
-import inspect
-import sys
 import threading
 import time
 from typing import Any
 
 import pytest
+from _helpers.interrupts import interrupt_each_line, lines_of
 
 import ge.acl as acl
 from ge import _native
@@ -55,32 +54,11 @@ def test_an_interrupt_at_any_line_of_synchronize_leaks_no_call_in_flight(
     destroy would wait forever). The ``finally``'s lines are left out: its first
     statement is the leave, a C call that no signal can precede on entering the
     block (CPython checks for signals after calls, not at the start of a line)."""
-    code = acl.Stream.synchronize.__code__
-    source = inspect.getsource(acl.Stream.synchronize).splitlines()
-    end = code.co_firstlineno + next(
-        i for i, line in enumerate(source) if line.strip() == "finally:"
-    )
-    hit = 0
+    window = lines_of(acl.Stream.synchronize, end_before=("finally:",))
     with acl.Stream() as stream:
-        for k in range(1, 30):
-            lines = [0]
 
-            def trace(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
-                if event == "line" and frame.f_lineno < end:
-                    lines[0] += 1
-                    if lines[0] == k:
-                        raise KeyboardInterrupt
-                return trace
+        def check(result: Any) -> None:
+            assert not _native._runs and stream._calls == []
 
-            def tracer(frame: Any, event: str, arg: Any, trace: Any = trace) -> Any:
-                return trace if frame.f_code is code else None
-
-            sys.settrace(tracer)
-            try:
-                stream.synchronize()
-            except KeyboardInterrupt:
-                hit += 1
-            finally:
-                sys.settrace(None)
-            assert not _native._runs and stream._calls == [], k
+        hit = interrupt_each_line(stream.synchronize, [window], check, limit=30)
     assert hit > 5 and stream.closed  # the destroy did not wait for a leaked call

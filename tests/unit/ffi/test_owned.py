@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from _helpers.interrupts import interrupt_each_line, lines_of
 from _helpers.processes import run_python, without_cann
 
 import ge
@@ -127,18 +128,6 @@ def test_an_object_whose_python_finalizer_is_cut_short_still_frees(ge_ready: Any
 # -- an interrupt at any line of making an object -----------------------------
 
 
-def _lines_before_handlers(fn: Any) -> tuple[Any, int, int]:
-    """``fn``'s code and its line range up to its first exception handler (a
-    signal's exception lands after a call, never inside a handler's own lines)."""
-    code = fn.__code__
-    source = inspect.getsource(fn).splitlines()
-    end = next(
-        (i for i, line in enumerate(source) if line.strip().startswith(("except", "finally"))),
-        len(source),
-    )
-    return code, code.co_firstlineno, code.co_firstlineno + end
-
-
 def _interrupt_each_line(make: Callable[[], Any], *functions: Any) -> int:
     """Run ``make`` once per line of ``functions`` (up to their handlers), with a
     KeyboardInterrupt raised at that line; the object made, if any, is closed.
@@ -147,8 +136,7 @@ def _interrupt_each_line(make: Callable[[], Any], *functions: Any) -> int:
     CPython runs no pending signal handler (no call completes in between). So is
     a ``with`` line: it is reported again as the block exits, where a tracer's
     exception would skip ``__exit__`` (no signal lands before that call)."""
-    windows = {code: (start, end) for code, start, end in map(_lines_before_handlers, functions)}
-    after_disarm = {
+    skip = {
         (fn.__code__, fn.__code__.co_firstlineno + i + 1)
         for fn in functions
         for i, line in enumerate(inspect.getsource(fn).splitlines())
@@ -159,36 +147,13 @@ def _interrupt_each_line(make: Callable[[], Any], *functions: Any) -> int:
         for i, line in enumerate(inspect.getsource(fn).splitlines())
         if line.strip().startswith("with ")
     }
-    hits = 0
-    for k in range(1, 200):
-        seen = [0]
 
-        def local(frame: Any, event: str, arg: Any, k: int = k, seen: Any = seen) -> Any:
-            start, end = windows[frame.f_code]
-            if (frame.f_code, frame.f_lineno) in after_disarm:
-                return local  # a store, then the C call: no check between, no signal lands
-            if event == "line" and start <= frame.f_lineno < end:
-                seen[0] += 1
-                if seen[0] == k:
-                    raise KeyboardInterrupt
-            return local
+    def check(made_object: Any) -> None:
+        if made_object is not None:
+            made_object.close()
+        assert not manager.lock._is_owned() and not _native._turns._lock._is_owned()
 
-        def tracer(frame: Any, event: str, arg: Any) -> Any:
-            return local if frame.f_code in windows else None
-
-        sys.settrace(tracer)
-        try:
-            made_object = make()
-        except KeyboardInterrupt:
-            hits += 1
-            continue
-        finally:
-            sys.settrace(None)
-        made_object.close()
-        if seen[0] < k:
-            assert not manager.lock._is_owned() and not _native._turns._lock._is_owned()
-            return hits
-    raise AssertionError("more lines than expected")
+    return interrupt_each_line(make, [lines_of(fn) for fn in functions], check, skip, limit=200)
 
 
 X = np.arange(6, dtype=np.float32)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _helpers.interrupts import interrupt_each_line, lines_of
 from _helpers.objects import assert_refuses_copies
 from _helpers.threads import run_threads
 from hypothesis import HealthCheck, given, settings
@@ -102,6 +103,27 @@ def test_inputs_must_be_a_list_of_tensors(session: Any, stream: Any) -> None:
             run(np.zeros(3))
         with pytest.raises(TypeError, match=r"^All elements in inputs must be the type of Tensor$"):
             run([np.zeros(3)])
+
+
+def test_a_none_input_is_a_type_error_sync_async_and_bound(
+    session: Any, stream: Any, make_graph: Any
+) -> None:
+    """None among the inputs is refused like any non-tensor (it once read as "no
+    input blocks the run": the run was skipped and a misleading "no array"
+    GeError raised), before any C call, wherever it is."""
+    with make_graph() as graph:
+        session.add_graph(1, graph)
+    binding = session.bind(1, stream)
+    with ge.Tensor.from_numpy(np.ones((2, 3), np.float32)) as t:
+        for run in (
+            lambda inputs: session.run_graph(1, inputs),
+            lambda inputs: session.run_graph_with_stream_async(1, stream, inputs),
+            binding.run,
+            binding.run_async,
+        ):
+            for inputs in ([None, t], [t, None], (None,)):
+                with pytest.raises(TypeError, match=r"^All elements in inputs must be the type"):
+                    run(inputs)
 
 
 @pytest.mark.parametrize("bad", [1.5, "0", True, b"\0", [1]])
@@ -544,21 +566,27 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
 ) -> None:
     """A KeyboardInterrupt (what a signal raises) at each line of a run up to its C
     call (where it counts its inputs, the session and the stream in flight, as one
-    batch) and of ``_settle`` (a closed input's error) in turn, with an input
+    batch), of ``_input_handles`` and of ``_settle`` (a closed input's error) in
+    turn, with an input
     closed or not: it reaches the caller, and no object is left counted in flight
     (``close()`` would wait for it forever)."""
-    import inspect
-    import sys
-
     from ge import _native
     from ge.session import _bound
 
     fn = _bound.run_sync if way == "sync" else _bound.run_async
-    source = inspect.getsource(fn).splitlines()
-    last = fn.__code__.co_firstlineno + next(
-        i for i, line in enumerate(source) if "status = api." in line
-    )
-    codes = {_bound._settle.__code__, fn.__code__}
+    windows = [
+        lines_of(
+            fn,
+            end_after=next(  # up to the C call
+                line.strip()
+                for line in inspect.getsource(fn).splitlines()
+                if "status = api." in line
+            ),
+            end_before=(),
+        ),
+        lines_of(_bound._settle, end_before=()),
+        lines_of(_bound._input_handles, end_before=()),
+    ]
     with make_graph() as graph:
         session.add_graph(1, graph)
     x = np.ones((2, 3), np.float32)
@@ -575,37 +603,28 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
             out.close()
     hit = 0
     for closed in (False, True):
-        for k in range(1, 60):
-            lines = [0]
+        pair: list[ge.Tensor] = []
 
-            def in_enter(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
-                if event == "line" and (frame.f_code is not fn.__code__ or frame.f_lineno <= last):
-                    lines[0] += 1
-                    if lines[0] == k:
-                        raise KeyboardInterrupt
-                return in_enter
+        def attempt(closed: bool = closed, pair: list[ge.Tensor] = pair) -> None:
+            pair[:] = [ge.Tensor.from_numpy(x), ge.Tensor.from_numpy(x)]
+            if closed:
+                pair[1].close()
+            try:
+                outs = run(list(pair))
+            except ValueError as exc:  # the closed input, once every line passed
+                assert closed and "closed" in str(exc), exc
+                outs = []
+            for out in outs:
+                out.close()
 
-            def tracer(frame: Any, event: str, arg: Any) -> Any:
-                return in_enter if frame.f_code in codes else None
+        def check(result: Any, pair: list[ge.Tensor] = pair) -> None:
+            a, b = pair
+            assert a._calls == [] and b._calls == [] and session._calls == []
+            assert stream._calls == [] and not _native._runs
+            a.close()
+            b.close()
 
-            with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
-                if closed:
-                    b.close()
-                sys.settrace(tracer)
-                try:
-                    outs = run([a, b])
-                except KeyboardInterrupt:
-                    hit += 1
-                    outs = []
-                except ValueError as exc:  # the closed input, once every line passed
-                    assert closed and "closed" in str(exc), exc
-                    outs = []
-                finally:
-                    sys.settrace(None)
-                for out in outs:
-                    out.close()
-                assert a._calls == [] and b._calls == [] and session._calls == [], k
-                assert stream._calls == [] and not _native._runs, k
+        hit += interrupt_each_line(attempt, windows, check, limit=200)
     assert hit > 20  # the lines of both were reached
 
 
@@ -621,30 +640,19 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
     exception lands after a call, never on a line; so are lines that are only
     a NOP (``try:``)."""
     import dis
-    import inspect
-    import sys
 
     from ge.session import _bound
 
-    def window(fn: Any, first: str = "") -> tuple[Any, int, int]:
-        code = fn.__code__
-        source = inspect.getsource(fn).splitlines()
-        start = next((i for i, line in enumerate(source) if line.strip() == first), 0)
-        end = next(
-            (i for i, line in enumerate(source) if line.strip().startswith("except BaseException")),
-            len(source),
-        )
-        return code, code.co_firstlineno + start, code.co_firstlineno + end
-
-    windows = {
-        code: (start, end)
-        for code, start, end in (
-            window(_bound.run_sync, "if status:")
-            if way == "sync"
-            else window(_bound.run_async, "deferred = registry._deferred"),
-            window(ge.Tensor._adopt_outputs.__func__),
-        )
-    }
+    windows = [
+        lines_of(_bound.run_sync, start_at="if status:", end_before=("except BaseException",))
+        if way == "sync"
+        else lines_of(
+            _bound.run_async,
+            start_at="deferred = registry._deferred",
+            end_before=("except BaseException",),
+        ),
+        lines_of(ge.Tensor._adopt_outputs.__func__, end_before=("except BaseException",)),
+    ]
 
     # a line that is only a NOP (a ``try:``) runs no eval-breaker check, so no
     # signal lands there; an exception a tracer raises on it skips the handlers
@@ -661,13 +669,11 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
             by_line.setdefault(line, set()).add(ins.opname)
         return by_line
 
-    nops = {
-        code: {
-            line
-            for line, names in opnames_by_line(code).items()
-            if start <= line < end and names == {"NOP"}
-        }
-        for code, (start, end) in windows.items()
+    skip = {
+        (code, line)
+        for code, start, end in windows
+        for line, names in opnames_by_line(code).items()
+        if start <= line < end and names == {"NOP"}
     }
     with make_graph() as graph:
         session.add_graph(1, graph)
@@ -682,41 +688,18 @@ def test_an_interrupt_while_taking_the_outputs_leaks_and_double_frees_nothing(
         for out in run(a, b):  # the first async run registers GE's default allocator
             stream.synchronize()
             out.close()
-    hit = 0
-    for k in range(1, 40):
-        lines = [0]
+        gc.collect()
+        base = ge_stub.live_counts()
 
-        def count(frame: Any, event: str, arg: Any, k: int = k, lines: Any = lines) -> Any:
-            start, end = windows[frame.f_code]
-            if (
-                event == "line"
-                and start <= frame.f_lineno < end
-                and frame.f_lineno not in nops.get(frame.f_code, ())
-            ):
-                lines[0] += 1
-                if lines[0] == k:
-                    raise KeyboardInterrupt
-            return count
-
-        def tracer(frame: Any, event: str, arg: Any, count: Any = count) -> Any:
-            return count if frame.f_code in windows else None
-
-        with ge.Tensor.from_numpy(x) as a, ge.Tensor.from_numpy(x) as b:
-            base = ge_stub.live_counts()
-            sys.settrace(tracer)
-            try:
-                outs = run(a, b)
-            except KeyboardInterrupt:
-                hit += 1
-                outs = []
-            finally:
-                sys.settrace(None)
+        def check(outs: Any) -> None:
             stream.synchronize()
-            for out in outs:
+            for out in outs or ():
                 out.close()
             gc.collect()
-            assert ge_stub.live_counts() == base, k
-            assert session._calls == [], k
+            assert ge_stub.live_counts() == base
+            assert session._calls == []
+
+        hit = interrupt_each_line(lambda: run(a, b), windows, check, skip, limit=40)
     assert hit > 5
 
 
