@@ -6,8 +6,9 @@ Wrong Python types raise ``TypeError``; values out of range ``ValueError``.
 (:func:`as_int`, :func:`as_int_in`), sizes by meaning (:func:`as_size_t`, a
 C ``size_t`` or address; :func:`allocation_size`, bytes to allocate;
 :func:`copy_count`, bytes to copy within a block), device ids, graph ids,
-shapes (:func:`as_dims`), paths (:func:`fspath_bytes`) and options dicts
-(:func:`as_str_dict`). A C string is made by ``ge._ffi.marshal.encode_text``.
+shapes (:func:`as_dims`), paths (:func:`fspath_bytes`), array-likes
+(:func:`as_array`) and options dicts (:func:`as_str_dict`). A C string is
+made by ``ge._ffi.marshal.encode_text``.
 Two kinds need a class of ``ge.acl`` and are parsed beside it: streams
 (``ge.acl._stream``) and malloc policies (``ge.acl._memory``). The texts of
 CANN's own errors come from :mod:`ge._messages`.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -143,6 +144,25 @@ def fspath_bytes(path: object, what: str, *, allow_bytes: bool = False) -> bytes
     if b"\0" in raw:
         raise ValueError(f"{what} must not contain NUL characters: {raw!r}")
     return raw
+
+
+def as_array(value: object, what: str, **options: Any) -> np.ndarray[Any, Any]:
+    """``np.asarray(value, **options)``, where ``value`` is the caller's object.
+
+    ``TypeError`` (the failure chained as ``__cause__``) when reading ``value``
+    raises an exception of its own: a container whose ``__iter__``,
+    ``__getitem__`` or ``__array__`` fails, at any depth. numpy's own
+    ``TypeError``, ``ValueError`` and ``OverflowError``, and ``MemoryError``
+    and ``RecursionError``, pass unchanged.
+    """
+    try:
+        return np.asarray(value, **options)
+    except (TypeError, ValueError, OverflowError, MemoryError, RecursionError):
+        raise
+    except Exception as exc:
+        raise TypeError(
+            f"{what}: a {type(value).__name__} that cannot be read as an array"
+        ) from exc
 
 
 def as_str_dict(config: object, message: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ge._acl_state import state
+from ge._checks import as_array
 from ge._ffi import api
 from ge._ffi.handles import StreamHandle
 from ge._ffi.marshal import check_acl
@@ -50,7 +51,7 @@ def numpy_dtype(dtype: object) -> np.dtype[Any]:
 
 def host_bytes(array: object) -> np.ndarray[Any, Any]:
     """``array`` as a C-contiguous, native-order ndarray (a copy only if needed)."""
-    src = np.asarray(array)
+    src = as_array(array, "array")
     if src.dtype.hasobject:
         raise TypeError(f"cannot copy an array of Python objects (dtype {src.dtype})")
     if not src.dtype.isnative:

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ge import _messages
+from ge._checks import as_array
 from ge._ffi.marshal import failure
 from ge.error import GeError
 from ge.graph.dtypes import from_numpy_dtype
@@ -55,7 +56,7 @@ def _as_number_array(data: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, A
             f"{_messages.TENSOR_DATA} (nested lists allowed), a number or a numpy array, "
             f"not {type(data).__name__}"
         )
-    probe = data if isinstance(data, np.ndarray) else np.asarray(data)
+    probe = data if isinstance(data, np.ndarray) else as_array(data, "data")
     if probe.dtype.kind == "O":
         for item in probe.flat:
             if isinstance(item, (bool, np.bool_)) or not isinstance(
@@ -69,7 +70,7 @@ def _as_number_array(data: object, np_dtype: np.dtype[Any]) -> np.ndarray[Any, A
             raise TypeError(f"data must hold numbers, not {probe.dtype} values") from None
     try:
         # Convert the original values: numpy then refuses Python ints that do not fit.
-        return np.asarray(data, dtype=np_dtype)
+        return as_array(data, "data", dtype=np_dtype)
     except OverflowError as exc:
         raise ValueError(f"data does not fit {np_dtype}: {exc}") from None
 

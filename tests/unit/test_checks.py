@@ -134,3 +134,19 @@ def test_options_are_one_checked_snapshot() -> None:
     with pytest.raises(TypeError, match=r"^message$") as info:
         _checks.as_str_dict(RaisingMapping(), "message")
     assert isinstance(info.value.__cause__, RuntimeError)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [RaisingMapping(), [[1], RaisingMapping()], ((RaisingMapping(),),)],
+    ids=["itself", "an item", "deeper"],
+)
+def test_an_array_like_that_cannot_be_read_is_a_type_error(value: object) -> None:
+    """What the caller's container raises while numpy reads it (at any depth)
+    becomes a ``TypeError``, the original chained as its cause."""
+    with pytest.raises(TypeError, match="cannot be read as an array") as caught:
+        _checks.as_array(value, "array")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert np.array_equal(_checks.as_array([[1, 2]], "array", dtype=np.int8), [[1, 2]])
+    with pytest.raises(ValueError):  # numpy's own errors pass unchanged
+        _checks.as_array([[1], [1, 2]], "array", dtype=np.int8)

@@ -174,3 +174,26 @@ def test_garbage_collection_releases(ready: StubControl, kind: str) -> None:
     del obj, cycle
     gc.collect()
     assert ready.live_counts()[counter] == 0
+
+
+class _Unreadable:
+    """A sequence whose items cannot be read."""
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> int:
+        raise RuntimeError("unreadable")
+
+
+@pytest.mark.parametrize("kind", ["device", "host"])
+def test_copying_from_an_unreadable_sequence_is_a_type_error(ready: StubControl, kind: str) -> None:
+    """Found by the bad-input fuzzer: a sequence that raises while numpy reads it
+    let its own exception out of ``copy_from``."""
+    buf = acl.DeviceBuffer(8) if kind == "device" else acl.HostBuffer(8)
+    try:
+        with pytest.raises(TypeError, match="cannot be read") as caught:
+            buf.copy_from(_Unreadable())
+        assert isinstance(caught.value.__cause__, RuntimeError)
+    finally:
+        buf.free()

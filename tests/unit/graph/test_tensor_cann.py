@@ -156,6 +156,26 @@ def test_shape_must_fit_the_data(ge_stub: StubControl) -> None:
         Tensor([1.0], shape=[-1])
 
 
+class _Unreadable:
+    """A sequence whose items cannot be read."""
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> int:
+        raise RuntimeError("unreadable")
+
+
+@pytest.mark.parametrize("data", [[_Unreadable()], [[1.0], _Unreadable()]], ids=["outer", "inner"])
+def test_data_that_cannot_be_read_is_a_type_error(ge_stub: StubControl, data: Any) -> None:
+    """What a container of the data raises while numpy reads it is a ``TypeError``
+    (its own exception chained), not the container's exception."""
+    with pytest.raises(TypeError, match="cannot be read") as caught:
+        Tensor(data=data, data_type=DataType.DT_FLOAT)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert ge_stub.live_counts()["tensors"] == 0
+
+
 def test_no_data_and_no_file_is_ges_empty_tensor(ge_stub: StubControl) -> None:
     """CANN's ``CreateTensor()``: no data. Described as asked (v1: zero-filled
     when a shape was given)."""
