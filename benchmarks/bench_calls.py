@@ -168,9 +168,7 @@ def _bare_output(session_handle: int, inputs: list[ge.Tensor], wrap: bool) -> Ca
     p_out, p_count = ctypes.byref(out_ptr), ctypes.byref(out_count)
 
     def wrapped() -> None:
-        outputs = ctypes.POINTER(ctypes.c_void_p)()  # as a run makes them
-        count = owned.OutputCount()
-        taking = owned.taking(outputs, count, owning_handle, free_array)
+        outputs, count, taking = owned.run_outputs(owning_handle, free_array)  # as a run does
         if run(session_handle, 1, in_array, len(inputs), outputs, count):
             raise RuntimeError("RunGraph failed")
         for tensor in adopt(outputs, count, taking, "RunGraph", 1, None, ()):

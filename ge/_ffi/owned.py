@@ -37,7 +37,7 @@ with ``byref``.
 
 A run's outputs (``Tensor **`` and its ``new``-ed tensors, stored in
 out-parameters by ``RunGraph``/``RunGraphWithStreamAsync``) are owned, before
-the call, by one :class:`Taking` made for the run (:func:`taking`): an
+the call, by one :class:`Taking` made for the run (:func:`run_outputs`): an
 iterator over the out-parameters that yields, when consumed, one owning
 ``TensorHandle`` per output (a copy of the array's item), then frees the
 array (``FreeTensorArray``: ``delete[]``, the array only). Taking them
@@ -116,7 +116,7 @@ _SINK: Any = collections.deque(maxlen=0)
 
 
 class Taking(itertools.chain):  # type: ignore[type-arg]
-    """The outputs of one run, owned from before the C call (:func:`taking`).
+    """The outputs of one run, owned from before the C call (:func:`run_outputs`).
 
     ``list(taking)``, one C-level call, takes them: an owning ``TensorHandle``
     per output, then ``None`` (the array is freed by then). Dropped untaken,
@@ -135,15 +135,22 @@ class Taken(itertools.chain):  # type: ignore[type-arg]
 
 
 _from_iterable = itertools.chain.from_iterable
+_VoidPtrArray = ctypes.POINTER(c_void_p)
 
 
-def taking(outputs: Any, count: OutputCount, item: Any, free: Any) -> Taking:
-    """The :class:`Taking` of a run's out-parameters ``outputs`` (a NULL
-    ``void **``) and ``count``: ``item`` is the owning ``TensorHandle`` class,
-    ``free`` the bound ``FreeTensorArray``."""
-    return Taking(
-        map(item, _from_iterable(map(outputs.__getitem__, (slice(None, count),)))),
-        map(free, (outputs,)),
+def run_outputs(item: Any, free: Any) -> tuple[Any, OutputCount, Taking]:
+    """A run's out-parameters, a NULL ``void **`` and an :class:`OutputCount`, and
+    the :class:`Taking` that owns what C stores in them: ``item`` is the owning
+    ``TensorHandle`` class, ``free`` the bound ``FreeTensorArray``."""
+    outputs = _VoidPtrArray()
+    count = OutputCount()
+    return (
+        outputs,
+        count,
+        Taking(
+            map(item, _from_iterable(map(outputs.__getitem__, (slice(None, count),)))),
+            map(free, (outputs,)),
+        ),
     )
 
 

@@ -29,7 +29,6 @@ where a second interrupt could land: there is no ``except`` handler or
 from __future__ import annotations
 
 import ctypes
-import itertools
 import struct
 import threading
 from collections.abc import Sequence
@@ -50,12 +49,9 @@ from ge.session._graphs import GraphState
 
 __all__ = ["GraphBinding"]
 
-_VoidPtrArray = ctypes.POINTER(ctypes.c_void_p)
 _TensorHandle = TensorHandle
 _armed_get = owned.armed_get
-_from_iterable = itertools.chain.from_iterable
-_OutputCount = owned.OutputCount
-_Taking = owned.Taking
+_run_outputs = owned.run_outputs
 _get_ident = threading.get_ident
 _runs = _native._runs
 _wake_waiters = _native.wake_waiters
@@ -153,14 +149,8 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
     batch = tuple(tensors)  # as they are now: a list may change under the run
     entry = (tid, (*batch, session))
     key = id(entry)
-    outputs = _VoidPtrArray()
-    n_out = _OutputCount()
-    taking = _Taking(  # owns what GE stores in the two (ge._ffi.owned.taking, written out)
-        map(
-            _armed_get(_TensorHandle) or _owning_handle(),
-            _from_iterable(map(outputs.__getitem__, (slice(None, n_out),))),
-        ),
-        map(api.GeApiWrapper_Session_FreeTensorArray, (outputs,)),
+    outputs, n_out, taking = _run_outputs(  # owns what GE stores in the two
+        _armed_get(_TensorHandle) or _owning_handle(), api.GeApiWrapper_Session_FreeTensorArray
     )
     blocked: Any = _CLEAR
     status = 0
@@ -220,14 +210,8 @@ def run_async(
     batch = tuple(tensors)  # as they are now: a list may change under the run
     entry = (tid, (*batch, session, on))
     key = id(entry)
-    outputs = _VoidPtrArray()
-    n_out = _OutputCount()
-    taking = _Taking(  # owns what GE stores in the two (ge._ffi.owned.taking, written out)
-        map(
-            _armed_get(_TensorHandle) or _owning_handle(),
-            _from_iterable(map(outputs.__getitem__, (slice(None, n_out),))),
-        ),
-        map(api.GeApiWrapper_Session_FreeTensorArray, (outputs,)),
+    outputs, n_out, taking = _run_outputs(  # owns what GE stores in the two
+        _armed_get(_TensorHandle) or _owning_handle(), api.GeApiWrapper_Session_FreeTensorArray
     )
     also: Optional[Trampoline] = None
     trampoline: Optional[Trampoline] = None

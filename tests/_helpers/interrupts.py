@@ -139,3 +139,21 @@ def interrupt_each_event(
         if seen[0] < k:
             return hits
     raise AssertionError("more events than expected")
+
+
+def python_calls(action: Callable[[], Any]) -> list[str]:
+    """The Python functions ``action()`` runs (profiling 'call' events), but
+    lambdas: empty where the code under test runs in C only, with no point at
+    which a signal handler could run."""
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return [c for c in calls if c != "<lambda>"]

@@ -16,7 +16,7 @@ import time
 from typing import Any, Callable, NoReturn, Optional
 
 import pytest
-from _helpers.interrupts import interrupt_each_line, lines_of
+from _helpers.interrupts import interrupt_each_line, lines_of, python_calls
 
 from ge import _native
 from ge._ffi.errors import GeError
@@ -436,22 +436,6 @@ def test_objects_of_a_wiped_native_state_never_reach_c() -> None:
 # -- signals: leaving a guard, closing -----------------------------------------
 
 
-def _python_calls(action: object) -> list[str]:
-    """The Python functions that ``action()`` runs (profiling 'call' events)."""
-    calls: list[str] = []
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        if event == "call":
-            calls.append(frame.f_code.co_name)  # type: ignore[attr-defined]
-
-    sys.setprofile(profile)
-    try:
-        action()  # type: ignore[operator]
-    finally:
-        sys.setprofile(None)
-    return [c for c in calls if c != "<lambda>"]
-
-
 @pytest.mark.parametrize("guard", ["_calling", "_exclusive"])
 def test_an_interrupt_on_entry_to_a_guards_exit_leaves_nothing_undone(guard: str) -> None:
     """A KeyboardInterrupt on entry to the guard's ``__exit__`` (where a signal's
@@ -484,10 +468,10 @@ def test_a_dropped_guard_undoes_in_c() -> None:
     obj = Fake()
     guards = [obj._calling(), obj._exclusive()]
     guards[0].__enter__()
-    assert _python_calls(lambda: guards.pop(0)) == []
+    assert python_calls(lambda: guards.pop(0)) == []
     assert obj._calls == []
     guards[0].__enter__()
-    assert _python_calls(lambda: guards.pop(0)) == []
+    assert python_calls(lambda: guards.pop(0)) == []
     assert obj._owner is None
     obj.close()
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from _helpers.interrupts import interrupt_each_line, lines_of
+from _helpers.interrupts import interrupt_each_line, lines_of, python_calls
 from _helpers.processes import run_python, without_cann
 
 import ge
@@ -30,22 +30,6 @@ from ge.graph import TensorDesc, _tensor_create, graph, tensor, tensor_desc
 from ge.session import session
 
 F32 = ge.DataType.DT_FLOAT
-
-
-def _python_calls(action: Callable[[], Any]) -> list[str]:
-    """The Python functions ``action`` runs (profiling events 'call')."""
-    calls: list[str] = []
-
-    def profile(frame: Any, event: str, arg: Any) -> None:
-        if event == "call":
-            calls.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        action()
-    finally:
-        sys.setprofile(None)
-    return [c for c in calls if c != "<lambda>"]
 
 
 def test_each_kind_is_freed_by_the_declared_function_that_takes_it() -> None:
@@ -74,7 +58,7 @@ def test_a_result_nobody_takes_is_freed_in_c_with_no_python_frame(ge_ready: Any)
         made.EsCreateGraphBuilder(b"b"),
     ]
     assert all(isinstance(r, owned.DESTROYERS[type(r).__base__].kind) for r in results)
-    assert _python_calls(lambda: results.clear()) == []
+    assert python_calls(lambda: results.clear()) == []
     gc.collect()  # nothing left for the ge_stub fixture's leak check
 
 

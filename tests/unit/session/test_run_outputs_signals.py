@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _helpers.interrupts import interrupt_each_event
+from _helpers.interrupts import interrupt_each_event, python_calls
 
 import ge
 from ge._ffi import _bind_named, api, owned
@@ -102,32 +102,10 @@ def test_an_interrupt_at_any_point_after_the_run_leaks_and_double_frees_nothing(
     assert hits >= 20
 
 
-def _python_calls(action: Any) -> list[str]:
-    import sys
-
-    calls: list[str] = []
-
-    def profile(frame: Any, event: str, arg: Any) -> None:
-        if event == "call":
-            calls.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        action()
-    finally:
-        sys.setprofile(None)
-    return [c for c in calls if c != "<lambda>"]
-
-
 def _bare_run(session: Any, inputs: list[Any]) -> tuple[Any, Any, Any]:
     """A bare ``RunGraph`` into the out-parameters a run makes, and their Taking."""
-    outputs = ctypes.POINTER(ctypes.c_void_p)()
-    count = owned.OutputCount()
-    taking = owned.taking(
-        outputs,
-        count,
-        owned.armed_class(TensorHandle, _bind_named),
-        api.GeApiWrapper_Session_FreeTensorArray,
+    outputs, count, taking = owned.run_outputs(
+        owned.armed_class(TensorHandle, _bind_named), api.GeApiWrapper_Session_FreeTensorArray
     )
     array = (ctypes.c_void_p * len(inputs))(*(t.handle for t in inputs))
     status = api.GeApiWrapper_Session_RunGraph(
@@ -150,14 +128,14 @@ def test_outputs_nobody_took_are_freed_in_c_with_no_python_frame(
         base = ge_stub.live_counts()
         parts = list(_bare_run(session, [a, b]))
         assert ge_stub.live_counts()["tensors"] == base["tensors"] + 8
-        assert _python_calls(parts.clear) == []
+        assert python_calls(parts.clear) == []
         assert ge_stub.live_counts() == base
         outputs, count, taking = _bare_run(session, [a, b])
         handles = list(taking)
         assert handles.pop() is None and len(handles) == 8
         assert ge_stub.live_counts()["tensor_arrays"] == base["tensor_arrays"]  # freed
         assert list(taking) == []  # taken once
-        assert _python_calls(handles.clear) == []
+        assert python_calls(handles.clear) == []
         del outputs, count, taking
         assert ge_stub.live_counts() == base
 
