@@ -92,15 +92,19 @@ def check_inputs(inputs: object) -> Sequence[Tensor]:
 
 
 _CLEAR: Any = type("Clear", (), {"__slots__": (), "__repr__": lambda self: "<clear>"})()
-"""What :func:`_input_handles` returns when no input blocks the run (an input
+"""What :func:`_blocker` returns when nothing blocks the run (an input
 may be any object, None too)."""
 
 
-def _input_handles(batch: tuple[Any, ...], tid: int, handles: list[int]) -> Any:
+def _blocker(
+    batch: tuple[Any, ...], tid: int, handles: list[int], session: Any, on: Optional[Stream]
+) -> Any:
     """Append the live handle of each input of ``batch`` (a run's, in flight) to
-    ``handles``: :data:`_CLEAR`, or the first input that blocks the run (not a
-    tensor, closed, or changed by another thread: :func:`_settle` says which).
-    The objects of the batch, nothing else: a list may change under the run."""
+    ``handles``: :data:`_CLEAR`, or the first object that blocks the run, in the
+    order of the errors: an input (not a tensor, closed, or changed by another
+    thread), then the session, then the stream ``on`` (closed, or changed by
+    another thread; :func:`_settle` says which). The objects of the batch,
+    nothing else: a list may change under the run."""
     for tensor in batch:
         if type(tensor) is not _Tensor and not isinstance(tensor, _Tensor):
             return tensor
@@ -109,7 +113,23 @@ def _input_handles(batch: tuple[Any, ...], tid: int, handles: list[int]) -> Any:
         if handle is None or (owner is not None and owner != tid):
             return tensor  # closed, or changed by another thread
         handles.append(handle)
+    owner = session._owner
+    if session._handle is None or (owner is not None and owner != tid):
+        return session
+    if on is not None and (on._handle is None or (on._owner is not None and on._owner != tid)):
+        return on
     return _CLEAR
+
+
+def _c_inputs(state: GraphState, handles: list[int]) -> Any:
+    """The input C array of a run of the graph of ``state`` on ``handles``: the
+    graph's last one when the handles are the same, else a new one it keeps."""
+    cached = state.inputs  # one read: another thread may replace it
+    if cached[0] == handles:
+        return cached[1]
+    c_inputs = _c_array(handles)
+    state.inputs = (handles, c_inputs)
+    return c_inputs
 
 
 def _settle(blocked: Any, tensors: Sequence[Any], why: tuple[Any, ...]) -> None:
@@ -157,24 +177,14 @@ def run_sync(session: Any, gid: int, tensors: Sequence[Tensor]) -> list[Tensor]:
     try:
         _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
         handles: list[int] = []
-        blocked = _input_handles(batch, tid, handles)
+        blocked = _blocker(batch, tid, handles, session, None)
         if blocked is _CLEAR:
-            owner = session._owner
-            if session._handle is None or (owner is not None and owner != tid):
-                blocked = session
-            else:
-                state = session._graphs._graphs.get(gid)
-                if state is None:
-                    state = _no_graph(session, "RunGraph", gid, None)
-                cached = state.inputs  # one read: another thread may replace it
-                if cached[0] == handles:
-                    c_inputs = cached[1]
-                else:
-                    c_inputs = _c_array(handles)
-                    state.inputs = (handles, c_inputs)
-                status = api.GeApiWrapper_Session_RunGraph(
-                    session._param, gid, c_inputs, len(handles), outputs, n_out
-                )
+            state = session._graphs._graphs.get(gid)
+            if state is None:
+                state = _no_graph(session, "RunGraph", gid, None)
+            status = api.GeApiWrapper_Session_RunGraph(
+                session._param, gid, _c_inputs(state, handles), len(handles), outputs, n_out
+            )
     finally:
         _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
         if _native._waiting:
@@ -221,60 +231,47 @@ def run_async(
     try:
         _runs[key] = entry  # everything in flight: one C store (an interrupt: before or after)
         handles: list[int] = []
-        blocked = _input_handles(batch, tid, handles)
+        blocked = _blocker(batch, tid, handles, session, on)
         if blocked is _CLEAR:
-            owner = session._owner
-            if session._handle is None or (owner is not None and owner != tid):
-                blocked = session
-            elif on is not None and (
-                on._handle is None or (on._owner is not None and on._owner != tid)
-            ):
-                blocked = on
+            if on is not None:  # in flight: no other thread destroys it under GE
+                sp = on._param  # the typed handle, for C
+                s = on._handle or 0  # the int, the allocator registry's key
             else:
-                if on is not None:  # in flight: no other thread destroys it under GE
-                    sp = on._param  # the typed handle, for C
-                    s = on._handle or 0  # the int, the allocator registry's key
-                else:
-                    sp = StreamHandle(s)
-                state = session._graphs._graphs.get(gid)
-                if state is None:
-                    state = _no_graph(session, api_name, gid, s)
-                registration = _current.get(s)
-                if registration is None:
-                    trampoline = registry.ensure_default(session._param, session._session_id, s)
-                else:
-                    trampoline = registration.trampoline
-                if trampoline is not None and trampoline.owner == tid:
-                    _refuse(trampoline)
-                cached = state.inputs  # one read: another thread may replace it
-                if cached[0] == handles:
-                    c_inputs = cached[1]
-                else:
-                    c_inputs = _c_array(handles)
-                    state.inputs = (handles, c_inputs)
-                if (
-                    trampoline is None
-                    and not _live_allocators
-                    and not _callback_local.__dict__.get("stack")
-                ):
-                    # no Python allocator alive, not inside a callback: no callback
-                    # can run (one registered meanwhile reports to the stream)
+                sp = StreamHandle(s)
+            state = session._graphs._graphs.get(gid)
+            if state is None:
+                state = _no_graph(session, api_name, gid, s)
+            registration = _current.get(s)
+            if registration is None:
+                trampoline = registry.ensure_default(session._param, session._session_id, s)
+            else:
+                trampoline = registration.trampoline
+            if trampoline is not None and trampoline.owner == tid:
+                _refuse(trampoline)
+            c_inputs = _c_inputs(state, handles)
+            if (
+                trampoline is None
+                and not _live_allocators
+                and not _callback_local.__dict__.get("stack")
+            ):
+                # no Python allocator alive, not inside a callback: no callback
+                # can run (one registered meanwhile reports to the stream)
+                status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
+                    session._param, gid, sp, c_inputs, len(handles), outputs, n_out
+                )
+            else:
+                with collecting() as errors:
                     status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
                         session._param, gid, sp, c_inputs, len(handles), outputs, n_out
                     )
-                else:
-                    with collecting() as errors:
-                        status = api.GeApiWrapper_Session_RunGraphWithStreamAsync(
-                            session._param, gid, sp, c_inputs, len(handles), outputs, n_out
-                        )
-                # another thread may have changed the stream's allocator around the
-                # run: GE took the memory from either (refuse releases inside both)
-                now = _current.get(s)
-                if now is not registration and now is not None and now.trampoline is not trampoline:
-                    also = now.trampoline
-                if state.memory_from is None and (trampoline is not None or also is not None):
-                    state.memory_from = trampoline or also  # (GE's own: nothing to track)
-                    session._sync_release_locks()
+            # another thread may have changed the stream's allocator around the
+            # run: GE took the memory from either (refuse releases inside both)
+            now = _current.get(s)
+            if now is not registration and now is not None and now.trampoline is not trampoline:
+                also = now.trampoline
+            if state.memory_from is None and (trampoline is not None or also is not None):
+                state.memory_from = trampoline or also  # (GE's own: nothing to track)
+                session._sync_release_locks()
     finally:
         _runs.pop(key, None)  # the leave: one C call, tolerant of a store never made
         if _native._waiting:

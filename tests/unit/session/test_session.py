@@ -566,8 +566,8 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
 ) -> None:
     """A KeyboardInterrupt (what a signal raises) at each line of a run up to its C
     call (where it counts its inputs, the session and the stream in flight, as one
-    batch), of ``_input_handles`` and of ``_settle`` (a closed input's error) in
-    turn, with an input
+    batch), of ``_blocker``, ``_c_inputs`` and ``_settle`` (a closed input's error)
+    in turn, with an input
     closed or not: it reaches the caller, and no object is left counted in flight
     (``close()`` would wait for it forever)."""
     from ge import _native
@@ -585,7 +585,8 @@ def test_an_interrupt_at_any_line_of_entering_leaks_no_call_in_flight(
             end_before=(),
         ),
         lines_of(_bound._settle, end_before=()),
-        lines_of(_bound._input_handles, end_before=()),
+        lines_of(_bound._blocker, end_before=()),
+        lines_of(_bound._c_inputs, end_before=()),
     ]
     with make_graph() as graph:
         session.add_graph(1, graph)
